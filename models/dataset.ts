@@ -1,0 +1,138 @@
+/**
+ * Tabular classification data: the in-memory form, a seeded stratified split, and the feature
+ * standardisation that travels with every model.
+ */
+import { Rng } from './random';
+
+export interface Dataset {
+  name: string;
+  featureNames: string[];
+  classNames: string[];
+  /** Row-major, rows x features. */
+  x: Float32Array;
+  /** Class index per row. */
+  y: Int32Array;
+  rows: number;
+  features: number;
+}
+
+/** One part of a split: row-major features and class indices. */
+export interface Part {
+  x: Float32Array;
+  y: Int32Array;
+  rows: number;
+}
+
+export interface Standardisation {
+  mean: number[];
+  /** Standard deviation on the training split; 1 for a constant feature so it maps to 0. */
+  std: number[];
+}
+
+export interface Split {
+  featureNames: string[];
+  classNames: string[];
+  features: number;
+  classes: number;
+  train: Part;
+  validation: Part;
+  test: Part;
+  standardisation: Standardisation;
+  seed: number;
+}
+
+export interface SplitFractions {
+  train: number;
+  validation: number;
+  test: number;
+}
+
+export const DEFAULT_FRACTIONS: SplitFractions = { train: 0.7, validation: 0.15, test: 0.15 };
+
+function take(data: Dataset, rows: number[]): Part {
+  const x = new Float32Array(rows.length * data.features);
+  const y = new Int32Array(rows.length);
+  rows.forEach((row, i) => {
+    x.set(data.x.subarray(row * data.features, (row + 1) * data.features), i * data.features);
+    y[i] = data.y[row]!;
+  });
+  return { x, y, rows: rows.length };
+}
+
+/**
+ * Per class, shuffles its rows with the seed and deals them out by the fractions, so every part keeps
+ * the class proportions. Rows within a part are then shuffled so classes interleave.
+ */
+export function stratifiedSplit(data: Dataset, seed: number, fractions = DEFAULT_FRACTIONS): { train: number[]; validation: number[]; test: number[] } {
+  const rng = new Rng(seed);
+  const byClass: number[][] = data.classNames.map(() => []);
+  for (let i = 0; i < data.rows; i++) byClass[data.y[i]!]!.push(i);
+  const out = { train: [] as number[], validation: [] as number[], test: [] as number[] };
+  const total = fractions.train + fractions.validation + fractions.test;
+  for (const rows of byClass) {
+    rng.shuffle(rows);
+    const nVal = Math.round((rows.length * fractions.validation) / total);
+    const nTest = Math.round((rows.length * fractions.test) / total);
+    out.validation.push(...rows.slice(0, nVal));
+    out.test.push(...rows.slice(nVal, nVal + nTest));
+    out.train.push(...rows.slice(nVal + nTest));
+  }
+  rng.shuffle(out.train);
+  rng.shuffle(out.validation);
+  rng.shuffle(out.test);
+  return out;
+}
+
+/** Mean and standard deviation per feature of a row-major block. */
+export function computeStandardisation(x: Float32Array, rows: number, features: number): Standardisation {
+  const mean = new Float64Array(features);
+  const sq = new Float64Array(features);
+  for (let r = 0; r < rows; r++) {
+    for (let f = 0; f < features; f++) mean[f]! += x[r * features + f]!;
+  }
+  for (let f = 0; f < features; f++) mean[f]! /= rows;
+  for (let r = 0; r < rows; r++) {
+    for (let f = 0; f < features; f++) {
+      const d = x[r * features + f]! - mean[f]!;
+      sq[f]! += d * d;
+    }
+  }
+  const std = Array.from(sq, (s) => {
+    const sd = Math.sqrt(s / rows);
+    return sd > 1e-12 ? sd : 1;
+  });
+  return { mean: Array.from(mean), std };
+}
+
+/** Returns a standardised copy: (x - mean) / std per feature. */
+export function standardise(x: Float32Array, s: Standardisation): Float32Array {
+  const features = s.mean.length;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const f = i % features;
+    out[i] = (x[i]! - s.mean[f]!) / s.std[f]!;
+  }
+  return out;
+}
+
+/**
+ * Splits a dataset and standardises every part with statistics of the training part alone, so no
+ * information from validation or test rows leaks into training.
+ */
+export function prepareSplit(data: Dataset, seed: number, fractions = DEFAULT_FRACTIONS): Split {
+  const idx = stratifiedSplit(data, seed, fractions);
+  const rawTrain = take(data, idx.train);
+  const standardisation = computeStandardisation(rawTrain.x, rawTrain.rows, data.features);
+  const part = (p: Part): Part => ({ ...p, x: standardise(p.x, standardisation) });
+  return {
+    featureNames: data.featureNames,
+    classNames: data.classNames,
+    features: data.features,
+    classes: data.classNames.length,
+    train: part(rawTrain),
+    validation: part(take(data, idx.validation)),
+    test: part(take(data, idx.test)),
+    standardisation,
+    seed,
+  };
+}
