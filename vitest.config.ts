@@ -1,12 +1,17 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
-// Two projects: pure logic in plain Node, everything touching TF.js, KV, Queues or HTTP inside workerd.
+// Pure logic in plain Node; everything touching TF.js, KV, Queues or HTTP inside workerd; and the real
+// bundle end to end through `wrangler dev`.
 export default defineConfig({
   test: {
     projects: [
       {
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
+      },
+      {
+        // The bundle as wrangler builds it, served by `wrangler dev` on loopback.
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 120_000 },
       },
       {
         plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
