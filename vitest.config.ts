@@ -14,7 +14,13 @@ export default defineConfig({
         test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 120_000 },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            // The test-only fault switch (trials that throw on purpose) is on for the test suite only.
+            miniflare: { bindings: { ALLOW_FAULT_INJECTION: 'true' } },
+          }),
+        ],
         test: { name: 'workers', include: ['test/workers/**/*.test.ts'], testTimeout: 120_000 },
       },
     ],

@@ -1,7 +1,18 @@
+/** The worker entry: HTTP, the trial queue consumer, the cron trigger, and the Durable Object classes. */
 import { createApp } from './api/app';
+import { runSchedules } from './cron';
+import { consumeTrials } from './trials';
+import type { TrialMessage } from '../shared/study/trial';
+
+export { ModelRegistry } from './durable/model-registry';
+export { StudyCoordinator } from './durable/study-coordinator';
 
 const app = createApp();
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  queue: (batch, env) => consumeTrials(batch, env),
+  scheduled: (controller, env, ctx) => {
+    ctx.waitUntil(runSchedules(env, new Date(controller.scheduledTime)));
+  },
+} satisfies ExportedHandler<Env, TrialMessage>;

@@ -1,18 +1,62 @@
-import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import { ApiError, errorBody } from '../../shared/http/errors';
-import { health } from './health';
+import { logError } from '../../shared/log';
+import { ServingCache } from '../services/serving';
+import { healthRoutes } from './health';
+import { newRouter } from './router';
+import { modelRoutes } from './models';
+import { MAX_BODY_BYTES } from './schemas';
+import { studyRoutes } from './studies';
 
-export type AppEnv = { Bindings: Env };
+/**
+ * Builds the HTTP surface once per isolate. The serving cache lives in this closure (not in a module
+ * global) and reaches handlers through c.var.
+ */
+export function createApp(serving = new ServingCache()) {
+  const app = newRouter();
 
-/** Builds the HTTP surface: one sub-app per resource, every error mapped to one JSON shape. */
-export function createApp(): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  app.route('/health', health);
+  app.use('*', async (c, next) => {
+    c.set('serving', serving);
+    await next();
+  });
+  // Bodies are limited before anything parses them.
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError('payload_too_large', `request body over ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+  app.use('/v1/*', async (c, next) => {
+    if (c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH') {
+      const type = c.req.header('content-type') ?? '';
+      if (!/^application\/json\s*(;|$)/i.test(type)) throw new ApiError('unsupported_media_type', `expected content-type application/json, got "${type || 'none'}"`);
+    }
+    await next();
+  });
+
+  app.route('/health', healthRoutes());
+  app.route('/v1/models', modelRoutes());
+  app.route('/v1/studies', studyRoutes());
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN secret.' });
+  app.doc('/openapi.json', {
+    openapi: '3.0.3',
+    info: { title: 'edge-tuner', version: '1.0.0', description: 'Hyperparameter tuning and model serving on Cloudflare Workers (TF.js WASM-SIMD).' },
+  });
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(errorBody(err.code, err.message), err.status);
-    console.error(JSON.stringify({ event: 'error', message: String(err) }));
+    // Hono's own 4xx (e.g. malformed JSON from the validator) keep their status with our shape.
+    if (err instanceof HTTPException && err.status < 500) {
+      const code = err.status === 400 ? 'invalid_json' : err.status === 413 ? 'payload_too_large' : 'bad_request';
+      return c.json(errorBody(code, err.message || 'bad request'), err.status);
+    }
+    logError('unhandled_error', { method: c.req.method, path: new URL(c.req.url).pathname, message: err instanceof Error ? err.message : String(err) });
     return c.json(errorBody('internal', 'internal error'), 500);
   });
   return app;

@@ -1,17 +1,31 @@
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { initBackend } from '../../shared/tf/backend';
+import { newRouter } from './router';
+import { HealthSchema } from './schemas';
 
-/** GET /health: what TF.js runs on in this isolate. A cpu fallback answers 503 "degraded". */
-export const health = new Hono<{ Bindings: Env }>().get('/', async (c) => {
-  const info = await initBackend();
-  const body = {
-    status: info.fallback ? 'degraded' : 'ok',
-    backend: info.backend,
-    simd: info.simd,
-    binary: info.binary,
-    threads: info.threads,
-    tfjsVersion: info.tfjsVersion,
-    ...(info.fallbackReason ? { problems: [info.fallbackReason] } : {}),
-  };
-  return c.json(body, info.fallback ? 503 : 200);
+const route = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'What TF.js runs on in this isolate; 503 "degraded" on the cpu fallback or unloadable models',
+  responses: {
+    200: { description: 'Healthy', content: { 'application/json': { schema: HealthSchema } } },
+    503: { description: 'Degraded', content: { 'application/json': { schema: HealthSchema } } },
+  },
 });
+
+export function healthRoutes() {
+  return newRouter().openapi(route, async (c) => {
+    const info = await initBackend();
+    const problems = [...(info.fallbackReason ? [info.fallbackReason] : []), ...[...c.var.serving.problems].map(([k, v]) => `${k}: ${v}`)];
+    const body = {
+      status: problems.length ? ('degraded' as const) : ('ok' as const),
+      backend: info.backend,
+      simd: info.simd,
+      binary: info.binary,
+      threads: info.threads,
+      tfjsVersion: info.tfjsVersion,
+      ...(problems.length ? { problems } : {}),
+    };
+    return problems.length ? c.json(body, 503) : c.json(body, 200);
+  });
+}

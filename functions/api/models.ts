@@ -1,0 +1,144 @@
+/**
+ * /v1/models: listing, metadata, versions, rollback (admin) and prediction (current or pinned version).
+ */
+import { createRoute, type z } from '@hono/zod-openapi';
+import { isKnownDataset } from '../../shared/datasets';
+import { requireAdmin } from '../../shared/http/auth';
+import { ApiError } from '../../shared/http/errors';
+import { KvStore } from '../../shared/storage/kv-store';
+import { keys } from '../../shared/storage/keys';
+import { listAll } from '../../shared/storage/store';
+import type { ModelVersion } from '../../shared/study/types';
+import { registryStub } from '../durable/stubs';
+import { formatPredictions, toMatrix } from '../services/predict';
+import type { ServingDeps } from '../services/serving';
+import { newRouter, type AppEnv } from './router';
+import {
+  ErrorSchema,
+  ModelListSchema,
+  ModelMetadataSchema,
+  ModelNameParam,
+  PredictRequestSchema,
+  PredictResponseSchema,
+  RollbackRequestSchema,
+  RollbackResponseSchema,
+  VersionListSchema,
+  VersionParams,
+} from './schemas';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const errors = {
+  404: json(ErrorSchema, 'Unknown model or version'),
+  422: json(ErrorSchema, 'Invalid input'),
+  503: json(ErrorSchema, 'Known model, nothing promoted yet'),
+};
+
+const deps = (env: Env): ServingDeps => ({ models: env.MODELS, store: new KvStore(env.KV) });
+
+/** 404 for a name nobody knows, 503 for a model that exists (dataset or registry) but has no version yet. */
+async function notServable(env: Env, name: string): Promise<never> {
+  const state = await registryStub(env.MODELS, name).state();
+  // Known: a dataset of that name, or the registry has seen a study for it.
+  if (isKnownDataset(name) || state.model) {
+    throw new ApiError('not_ready', `model "${name}" has no promoted version yet${state.activeStudy ? ` (study ${state.activeStudy.id} is running)` : ''}`);
+  }
+  throw new ApiError('not_found', `unknown model "${name}"`);
+}
+
+function metadata(meta: ModelVersion) {
+  return {
+    name: meta.model,
+    version: meta.version,
+    createdAt: meta.createdAt,
+    studyId: meta.studyId,
+    trial: meta.trial,
+    dataset: meta.dataset,
+    featureNames: meta.featureNames,
+    standardisation: meta.standardisation,
+    classNames: meta.classNames,
+    hyperparameters: meta.config,
+    metrics: meta.metrics,
+    threshold: meta.threshold,
+  };
+}
+
+const listRoute = createRoute({ method: 'get', path: '/', summary: 'Every model with its current version and headline metrics', responses: { 200: json(ModelListSchema, 'Models') } });
+const getRoute = createRoute({ method: 'get', path: '/{name}', summary: 'Metadata of the current version', request: { params: ModelNameParam }, responses: { 200: json(ModelMetadataSchema, 'Current version'), ...errors } });
+const versionsRoute = createRoute({ method: 'get', path: '/{name}/versions', summary: 'Versions and promotion history', request: { params: ModelNameParam }, responses: { 200: json(VersionListSchema, 'Versions'), 404: errors[404] } });
+const predictBody = { body: { content: { 'application/json': { schema: PredictRequestSchema } }, required: true } };
+const predictRoute = createRoute({ method: 'post', path: '/{name}/predict', summary: 'Predict with the current version', request: { params: ModelNameParam, ...predictBody }, responses: { 200: json(PredictResponseSchema, 'Predictions'), ...errors } });
+const pinnedRoute = createRoute({ method: 'post', path: '/{name}/versions/{version}/predict', summary: 'Predict with a pinned, immutable version', request: { params: VersionParams, ...predictBody }, responses: { 200: json(PredictResponseSchema, 'Predictions'), ...errors } });
+const rollbackRoute = createRoute({
+  method: 'post',
+  path: '/{name}/rollback',
+  summary: 'Move the current-version pointer back to an existing version (admin)',
+  security: [{ adminToken: [] }],
+  middleware: [requireAdmin((env) => env.ADMIN_TOKEN)] as const,
+  request: { params: ModelNameParam, body: { content: { 'application/json': { schema: RollbackRequestSchema } }, required: true } },
+  responses: { 200: json(RollbackResponseSchema, 'Pointer moved'), 401: json(ErrorSchema, 'Missing or wrong admin token'), ...errors },
+});
+
+async function predictWith(c: { env: Env; var: AppEnv['Variables'] }, meta: ModelVersion, body: z.infer<typeof PredictRequestSchema>) {
+  // One LoadedModel for the whole request: the answer comes from exactly one version.
+  const loaded = await c.var.serving.load(deps(c.env), meta);
+  const x = toMatrix(body.instances, meta.featureNames, loaded.featureIndex);
+  const probs = loaded.predictor.predictProba(x, body.instances.length);
+  return { model: meta.model, version: meta.version, predictions: formatPredictions(probs, meta.classNames, body.threshold ?? meta.threshold, body.topK) };
+}
+
+export function modelRoutes() {
+  return newRouter()
+    .openapi(listRoute, async (c) => {
+      const indexed = await listAll<{ version: number; validationAccuracy: number; testAccuracy: number; studyId: string }>(new KvStore(c.env.KV), keys.modelIndexPrefix);
+      const models = indexed.map((k) => ({
+        name: k.name.slice(keys.modelIndexPrefix.length),
+        version: k.metadata?.version ?? null,
+        metrics: k.metadata ? { validationAccuracy: k.metadata.validationAccuracy, testAccuracy: k.metadata.testAccuracy } : null,
+        studyId: k.metadata?.studyId ?? null,
+      }));
+      // Embedded datasets are models-to-be even before their first promotion.
+      for (const name of ['digits']) if (!models.some((m) => m.name === name)) models.push({ name, version: null, metrics: null, studyId: null });
+      return c.json({ models: models.sort((a, b) => a.name.localeCompare(b.name)) }, 200);
+    })
+    .openapi(getRoute, async (c) => {
+      const { name } = c.req.valid('param');
+      const meta = await c.var.serving.current(deps(c.env), name);
+      if (!meta) return notServable(c.env, name);
+      return c.json(metadata(meta), 200);
+    })
+    .openapi(versionsRoute, async (c) => {
+      const { name } = c.req.valid('param');
+      const registry = registryStub(c.env.MODELS, name);
+      const [state, versions] = await Promise.all([registry.state(), registry.listVersions()]);
+      if (!state.model && !isKnownDataset(name)) throw new ApiError('not_found', `unknown model "${name}"`);
+      return c.json(
+        {
+          model: name,
+          current: state.current?.version ?? null,
+          versions: versions.map((v) => ({ version: v.version, createdAt: v.createdAt, studyId: v.studyId, trial: v.trial, metrics: v.metrics })),
+          history: state.history,
+        },
+        200,
+      );
+    })
+    .openapi(predictRoute, async (c) => {
+      const { name } = c.req.valid('param');
+      const meta = await c.var.serving.current(deps(c.env), name);
+      if (!meta) return notServable(c.env, name);
+      return c.json(await predictWith(c, meta, c.req.valid('json')), 200);
+    })
+    .openapi(pinnedRoute, async (c) => {
+      const { name, version } = c.req.valid('param');
+      const meta = await c.var.serving.version(deps(c.env), name, Number(version));
+      if (!meta) throw new ApiError('not_found', `model "${name}" has no version ${version}`);
+      return c.json(await predictWith(c, meta, c.req.valid('json')), 200);
+    })
+    .openapi(rollbackRoute, async (c) => {
+      const { name } = c.req.valid('param');
+      const { version } = c.req.valid('json');
+      const result = await registryStub(c.env.MODELS, name).rollback(version);
+      if (!result.ok) throw new ApiError('not_found', result.reason);
+      c.var.serving.forget(name);
+      return c.json({ model: name, version: result.version, previous: result.previous }, 200);
+    });
+}

@@ -1,0 +1,175 @@
+/**
+ * Request and response schemas: the same zod objects validate requests and generate /openapi.json.
+ */
+import { z } from '@hono/zod-openapi';
+import { ModelConfigSchema } from '../../models/config';
+import { STRATEGIES } from '../../shared/study/types';
+
+/** Model, dataset and study names: lowercase, digits, '-' and '_' only (no dots, slashes or spaces). */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export const STUDY_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,100}$/;
+export const MAX_INSTANCES = 1024;
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'validation_failed' }),
+      message: z.string().openapi({ example: 'instances[0]: expected 64 features, got 3' }),
+    }),
+  })
+  .openapi('Error');
+
+export const ModelNameParam = z.object({
+  name: z.string().regex(NAME_PATTERN, 'model names use a-z, 0-9, "-" and "_" (max 64)').openapi({ param: { name: 'name', in: 'path' }, example: 'digits' }),
+});
+
+export const VersionParams = ModelNameParam.extend({
+  version: z
+    .string()
+    .regex(/^[1-9][0-9]{0,8}$/, 'version must be a positive integer')
+    .openapi({ param: { name: 'version', in: 'path' }, example: '1' }),
+});
+
+export const StudyIdParam = z.object({
+  id: z.string().regex(STUDY_ID_PATTERN, 'study ids use a-z, 0-9, "-" and "_"').openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+const finiteNumber = z.number().refine(Number.isFinite, 'must be a finite number');
+
+export const PredictRequestSchema = z
+  .object({
+    instances: z
+      .union([z.array(z.array(finiteNumber)), z.array(z.record(z.string(), finiteNumber))])
+      .refine((a) => a.length > 0, 'instances must not be empty')
+      .refine((a) => a.length <= MAX_INSTANCES, `at most ${MAX_INSTANCES} instances per request`)
+      .openapi({ example: [[0, 0, 5, 13, 9, 1, 0, 0]] }),
+    threshold: z.number().min(0).max(1).optional().openapi({ description: 'Confidence below which a prediction is flagged for review (default: the model\'s).' }),
+    topK: z.number().int().min(1).max(1000).optional().openapi({ description: 'Return only the k most probable classes in `probabilities`.' }),
+  })
+  .strict()
+  .openapi('PredictRequest');
+
+export const PredictionSchema = z.object({
+  label: z.string(),
+  classIndex: z.number().int(),
+  confidence: z.number(),
+  probabilities: z.record(z.string(), z.number()),
+  review: z.boolean(),
+});
+
+export const PredictResponseSchema = z
+  .object({
+    model: z.string(),
+    version: z.number().int(),
+    predictions: z.array(PredictionSchema),
+  })
+  .openapi('PredictResponse');
+
+export const MetricsSchema = z.object({ validationAccuracy: z.number(), validationLoss: z.number(), testAccuracy: z.number() });
+
+export const ModelMetadataSchema = z
+  .object({
+    name: z.string(),
+    version: z.number().int(),
+    createdAt: z.string(),
+    studyId: z.string(),
+    trial: z.number().int(),
+    dataset: z.string(),
+    featureNames: z.array(z.string()),
+    standardisation: z.object({ mean: z.array(z.number()), std: z.array(z.number()) }),
+    classNames: z.array(z.string()),
+    hyperparameters: ModelConfigSchema,
+    metrics: MetricsSchema,
+    threshold: z.number(),
+  })
+  .openapi('ModelMetadata');
+
+export const ModelListSchema = z
+  .object({
+    models: z.array(
+      z.object({
+        name: z.string(),
+        version: z.number().int().nullable(),
+        metrics: z.object({ validationAccuracy: z.number(), testAccuracy: z.number() }).nullable(),
+        studyId: z.string().nullable(),
+      }),
+    ),
+  })
+  .openapi('ModelList');
+
+export const VersionListSchema = z
+  .object({
+    model: z.string(),
+    current: z.number().int().nullable(),
+    versions: z.array(z.object({ version: z.number().int(), createdAt: z.string(), studyId: z.string(), trial: z.number().int(), metrics: MetricsSchema })),
+    history: z.array(z.object({ at: z.string(), action: z.enum(['promote', 'rollback']), from: z.number().int().nullable(), to: z.number().int(), studyId: z.string().nullable() })),
+  })
+  .openapi('VersionList');
+
+export const RollbackRequestSchema = z.object({ version: z.number().int().min(1) }).strict().openapi('RollbackRequest');
+export const RollbackResponseSchema = z.object({ model: z.string(), version: z.number().int(), previous: z.number().int().nullable() }).openapi('RollbackResponse');
+
+export const StudyRequestSchema = z
+  .object({
+    dataset: z.string().regex(NAME_PATTERN).default('digits').openapi({ example: 'digits' }),
+    model: z.string().regex(NAME_PATTERN).optional().openapi({ description: 'Defaults to the dataset name.' }),
+    strategy: z.enum(STRATEGIES).default('random'),
+    trials: z.number().int().min(1).max(500).default(24),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional().openapi({ description: 'Study seed; chosen and recorded when omitted.' }),
+    parallelism: z.number().int().min(1).max(64).default(4),
+    margin: z.number().min(0).max(1).default(0),
+    budget: z
+      .object({
+        epochs: z.number().int().min(1).max(500).default(20),
+        maxSeconds: z.number().min(1).max(290).default(60),
+      })
+      .strict()
+      .default({ epochs: 20, maxSeconds: 60 }),
+    space: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'Overrides of the default search space.' }),
+    from: z.string().regex(STUDY_ID_PATTERN).optional().openapi({ description: 'Earlier study whose best configurations the `local` strategy refines.' }),
+    faults: z
+      .object({ throwOnTrials: z.array(z.number().int().min(0)).max(500) })
+      .strict()
+      .optional()
+      .openapi({ description: 'Test-only fault injection; ignored unless the deployment enables it.' }),
+  })
+  .strict()
+  .openapi('StudyRequest');
+
+export const StudyStartedSchema = z.object({ id: z.string(), model: z.string(), status: z.literal('running'), trials: z.number().int() }).openapi('StudyStarted');
+
+export const StudyListSchema = z
+  .object({
+    studies: z.array(
+      z.object({
+        id: z.string(),
+        model: z.string(),
+        dataset: z.string(),
+        strategy: z.string(),
+        status: z.string(),
+        createdAt: z.string(),
+        total: z.number().int(),
+        finished: z.number().int(),
+        bestValAccuracy: z.number().nullable(),
+        promotedVersion: z.number().int().nullable(),
+      }),
+    ),
+  })
+  .openapi('StudyList');
+
+// Study views and trial records are large documents produced by the coordinator; described loosely.
+export const StudyViewSchema = z.object({ id: z.string(), status: z.enum(['running', 'complete']) }).passthrough().openapi('StudyView');
+export const TrialListSchema = z.object({ studyId: z.string(), trials: z.array(z.object({ trial: z.number().int(), status: z.string() }).passthrough()) }).openapi('TrialList');
+
+export const HealthSchema = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    backend: z.string(),
+    simd: z.boolean(),
+    binary: z.string().nullable(),
+    threads: z.number().int(),
+    tfjsVersion: z.string(),
+    problems: z.array(z.string()).optional(),
+  })
+  .openapi('Health');

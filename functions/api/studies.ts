@@ -1,0 +1,103 @@
+/**
+ * /v1/studies: start (admin), list, inspect, and every trial record with its learning curve.
+ */
+import { createRoute, type z } from '@hono/zod-openapi';
+import { isKnownDataset } from '../../shared/datasets';
+import { requireAdmin } from '../../shared/http/auth';
+import { ApiError } from '../../shared/http/errors';
+import { KvStore } from '../../shared/storage/kv-store';
+import { keys } from '../../shared/storage/keys';
+import { listAll } from '../../shared/storage/store';
+import { validateSpace } from '../../shared/study/plan';
+import type { StudySpec } from '../../shared/study/types';
+import { studyStub } from '../durable/stubs';
+import { newStudyId, startStudy } from '../services/studies';
+import { newRouter } from './router';
+import { ErrorSchema, StudyIdParam, StudyListSchema, StudyRequestSchema, StudyStartedSchema, StudyViewSchema, TrialListSchema } from './schemas';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+const startRoute = createRoute({
+  method: 'post',
+  path: '/',
+  summary: 'Start a study (admin): fan out trials, aggregate, promote the best if it beats the champion',
+  security: [{ adminToken: [] }],
+  middleware: [requireAdmin((env) => env.ADMIN_TOKEN)] as const,
+  request: { body: { content: { 'application/json': { schema: StudyRequestSchema } }, required: true } },
+  responses: {
+    202: json(StudyStartedSchema, 'Study started'),
+    401: json(ErrorSchema, 'Missing or wrong admin token'),
+    404: json(ErrorSchema, 'Unknown dataset or `from` study'),
+    409: json(ErrorSchema, 'A study is already running for this model'),
+    422: json(ErrorSchema, 'Invalid request'),
+  },
+});
+const listRoute = createRoute({ method: 'get', path: '/', summary: 'Studies, newest first', responses: { 200: json(StudyListSchema, 'Studies') } });
+const getRoute = createRoute({
+  method: 'get',
+  path: '/{id}',
+  summary: 'Status, progress, leaderboard, best trial and promotion outcome',
+  request: { params: StudyIdParam },
+  responses: { 200: json(StudyViewSchema, 'Study'), 404: json(ErrorSchema, 'Unknown study') },
+});
+const trialsRoute = createRoute({
+  method: 'get',
+  path: '/{id}/trials',
+  summary: 'Every finished trial record with its learning curve',
+  request: { params: StudyIdParam },
+  responses: { 200: json(TrialListSchema, 'Trials'), 404: json(ErrorSchema, 'Unknown study') },
+});
+
+export function studyRoutes() {
+  return newRouter()
+    .openapi(startRoute, async (c) => {
+      const req = c.req.valid('json');
+      if (!isKnownDataset(req.dataset)) throw new ApiError('not_found', `unknown dataset "${req.dataset}"`);
+      const spaceProblem = validateSpace(req.space);
+      if (spaceProblem) throw new ApiError('validation_failed', `space: ${spaceProblem}`);
+      if (req.strategy === 'local' && !req.from) throw new ApiError('validation_failed', 'from: the local strategy needs the id of an earlier study');
+      if (req.from && !(await studyStub(c.env.STUDIES, req.from).maybeView())) throw new ApiError('not_found', `unknown study "${req.from}"`);
+      const model = req.model ?? req.dataset;
+      const spec: StudySpec = {
+        id: newStudyId(model),
+        model,
+        dataset: req.dataset,
+        strategy: req.strategy,
+        trials: req.trials,
+        seed: req.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]! % 2 ** 31,
+        parallelism: req.parallelism,
+        margin: req.margin,
+        budget: req.budget,
+        space: req.space,
+        from: req.from ?? null,
+        createdAt: new Date().toISOString(),
+        origin: 'api',
+        faults: req.faults ?? null,
+      };
+      const result = await startStudy({ studies: c.env.STUDIES, models: c.env.MODELS }, spec);
+      if (!result.started) throw new ApiError('conflict', `study ${result.id} is already running for model "${model}"`);
+      return c.json({ id: result.id, model, status: 'running' as const, trials: spec.trials }, 202);
+    })
+    .openapi(listRoute, async (c) => {
+      type Meta = { model: string; dataset: string; strategy: string; status: string; createdAt: string; total: number; finished: number; bestValAccuracy: number | null; promotedVersion: number | null };
+      const listed = await listAll<Meta>(new KvStore(c.env.KV), keys.studyIndexPrefix);
+      const studies = listed
+        .filter((k) => k.metadata)
+        .map((k) => ({ id: k.name.slice(keys.studyIndexPrefix.length), ...k.metadata! }))
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      return c.json({ studies }, 200);
+    })
+    .openapi(getRoute, async (c) => {
+      const { id } = c.req.valid('param');
+      const view = await studyStub(c.env.STUDIES, id).maybeView();
+      if (!view) throw new ApiError('not_found', `unknown study "${id}"`);
+      return c.json(view, 200);
+    })
+    .openapi(trialsRoute, async (c) => {
+      const { id } = c.req.valid('param');
+      const stub = studyStub(c.env.STUDIES, id);
+      if (!(await stub.maybeView())) throw new ApiError('not_found', `unknown study "${id}"`);
+      const trials = (await stub.records()).sort((a, b) => a.trial - b.trial);
+      return c.json({ studyId: id, trials }, 200);
+    });
+}

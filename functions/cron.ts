@@ -1,0 +1,70 @@
+/**
+ * The scheduled handler: starts a re-tuning study for every model whose schedule is due and finishes
+ * studies left incomplete. Safe to overlap with itself and with manual starts: the model registry
+ * admits one running study per model and every coordinator operation is idempotent.
+ */
+import { log } from '../shared/log';
+import { KvStore } from '../shared/storage/kv-store';
+import { keys } from '../shared/storage/keys';
+import { listAll } from '../shared/storage/store';
+import type { StudySpec } from '../shared/study/types';
+import { registryStub, studyStub } from './durable/stubs';
+import { newStudyId, startStudy } from './services/studies';
+
+export interface Schedule {
+  model: string;
+  dataset: string;
+  everyHours: number;
+  trials: number;
+  budget: StudySpec['budget'];
+  parallelism: number;
+}
+
+/** Built-in schedules; user datasets bring their own (see the datasets API). */
+export const DEFAULT_SCHEDULES: Schedule[] = [{ model: 'digits', dataset: 'digits', everyHours: 24, trials: 24, budget: { epochs: 20, maxSeconds: 60 }, parallelism: 4 }];
+
+export async function isDue(env: Env, s: Schedule, now: Date): Promise<boolean> {
+  const registry = registryStub(env.MODELS, s.model);
+  const [state, lastEnded] = await Promise.all([registry.state(), registry.lastStudyEndedAt()]);
+  if (state.activeStudy) return false;
+  if (!lastEnded) return true;
+  return now.getTime() - Date.parse(lastEnded) >= s.everyHours * 3600_000;
+}
+
+export async function runSchedules(env: Env, now = new Date(), schedules = DEFAULT_SCHEDULES): Promise<{ started: string[]; resumed: string[] }> {
+  const started: string[] = [];
+  for (const s of schedules) {
+    if (!(await isDue(env, s, now))) continue;
+    const spec: StudySpec = {
+      id: newStudyId(s.model, now),
+      model: s.model,
+      dataset: s.dataset,
+      strategy: 'random',
+      trials: s.trials,
+      // A fresh, recorded seed per scheduled run: re-tuning explores new configurations each time.
+      seed: Math.floor(now.getTime() / 1000) % 2 ** 31,
+      parallelism: s.parallelism,
+      margin: 0,
+      budget: s.budget,
+      space: {},
+      from: null,
+      createdAt: now.toISOString(),
+      origin: 'cron',
+      faults: null,
+    };
+    const result = await startStudy({ studies: env.STUDIES, models: env.MODELS }, spec);
+    if (result.started) started.push(result.id);
+  }
+  // Finish what was left behind: every study the index still shows running.
+  const resumed: string[] = [];
+  const listed = await listAll<{ status: string }>(new KvStore(env.KV), keys.studyIndexPrefix);
+  for (const k of listed) {
+    if (k.metadata?.status !== 'running') continue;
+    const id = k.name.slice(keys.studyIndexPrefix.length);
+    if (started.includes(id)) continue;
+    await studyStub(env.STUDIES, id).resume();
+    resumed.push(id);
+  }
+  log('cron', { started, resumed });
+  return { started, resumed };
+}

@@ -1,0 +1,139 @@
+/**
+ * One Durable Object per model name: the strongly consistent home of the current-version pointer,
+ * the versions, the promotion history and the model's one running study.
+ *
+ * Every state change below is a run of storage operations with no other I/O in between, so the
+ * Durable Object's input gate makes it atomic: readers see the old pointer or the new one.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { KvStore } from '../../shared/storage/kv-store';
+import { keys } from '../../shared/storage/keys';
+import { putJson } from '../../shared/storage/store';
+import { promotionGuard } from '../../shared/study/leaderboard';
+import type { ModelVersion, PromotionOutcome, RegistryEvent, VersionCandidate } from '../../shared/study/types';
+
+export interface RegistryState {
+  model: string;
+  current: ModelVersion | null;
+  versions: number[];
+  history: RegistryEvent[];
+  activeStudy: { id: string; startedAt: string } | null;
+}
+
+export type RollbackResult = { ok: true; version: number; previous: number | null } | { ok: false; reason: string };
+
+const versionKey = (v: number) => `version:${String(v).padStart(6, '0')}`;
+
+export class ModelRegistry extends DurableObject<Env> {
+  private async currentVersion(): Promise<ModelVersion | null> {
+    const v = await this.ctx.storage.get<number>('current');
+    return v === undefined ? null : ((await this.ctx.storage.get<ModelVersion>(versionKey(v))) ?? null);
+  }
+
+  /** The serving pointer: the current version's metadata (weights are in KV under weightsKey). */
+  async current(): Promise<ModelVersion | null> {
+    return this.currentVersion();
+  }
+
+  async version(v: number): Promise<ModelVersion | null> {
+    return (await this.ctx.storage.get<ModelVersion>(versionKey(v))) ?? null;
+  }
+
+  async state(): Promise<RegistryState> {
+    const versions = await this.ctx.storage.list<ModelVersion>({ prefix: 'version:' });
+    return {
+      model: (await this.ctx.storage.get<string>('model')) ?? '',
+      current: await this.currentVersion(),
+      versions: [...versions.values()].map((v) => v.version),
+      history: (await this.ctx.storage.get<RegistryEvent[]>('history')) ?? [],
+      activeStudy: (await this.ctx.storage.get<RegistryState['activeStudy']>('activeStudy')) ?? null,
+    };
+  }
+
+  async listVersions(): Promise<ModelVersion[]> {
+    return [...(await this.ctx.storage.list<ModelVersion>({ prefix: 'version:' })).values()];
+  }
+
+  /**
+   * Claims the model's single running-study slot. Returns the already running study instead when
+   * there is one, so overlapping crons and manual starts end up with one study per model.
+   */
+  async claimStudy(model: string, studyId: string): Promise<{ claimed: boolean; id: string }> {
+    const active = await this.ctx.storage.get<RegistryState['activeStudy']>('activeStudy');
+    if (active) return { claimed: false, id: active.id };
+    await this.ctx.storage.put({ model, activeStudy: { id: studyId, startedAt: new Date().toISOString() } });
+    return { claimed: true, id: studyId };
+  }
+
+  /** Frees the slot when the study ends (or failed to start). Only the holder can free it. */
+  async releaseStudy(studyId: string): Promise<void> {
+    const active = await this.ctx.storage.get<RegistryState['activeStudy']>('activeStudy');
+    if (active?.id === studyId) {
+      await this.ctx.storage.put('lastStudyEndedAt', new Date().toISOString());
+      await this.ctx.storage.delete('activeStudy');
+    }
+  }
+
+  async lastStudyEndedAt(): Promise<string | null> {
+    return (await this.ctx.storage.get<string>('lastStudyEndedAt')) ?? null;
+  }
+
+  /**
+   * Promotes `candidate` if it beats the champion by more than `margin`. Idempotent per study: a
+   * study asking twice gets its first answer back, so a study can never promote twice.
+   */
+  async promote(candidate: VersionCandidate, margin: number): Promise<PromotionOutcome> {
+    const doneKey = `promotedStudy:${candidate.studyId}`;
+    const earlier = await this.ctx.storage.get<PromotionOutcome>(doneKey);
+    if (earlier) return earlier;
+    const champion = await this.currentVersion();
+    const guard = promotionGuard(candidate.metrics.validationAccuracy, champion ? { valAccuracy: champion.metrics.validationAccuracy } : null, margin);
+    const now = new Date().toISOString();
+    const outcome: PromotionOutcome = {
+      promoted: guard.promote,
+      version: null,
+      reason: guard.reason,
+      candidate: { trial: candidate.trial, valAccuracy: candidate.metrics.validationAccuracy, testAccuracy: candidate.metrics.testAccuracy },
+      champion: champion ? { version: champion.version, valAccuracy: champion.metrics.validationAccuracy } : null,
+      decidedAt: now,
+    };
+    if (!guard.promote) {
+      await this.ctx.storage.put(doneKey, outcome);
+      return outcome;
+    }
+    const version = ((await this.ctx.storage.get<number>('maxVersion')) ?? 0) + 1;
+    const meta: ModelVersion = { ...candidate, version, createdAt: now };
+    const history = (await this.ctx.storage.get<RegistryEvent[]>('history')) ?? [];
+    history.push({ at: now, action: 'promote', from: champion?.version ?? null, to: version, studyId: candidate.studyId });
+    outcome.version = version;
+    // One batch: the version, the pointer, the history and the idempotency record land together.
+    await this.ctx.storage.put({ model: candidate.model, maxVersion: version, [versionKey(version)]: meta, current: version, history, [doneKey]: outcome });
+    await this.mirror(meta);
+    return outcome;
+  }
+
+  /** Moves the pointer to an existing version. */
+  async rollback(version: number): Promise<RollbackResult> {
+    const target = await this.ctx.storage.get<ModelVersion>(versionKey(version));
+    if (!target) return { ok: false, reason: `version ${version} does not exist` };
+    const previous = (await this.ctx.storage.get<number>('current')) ?? null;
+    const history = (await this.ctx.storage.get<RegistryEvent[]>('history')) ?? [];
+    history.push({ at: new Date().toISOString(), action: 'rollback', from: previous, to: version, studyId: null });
+    await this.ctx.storage.put({ current: version, history });
+    await this.mirror(target);
+    return { ok: true, version, previous };
+  }
+
+  /** Listings read KV (one list call, headline in metadata); the pointer itself lives here. */
+  private async mirror(meta: ModelVersion): Promise<void> {
+    await putJson(new KvStore(this.env.KV), keys.modelIndex(meta.model), meta, {
+      metadata: {
+        version: meta.version,
+        validationAccuracy: meta.metrics.validationAccuracy,
+        testAccuracy: meta.metrics.testAccuracy,
+        studyId: meta.studyId,
+        updatedAt: new Date().toISOString(),
+      },
+    });
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * One Durable Object per study. It plans the trials, dispatches them to the trial queue (at most
+ * `parallelism` at a time), accepts each trial's result exactly once, keeps the leaderboard, and at the
+ * end promotes the best trial through the model's registry, once.
+ *
+ * State transitions run inside blockConcurrencyWhile: they await KV and other objects, and no second
+ * report or finalisation may interleave with them.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { foldNetwork } from '../../models/fold';
+import { Predictor } from '../../models/infer';
+import { specOf } from '../../models/network';
+import { CorruptWeightsError, decodeWeights } from '../../models/weights-codec';
+import { loadSplit, SPLIT_SEED } from '../../shared/datasets';
+import { log } from '../../shared/log';
+import { KvStore } from '../../shared/storage/kv-store';
+import { keys } from '../../shared/storage/keys';
+import { putJson } from '../../shared/storage/store';
+import { bestPromotable, progressOf, rank } from '../../shared/study/leaderboard';
+import { planTrials } from '../../shared/study/plan';
+import { failedResult, type TrialMessage, type TrialResult } from '../../shared/study/trial';
+import { isFinished, type PlannedTrial, type PromotionOutcome, type StudySpec, type StudyView, type TrialRecord, type TrialState, type VersionCandidate } from '../../shared/study/types';
+import { initBackend } from '../../shared/tf/backend';
+import { registryStub, studyStub } from './stubs';
+
+interface Slot {
+  trial: number;
+  state: TrialState;
+  dispatches: number;
+  dispatchedAt: number | null;
+}
+
+export interface TrialTask {
+  spec: StudySpec;
+  planned: PlannedTrial;
+  finished: boolean;
+}
+
+const slotKey = (n: number) => `slot:${String(n).padStart(4, '0')}`;
+const recordKey = (n: number) => `record:${String(n).padStart(4, '0')}`;
+const LEADERBOARD_SIZE = 10;
+const DEFAULT_THRESHOLD = 0.5;
+/** Study listings in KV are refreshed at most this often (KV allows ~1 write/s per key). */
+const INDEX_INTERVAL_MS = 2000;
+/** How many times a stalled trial is dispatched again before it is recorded as failed. */
+const MAX_DISPATCHES = 3;
+
+export class StudyCoordinator extends DurableObject<Env> {
+  private get store() {
+    return new KvStore(this.env.KV);
+  }
+
+  private async spec(): Promise<StudySpec | null> {
+    return (await this.ctx.storage.get<StudySpec>('spec')) ?? null;
+  }
+
+  private async slots(): Promise<Slot[]> {
+    return [...(await this.ctx.storage.list<Slot>({ prefix: 'slot:' })).values()];
+  }
+
+  async records(): Promise<TrialRecord[]> {
+    return [...(await this.ctx.storage.list<TrialRecord>({ prefix: 'record:' })).values()];
+  }
+
+  /** Plans and launches the study. Idempotent: a second start returns the existing study. */
+  async start(spec: StudySpec): Promise<StudyView> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      if (await this.spec()) return this.view();
+      const incumbents = spec.from ? await studyStub(this.env.STUDIES, spec.from).records() : [];
+      const plan = planTrials(spec, incumbents);
+      const entries: Record<string, unknown> = { spec, plan, status: 'running' };
+      for (const p of plan) entries[slotKey(p.trial)] = { trial: p.trial, state: 'pending', dispatches: 0, dispatchedAt: null } satisfies Slot;
+      await this.ctx.storage.put(entries);
+      log('study_start', { studyId: spec.id, model: spec.model, strategy: spec.strategy, trials: plan.length, seed: spec.seed, origin: spec.origin });
+      await this.dispatch();
+      await this.writeIndex(true);
+      await this.ctx.storage.setAlarm(Date.now() + this.staleMs(spec));
+      return this.view();
+    });
+  }
+
+  /** What the trial function needs to run trial `n`. */
+  async trialTask(n: number): Promise<TrialTask | null> {
+    const spec = await this.spec();
+    const plan = await this.ctx.storage.get<PlannedTrial[]>('plan');
+    const slot = await this.ctx.storage.get<Slot>(slotKey(n));
+    const planned = plan?.[n];
+    if (!spec || !planned || !slot) return null;
+    return { spec, planned, finished: isFinished(slot.state) };
+  }
+
+  /** Accepts a trial's result once; later reports for the same trial are ignored. */
+  async report(n: number, result: TrialResult): Promise<{ accepted: boolean }> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const spec = await this.spec();
+      const slot = await this.ctx.storage.get<Slot>(slotKey(n));
+      const planned = (await this.ctx.storage.get<PlannedTrial[]>('plan'))?.[n];
+      if (!spec || !slot || !planned || isFinished(slot.state)) return { accepted: false };
+      const record: TrialRecord = { studyId: spec.id, model: spec.model, trial: n, params: planned.params, config: planned.config, seed: planned.seed, ...result };
+      // The one write of this trial's record: only the accepted report reaches it.
+      await putJson(this.store, keys.trialRecord(spec.id, n), record);
+      await this.ctx.storage.put({ [recordKey(n)]: record, [slotKey(n)]: { ...slot, state: record.status } satisfies Slot });
+      log('trial_end', { studyId: spec.id, trial: n, status: record.status, reason: record.reason, valAccuracy: record.final?.valAccuracy ?? null, epochs: record.history.length, attempts: record.attempts });
+      await this.dispatch();
+      if ((await this.slots()).every((s) => isFinished(s.state))) await this.finalize();
+      else await this.writeIndex(false);
+      return { accepted: true };
+    });
+  }
+
+  /** Sends pending trials to the queue until `parallelism` are in flight. */
+  private async dispatch(): Promise<void> {
+    const spec = await this.spec();
+    if (!spec) return;
+    const slots = await this.slots();
+    const free = spec.parallelism - slots.filter((s) => s.state === 'running').length;
+    const next = slots.filter((s) => s.state === 'pending').slice(0, Math.max(0, free));
+    if (next.length === 0) return;
+    const now = Date.now();
+    const updates: Record<string, Slot> = {};
+    for (const s of next) updates[slotKey(s.trial)] = { ...s, state: 'running', dispatches: s.dispatches + 1, dispatchedAt: now };
+    await this.ctx.storage.put(updates);
+    await this.env.TRIALS.sendBatch(next.map((s) => ({ body: { studyId: spec.id, trial: s.trial } satisfies TrialMessage })));
+  }
+
+  private staleMs(spec: StudySpec): number {
+    // A trial that has not reported within three budgets (plus queue latency) is presumed lost.
+    return spec.budget.maxSeconds * 3000 + 120_000;
+  }
+
+  /**
+   * Finishes a study left behind: re-dispatches trials whose message was lost or whose isolate died
+   * (bounded), and finalises when every trial has ended. Safe to call any number of times.
+   */
+  async resume(): Promise<StudyView | null> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const spec = await this.spec();
+      if (!spec) return null;
+      if ((await this.ctx.storage.get('status')) === 'complete') return this.view();
+      const now = Date.now();
+      for (const s of await this.slots()) {
+        if (s.state !== 'running' || s.dispatchedAt === null || now - s.dispatchedAt < this.staleMs(spec)) continue;
+        if (s.dispatches >= MAX_DISPATCHES) {
+          const failed = failedResult(s.dispatches, `no result after ${s.dispatches} dispatches`);
+          const planned = (await this.ctx.storage.get<PlannedTrial[]>('plan'))![s.trial]!;
+          const record: TrialRecord = { studyId: spec.id, model: spec.model, trial: s.trial, params: planned.params, config: planned.config, seed: planned.seed, ...failed };
+          await putJson(this.store, keys.trialRecord(spec.id, s.trial), record);
+          await this.ctx.storage.put({ [recordKey(s.trial)]: record, [slotKey(s.trial)]: { ...s, state: 'failed' } satisfies Slot });
+        } else {
+          await this.ctx.storage.put(slotKey(s.trial), { ...s, state: 'pending' } satisfies Slot);
+        }
+      }
+      await this.dispatch();
+      if ((await this.slots()).every((s) => isFinished(s.state))) await this.finalize();
+      return this.view();
+    });
+  }
+
+  override async alarm(): Promise<void> {
+    const spec = await this.spec();
+    if (!spec) return;
+    await this.resume();
+    await this.writeIndex(true);
+    if ((await this.ctx.storage.get('status')) !== 'complete') await this.ctx.storage.setAlarm(Date.now() + this.staleMs(spec));
+  }
+
+  /** Picks the best complete trial, measures it on the test split, and asks the registry to promote it. Once. */
+  private async finalize(): Promise<void> {
+    const spec = (await this.spec())!;
+    if (await this.ctx.storage.get('promotion')) return;
+    const records = await this.records();
+    const registry = registryStub(this.env.MODELS, spec.model);
+    let outcome: PromotionOutcome | null = null;
+    const refused: string[] = [];
+    // Candidates in rank order: a candidate whose stored weights are unreadable is refused, not promoted.
+    let pool = records;
+    for (;;) {
+      const best = bestPromotable(pool);
+      if (!best) break;
+      const candidate = await this.candidate(spec, best).catch((err: unknown) => {
+        if (err instanceof CorruptWeightsError || err instanceof MissingWeightsError) return err;
+        throw err;
+      });
+      if (candidate instanceof Error) {
+        refused.push(`trial ${best.trial}: ${candidate.message}`);
+        log('promotion_rejected', { studyId: spec.id, trial: best.trial, reason: candidate.message });
+        pool = pool.filter((r) => r.trial !== best.trial);
+        continue;
+      }
+      outcome = await registry.promote(candidate, spec.margin);
+      break;
+    }
+    outcome ??= {
+      promoted: false,
+      version: null,
+      reason: refused.length ? `no promotable trial (${refused.join('; ')})` : 'no trial completed',
+      candidate: null,
+      champion: null,
+      decidedAt: new Date().toISOString(),
+    };
+    await this.ctx.storage.put({ promotion: outcome, status: 'complete' });
+    log(outcome.promoted ? 'promotion' : 'promotion_declined', { studyId: spec.id, model: spec.model, version: outcome.version, reason: outcome.reason, candidate: outcome.candidate });
+    await registry.releaseStudy(spec.id);
+    await this.ctx.storage.deleteAlarm();
+    await this.writeIndex(true);
+  }
+
+  /** Builds the version candidate of a trial: loads and verifies its weights, measures test accuracy. */
+  private async candidate(spec: StudySpec, best: TrialRecord): Promise<VersionCandidate> {
+    const bytes = await this.store.getBytes(best.weightsKey!);
+    if (!bytes) throw new MissingWeightsError(`weights ${best.weightsKey} are missing`);
+    const weights = decodeWeights(bytes);
+    await initBackend();
+    const split = await loadSplit(spec.dataset);
+    const predictor = new Predictor(foldNetwork(weights, specOf(best.config), split.standardisation));
+    let hits = 0;
+    try {
+      const { mean, std } = split.standardisation;
+      const raw = split.test.x.map((v, i) => v * std[i % split.features]! + mean[i % split.features]!);
+      const probs = predictor.predictProba(raw, split.test.rows);
+      for (let r = 0; r < split.test.rows; r++) {
+        const row = probs.subarray(r * split.classes, (r + 1) * split.classes);
+        let arg = 0;
+        for (let c = 1; c < row.length; c++) if (row[c]! > row[arg]!) arg = c;
+        if (arg === split.test.y[r]) hits++;
+      }
+    } finally {
+      predictor.dispose();
+    }
+    return {
+      model: spec.model,
+      studyId: spec.id,
+      trial: best.trial,
+      dataset: spec.dataset,
+      splitSeed: SPLIT_SEED,
+      config: best.config,
+      featureNames: split.featureNames,
+      classNames: split.classNames,
+      standardisation: split.standardisation,
+      metrics: { validationAccuracy: best.final!.valAccuracy, validationLoss: best.final!.valLoss, testAccuracy: hits / split.test.rows },
+      threshold: DEFAULT_THRESHOLD,
+      weightsKey: best.weightsKey!,
+    };
+  }
+
+  async view(): Promise<StudyView> {
+    const spec = (await this.spec())!;
+    const slots = await this.slots();
+    const ranked = rank(await this.records());
+    return {
+      id: spec.id,
+      spec,
+      status: (await this.ctx.storage.get<'running' | 'complete'>('status')) ?? 'running',
+      progress: progressOf(slots.map((s) => s.state)),
+      leaderboard: ranked.slice(0, LEADERBOARD_SIZE),
+      best: ranked[0]?.status === 'complete' ? ranked[0] : null,
+      promotion: (await this.ctx.storage.get<PromotionOutcome>('promotion')) ?? null,
+      updatedAt: new Date().toISOString(),
+    };
+  }
+
+  /** null when this object holds no study (the id was never started). */
+  async maybeView(): Promise<StudyView | null> {
+    return (await this.spec()) ? this.view() : null;
+  }
+
+  private async writeIndex(force: boolean): Promise<void> {
+    const last = (await this.ctx.storage.get<number>('indexWrittenAt')) ?? 0;
+    if (!force && Date.now() - last < INDEX_INTERVAL_MS) return;
+    const v = await this.view();
+    await putJson(this.store, keys.studyIndex(v.id), v, {
+      metadata: {
+        model: v.spec.model,
+        dataset: v.spec.dataset,
+        strategy: v.spec.strategy,
+        status: v.status,
+        createdAt: v.spec.createdAt,
+        total: v.progress.total,
+        finished: v.progress.complete + v.progress.diverged + v.progress.failed,
+        bestValAccuracy: v.best?.valAccuracy ?? null,
+        promotedVersion: v.promotion?.version ?? null,
+      },
+    });
+    await this.ctx.storage.put('indexWrittenAt', Date.now());
+  }
+}
+
+class MissingWeightsError extends Error {}

@@ -1,0 +1,94 @@
+/**
+ * Serving state of one isolate: loaded models cached by their immutable (name, version), and the
+ * current-version pointer re-read from the model's registry at most every POINTER_TTL_MS, so a
+ * promotion is served within seconds. A request holds one LoadedModel from start to end, so it is
+ * answered wholly by one version.
+ */
+import { foldNetwork } from '../../models/fold';
+import { Predictor } from '../../models/infer';
+import { specOf } from '../../models/network';
+import { decodeWeights } from '../../models/weights-codec';
+import { logError } from '../../shared/log';
+import type { Store } from '../../shared/storage/store';
+import type { ModelVersion } from '../../shared/study/types';
+import { registryStub } from '../durable/stubs';
+import { initBackend } from '../../shared/tf/backend';
+
+export const POINTER_TTL_MS = 2000;
+const MAX_LOADED = 8;
+
+export interface LoadedModel {
+  meta: ModelVersion;
+  predictor: Predictor;
+  featureIndex: Map<string, number>;
+}
+
+export interface ServingDeps {
+  models: Env['MODELS'];
+  store: Store;
+}
+
+export class ModelNotFoundError extends Error {}
+
+export class ServingCache {
+  private readonly pointers = new Map<string, { meta: ModelVersion | null; at: number }>();
+  private readonly loaded = new Map<string, Promise<LoadedModel>>();
+  /** Versions whose weights could not be loaded, with the reason (reported by /health). */
+  readonly problems = new Map<string, string>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The current version's metadata, from the registry, cached for POINTER_TTL_MS. */
+  async current(deps: ServingDeps, name: string): Promise<ModelVersion | null> {
+    const cached = this.pointers.get(name);
+    if (cached && this.now() - cached.at < POINTER_TTL_MS) return cached.meta;
+    const meta = await registryStub(deps.models, name).current();
+    this.pointers.set(name, { meta, at: this.now() });
+    return meta;
+  }
+
+  /** Drops the cached pointer (after a change made through this isolate). */
+  forget(name: string): void {
+    this.pointers.delete(name);
+  }
+
+  async version(deps: ServingDeps, name: string, version: number): Promise<ModelVersion | null> {
+    return registryStub(deps.models, name).version(version);
+  }
+
+  /** Loads (once per isolate) the predictor of an immutable version. */
+  load(deps: ServingDeps, meta: ModelVersion): Promise<LoadedModel> {
+    const key = `${meta.model}@${meta.version}`;
+    let entry = this.loaded.get(key);
+    if (entry) {
+      // Re-insert to keep the map in least-recently-used order.
+      this.loaded.delete(key);
+      this.loaded.set(key, entry);
+      return entry;
+    }
+    entry = this.build(deps, meta);
+    entry.catch((err: unknown) => {
+      this.loaded.delete(key);
+      this.problems.set(key, String(err instanceof Error ? err.message : err));
+      logError('model_load_failed', { model: meta.model, version: meta.version, reason: String(err) });
+    });
+    this.loaded.set(key, entry);
+    while (this.loaded.size > MAX_LOADED) {
+      const oldest = this.loaded.keys().next().value!;
+      const evicted = this.loaded.get(oldest)!;
+      this.loaded.delete(oldest);
+      // Requests still holding the evicted model finish first: disposal waits for the next tick.
+      evicted.then((m) => setTimeout(() => m.predictor.dispose(), 1000)).catch(() => {});
+    }
+    return entry;
+  }
+
+  private async build(deps: ServingDeps, meta: ModelVersion): Promise<LoadedModel> {
+    await initBackend();
+    const bytes = await deps.store.getBytes(meta.weightsKey);
+    if (!bytes) throw new Error(`weights of ${meta.model} v${meta.version} are missing (${meta.weightsKey})`);
+    const weights = decodeWeights(bytes);
+    const predictor = new Predictor(foldNetwork(weights, specOf(meta.config), meta.standardisation));
+    return { meta, predictor, featureIndex: new Map(meta.featureNames.map((n, i) => [n, i])) };
+  }
+}

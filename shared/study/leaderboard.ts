@@ -1,0 +1,56 @@
+/** Pure aggregation over trial records: progress counts, ranking, and the promotion guard. */
+import type { LeaderboardEntry, Progress, TrialRecord, TrialState } from './types';
+
+export function progressOf(states: TrialState[]): Progress {
+  const p: Progress = { total: states.length, pending: 0, running: 0, complete: 0, diverged: 0, failed: 0 };
+  for (const s of states) p[s] += 1;
+  return p;
+}
+
+export function toEntry(r: TrialRecord): LeaderboardEntry {
+  return {
+    trial: r.trial,
+    status: r.status,
+    valAccuracy: r.final?.valAccuracy ?? null,
+    valLoss: r.final?.valLoss ?? null,
+    epochs: r.history.length,
+    params: r.params,
+    config: r.config,
+  };
+}
+
+/**
+ * Ranks trials: complete ones by validation accuracy (higher first), then validation loss (lower
+ * first), then trial number; diverged and failed trials after them, never ahead of a complete one.
+ */
+export function rank(records: TrialRecord[]): LeaderboardEntry[] {
+  const score = (e: LeaderboardEntry) => (e.status === 'complete' && e.valAccuracy !== null ? 0 : 1);
+  return records
+    .map(toEntry)
+    .sort((a, b) => score(a) - score(b) || (b.valAccuracy ?? -1) - (a.valAccuracy ?? -1) || (a.valLoss ?? Infinity) - (b.valLoss ?? Infinity) || a.trial - b.trial);
+}
+
+/** The promotable best: a complete trial with weights. Diverged and failed trials never qualify. */
+export function bestPromotable(records: TrialRecord[]): TrialRecord | null {
+  const byTrial = new Map(records.map((r) => [r.trial, r]));
+  for (const e of rank(records)) {
+    const r = byTrial.get(e.trial)!;
+    if (r.status === 'complete' && r.weightsKey && r.final) return r;
+  }
+  return null;
+}
+
+export interface GuardDecision {
+  promote: boolean;
+  reason: string;
+}
+
+/** Champion/challenger guard on validation accuracy. With no champion the challenger is promoted. */
+export function promotionGuard(challengerValAccuracy: number, champion: { valAccuracy: number } | null, margin: number): GuardDecision {
+  if (!Number.isFinite(challengerValAccuracy)) return { promote: false, reason: 'challenger has no finite validation accuracy' };
+  if (!champion) return { promote: true, reason: 'no current champion' };
+  if (challengerValAccuracy > champion.valAccuracy + margin) {
+    return { promote: true, reason: `validation accuracy ${challengerValAccuracy.toFixed(4)} beats champion ${champion.valAccuracy.toFixed(4)} by more than ${margin}` };
+  }
+  return { promote: false, reason: `validation accuracy ${challengerValAccuracy.toFixed(4)} does not beat champion ${champion.valAccuracy.toFixed(4)} by more than ${margin}` };
+}

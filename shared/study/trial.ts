@@ -1,0 +1,75 @@
+/**
+ * The trial function's work, independent of the queue: train one planned configuration under the
+ * study's budget and store its weights. Returns the result the coordinator turns into the record.
+ */
+import { encodeWeights } from '../../models/weights-codec';
+import { train } from '../../models/train';
+import { loadSplit } from '../datasets';
+import { keys } from '../storage/keys';
+import type { Store } from '../storage/store';
+import { initBackend } from '../tf/backend';
+import type { PlannedTrial, StudySpec, TrialRecord } from './types';
+
+export interface TrialMessage {
+  studyId: string;
+  trial: number;
+}
+
+/** The part of a TrialRecord the trial function produces; the coordinator adds study, config and seed. */
+export type TrialResult = Omit<TrialRecord, 'studyId' | 'model' | 'trial' | 'params' | 'config' | 'seed'>;
+
+export class InjectedFault extends Error {
+  override name = 'InjectedFault';
+}
+
+export interface TrialContext {
+  store: Store;
+  attempt: number;
+  /** Whether the study's test-only fault switch may act (ALLOW_FAULT_INJECTION). */
+  faultsAllowed: boolean;
+}
+
+export async function runTrial(spec: StudySpec, planned: PlannedTrial, ctx: TrialContext): Promise<TrialResult> {
+  if (ctx.faultsAllowed && spec.faults?.throwOnTrials.includes(planned.trial)) {
+    throw new InjectedFault(`injected fault on trial ${planned.trial} (attempt ${ctx.attempt})`);
+  }
+  const backend = await initBackend();
+  const split = await loadSplit(spec.dataset);
+  const config = { ...planned.config, epochs: spec.budget.epochs };
+  const result = await train(config, split, planned.seed, { maxSeconds: spec.budget.maxSeconds });
+  let weightsKey: string | null = null;
+  if (result.status === 'complete' && result.weights) {
+    // Each attempt writes its own immutable key; only the attempt the coordinator accepts is referenced.
+    weightsKey = keys.trialWeights(spec.id, planned.trial, `a${ctx.attempt}-${crypto.randomUUID().slice(0, 8)}`);
+    await ctx.store.put(weightsKey, encodeWeights(result.weights));
+  }
+  return {
+    attempts: ctx.attempt,
+    status: result.status,
+    reason: result.status === 'diverged' ? 'non-finite loss' : null,
+    history: result.history,
+    final: result.final,
+    timing: result.timing,
+    stopReason: result.stopReason,
+    backend: result.backend,
+    simd: backend.simd,
+    weightsKey,
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+export function failedResult(attempts: number, reason: string): TrialResult {
+  return {
+    attempts,
+    status: 'failed',
+    reason,
+    history: [],
+    final: null,
+    timing: null,
+    stopReason: null,
+    backend: null,
+    simd: null,
+    weightsKey: null,
+    finishedAt: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,145 @@
+/** The vocabulary of studies, trials and promotions, shared by the coordinator, the trial function and the API. */
+import type { ModelConfig } from '../../models/config';
+import type { Assignment } from '../../models/search';
+import type { Standardisation } from '../../models/dataset';
+import type { EpochRecord } from '../../models/train';
+
+export const STRATEGIES = ['random', 'grid', 'local'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export type FinishedState = 'complete' | 'diverged' | 'failed';
+export type TrialState = 'pending' | 'running' | FinishedState;
+
+export function isFinished(state: TrialState): state is FinishedState {
+  return state === 'complete' || state === 'diverged' || state === 'failed';
+}
+
+export interface Budget {
+  epochs: number;
+  /** Wall-clock budget of one trial; training stops after the epoch that crosses it. */
+  maxSeconds: number;
+}
+
+/** Test-only fault injection, honoured only where ALLOW_FAULT_INJECTION is "true". */
+export interface Faults {
+  /** Trial numbers that throw on every attempt. */
+  throwOnTrials: number[];
+}
+
+export interface StudySpec {
+  id: string;
+  model: string;
+  dataset: string;
+  strategy: Strategy;
+  trials: number;
+  seed: number;
+  parallelism: number;
+  /** Promotion guard: the challenger must beat the champion's validation accuracy by more than this. */
+  margin: number;
+  budget: Budget;
+  /** Search-space overrides (JSON), merged over the default space. */
+  space: Record<string, unknown>;
+  /** Earlier study whose best configurations seed the `local` strategy. */
+  from: string | null;
+  createdAt: string;
+  origin: 'api' | 'cron';
+  faults: Faults | null;
+}
+
+/** One planned trial: the sampled hyperparameters and the full configuration they resolve to. */
+export interface PlannedTrial {
+  trial: number;
+  params: Assignment;
+  config: ModelConfig;
+  seed: number;
+}
+
+/** The write-once record of a finished trial. */
+export interface TrialRecord {
+  studyId: string;
+  model: string;
+  trial: number;
+  attempts: number;
+  params: Assignment;
+  config: ModelConfig;
+  seed: number;
+  status: FinishedState;
+  reason: string | null;
+  history: EpochRecord[];
+  final: { valAccuracy: number; valLoss: number } | null;
+  timing: { wallMs: number; computeMs: number; epochsRun: number; samplesPerSecond: number } | null;
+  stopReason: string | null;
+  backend: string | null;
+  simd: boolean | null;
+  /** KV key of the trained weights (immutable); null unless complete. */
+  weightsKey: string | null;
+  finishedAt: string;
+}
+
+export interface Progress {
+  total: number;
+  pending: number;
+  running: number;
+  complete: number;
+  diverged: number;
+  failed: number;
+}
+
+export interface LeaderboardEntry {
+  trial: number;
+  status: FinishedState;
+  valAccuracy: number | null;
+  valLoss: number | null;
+  epochs: number;
+  params: Assignment;
+  config: ModelConfig;
+}
+
+export interface PromotionOutcome {
+  promoted: boolean;
+  version: number | null;
+  reason: string;
+  candidate: { trial: number; valAccuracy: number; testAccuracy: number } | null;
+  champion: { version: number; valAccuracy: number } | null;
+  decidedAt: string;
+}
+
+export interface StudyView {
+  id: string;
+  spec: StudySpec;
+  status: 'running' | 'complete';
+  progress: Progress;
+  leaderboard: LeaderboardEntry[];
+  best: LeaderboardEntry | null;
+  promotion: PromotionOutcome | null;
+  updatedAt: string;
+}
+
+/** What the model registry keeps per version (weights stay in KV under weightsKey). */
+export interface ModelVersion {
+  model: string;
+  version: number;
+  createdAt: string;
+  studyId: string;
+  trial: number;
+  dataset: string;
+  splitSeed: number;
+  config: ModelConfig;
+  featureNames: string[];
+  classNames: string[];
+  standardisation: Standardisation;
+  metrics: { validationAccuracy: number; validationLoss: number; testAccuracy: number };
+  /** Predictions below this confidence are flagged for review. */
+  threshold: number;
+  weightsKey: string;
+}
+
+export type VersionCandidate = Omit<ModelVersion, 'version' | 'createdAt'>;
+
+export interface RegistryEvent {
+  at: string;
+  action: 'promote' | 'rollback';
+  from: number | null;
+  to: number;
+  studyId: string | null;
+}
