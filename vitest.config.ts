@@ -18,7 +18,13 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             // The test-only fault switch (trials that throw on purpose) is on for the test suite only.
-            miniflare: { bindings: { ALLOW_FAULT_INJECTION: 'true' } },
+            miniflare: {
+              bindings: {
+                ALLOW_FAULT_INJECTION: 'true',
+                // Small scheduled studies so the cron tests finish in seconds.
+                RETUNE_SCHEDULES: JSON.stringify([{ model: 'cron-digits', dataset: 'digits', everyHours: 24, trials: 2, budget: { epochs: 2, maxSeconds: 30 }, parallelism: 2 }]),
+              },
+            },
           }),
         ],
         test: { name: 'workers', include: ['test/workers/**/*.test.ts'], testTimeout: 120_000 },

@@ -3,7 +3,8 @@
  * studies left incomplete. Safe to overlap with itself and with manual starts: the model registry
  * admits one running study per model and every coordinator operation is idempotent.
  */
-import { log } from '../shared/log';
+import { z } from 'zod';
+import { log, logError } from '../shared/log';
 import { KvStore } from '../shared/storage/kv-store';
 import { keys } from '../shared/storage/keys';
 import { listAll } from '../shared/storage/store';
@@ -11,17 +12,29 @@ import type { StudySpec } from '../shared/study/types';
 import { registryStub, studyStub } from './durable/stubs';
 import { newStudyId, startStudy } from './services/studies';
 
-export interface Schedule {
-  model: string;
-  dataset: string;
-  everyHours: number;
-  trials: number;
-  budget: StudySpec['budget'];
-  parallelism: number;
-}
+const ScheduleSchema = z
+  .object({
+    model: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/),
+    dataset: z.string(),
+    everyHours: z.number().positive(),
+    trials: z.number().int().min(1).max(500),
+    budget: z.object({ epochs: z.number().int().min(1).max(500), maxSeconds: z.number().min(1).max(290) }),
+    parallelism: z.number().int().min(1).max(64),
+  })
+  .strict();
+export type Schedule = z.infer<typeof ScheduleSchema>;
 
-/** Built-in schedules; user datasets bring their own (see the datasets API). */
+/** Used when RETUNE_SCHEDULES is unset or invalid. */
 export const DEFAULT_SCHEDULES: Schedule[] = [{ model: 'digits', dataset: 'digits', everyHours: 24, trials: 24, budget: { epochs: 20, maxSeconds: 60 }, parallelism: 4 }];
+
+/** The re-tuning schedules are data: the RETUNE_SCHEDULES variable in wrangler.toml (a JSON array). */
+export function schedulesFrom(env: Pick<Env, 'RETUNE_SCHEDULES'>): Schedule[] {
+  if (!env.RETUNE_SCHEDULES) return DEFAULT_SCHEDULES;
+  const parsed = z.array(ScheduleSchema).safeParse(JSON.parse(env.RETUNE_SCHEDULES));
+  if (parsed.success) return parsed.data;
+  logError('bad_schedules', { message: parsed.error.message });
+  return DEFAULT_SCHEDULES;
+}
 
 export async function isDue(env: Env, s: Schedule, now: Date): Promise<boolean> {
   const registry = registryStub(env.MODELS, s.model);
@@ -31,7 +44,7 @@ export async function isDue(env: Env, s: Schedule, now: Date): Promise<boolean> 
   return now.getTime() - Date.parse(lastEnded) >= s.everyHours * 3600_000;
 }
 
-export async function runSchedules(env: Env, now = new Date(), schedules = DEFAULT_SCHEDULES): Promise<{ started: string[]; resumed: string[] }> {
+export async function runSchedules(env: Env, now = new Date(), schedules = schedulesFrom(env)): Promise<{ started: string[]; resumed: string[] }> {
   const started: string[] = [];
   for (const s of schedules) {
     if (!(await isDue(env, s, now))) continue;

@@ -40,7 +40,7 @@ const finiteNumber = z.number().refine(Number.isFinite, 'must be a finite number
 export const PredictRequestSchema = z
   .object({
     instances: z
-      .union([z.array(z.array(finiteNumber)), z.array(z.record(z.string(), finiteNumber))])
+      .array(z.union([z.array(finiteNumber), z.record(z.string(), finiteNumber)]))
       .refine((a) => a.length > 0, 'instances must not be empty')
       .refine((a) => a.length <= MAX_INSTANCES, `at most ${MAX_INSTANCES} instances per request`)
       .openapi({ example: [[0, 0, 5, 13, 9, 1, 0, 0]] }),
