@@ -1,0 +1,192 @@
+/**
+ * The search space as data: an ordered JSON object from parameter name to distribution. Order matters
+ * because conditions (`when`) may only look at parameters declared earlier; that keeps sampling a single
+ * forward pass and makes a parameter's activity known before its value is drawn.
+ *
+ * Distributions (all JSON):
+ * - `{ type: 'float', low, high, log?, step?, oneMinus?, zeroProbability? }`
+ *   - `log`: log-uniform on [low, high] (low > 0).
+ *   - `step`: values low, low + step, ... <= high (linear scale only).
+ *   - `oneMinus` (with `log`): v is log-uniform on [low, high] and the parameter is 1 - v. For momentum-like
+ *     parameters this makes 0.9, 0.99 and 0.999 equally likely, which a log scale on the value itself cannot.
+ *     Requires 0 < low < high <= 1; the parameter then lies in [1 - high, 1 - low].
+ *   - `zeroProbability` p: the parameter is exactly 0 with probability p, otherwise drawn from the range
+ *     (low > 0). This is how L1/L2 can be "off": one parameter, no extra switch key leaking into the config.
+ * - `{ type: 'int', low, high, step?, log? }`: inclusive bounds; `log` (low >= 1) excludes `step` > 1.
+ * - `{ type: 'categorical', choices: (string | number | boolean)[] }`: distinct choices, uniform.
+ * - `{ type: 'const', value }`: any JSON value, always that value.
+ * Any of them may carry `when: { other: [values...] }`: the parameter is active only if every listed earlier
+ * parameter is active and equals one of its listed values. Inactive parameters are absent from an assignment.
+ * Parameter names are ModelConfig keys (not epochs), and every value a distribution can produce must pass the
+ * model's own validation, so a sampled assignment always makes a valid model.
+ */
+import { z } from 'zod';
+import { ModelConfigSchema } from '../config';
+import { contains, probeValues } from './distributions';
+import { isPlainObject, type JsonValue } from './json';
+
+export type Choice = string | number | boolean;
+export type Condition = Record<string, Choice[]>;
+
+const ChoiceSchema = z.union([z.string(), z.number(), z.boolean()]);
+const WhenSchema = z.record(z.string(), z.array(ChoiceSchema).min(1, 'lists no allowed value'));
+
+export const FloatSchema = z.strictObject({
+  type: z.literal('float'),
+  low: z.number(),
+  high: z.number(),
+  log: z.boolean().optional(),
+  step: z.number().positive().optional(),
+  oneMinus: z.boolean().optional(),
+  zeroProbability: z.number().gt(0).lt(1).optional(),
+  when: WhenSchema.optional(),
+});
+export const IntSchema = z.strictObject({
+  type: z.literal('int'),
+  low: z.number().int(),
+  high: z.number().int(),
+  step: z.number().int().positive().optional(),
+  log: z.boolean().optional(),
+  when: WhenSchema.optional(),
+});
+export const CategoricalSchema = z.strictObject({
+  type: z.literal('categorical'),
+  choices: z.array(ChoiceSchema).min(1, 'needs at least one choice'),
+  when: WhenSchema.optional(),
+});
+export const ConstSchema = z.strictObject({
+  type: z.literal('const'),
+  value: z.json(),
+  when: WhenSchema.optional(),
+});
+export const DistributionSchema = z.discriminatedUnion('type', [FloatSchema, IntSchema, CategoricalSchema, ConstSchema]);
+
+export type FloatDistribution = z.infer<typeof FloatSchema>;
+export type IntDistribution = z.infer<typeof IntSchema>;
+export type CategoricalDistribution = z.infer<typeof CategoricalSchema>;
+export type ConstDistribution = { type: 'const'; value: JsonValue; when?: Condition };
+export type Distribution = FloatDistribution | IntDistribution | CategoricalDistribution | ConstDistribution;
+export type SearchSpace = Record<string, Distribution>;
+
+export const DISTRIBUTION_TYPES = ['float', 'int', 'categorical', 'const'] as const;
+
+/** A space that failed validation; `issues` holds one "param: problem" line each. */
+export class SpaceError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid search space:\n  - ${issues.join('\n  - ')}`);
+    this.name = 'SpaceError';
+  }
+}
+
+/** Parameters the model understands; epochs is excluded because the study budget sets it. */
+const MODEL_KEYS = Object.keys(ModelConfigSchema.shape).filter((k) => k !== 'epochs');
+
+function zodIssues(prefix: string, error: z.ZodError): string[] {
+  return error.issues.map((i) => `${[prefix, ...i.path.map(String)].join('.')}: ${i.message}`);
+}
+
+/** Structural parse of one distribution, with a readable message for an unknown or missing `type`. */
+export function parseDistribution(name: string, input: unknown): { dist?: Distribution; issues: string[] } {
+  if (!isPlainObject(input)) return { issues: [`${name}: a distribution must be an object with a "type"`] };
+  if (!DISTRIBUTION_TYPES.includes(input.type as (typeof DISTRIBUTION_TYPES)[number])) {
+    return { issues: [`${name}.type: must be one of ${DISTRIBUTION_TYPES.join(', ')} (got ${JSON.stringify(input.type)})`] };
+  }
+  const parsed = DistributionSchema.safeParse(input);
+  if (!parsed.success) return { issues: zodIssues(name, parsed.error) };
+  const dist = parsed.data as Distribution;
+  const issues = rangeIssues(dist).map((m) => `${name}: ${m}`);
+  return issues.length ? { issues } : { dist, issues };
+}
+
+/** Rules that tie fields of one distribution together. */
+function rangeIssues(d: Distribution): string[] {
+  const out: string[] = [];
+  if (d.type === 'float') {
+    if (!(d.low < d.high)) out.push(`low (${d.low}) must be below high (${d.high}); use a const for a fixed value`);
+    if (d.log && d.low <= 0) out.push(`log scale needs low > 0 (got ${d.low})`);
+    if (d.log && d.step !== undefined) out.push('step cannot be combined with log');
+    if (d.oneMinus && !d.log) out.push('oneMinus needs log: true (on a linear scale use low/high of the value directly)');
+    if (d.oneMinus && d.high > 1) out.push(`oneMinus needs high <= 1 so that 1 - v >= 0 (got ${d.high})`);
+    if (d.zeroProbability !== undefined && d.oneMinus) out.push('zeroProbability cannot be combined with oneMinus');
+    if (d.zeroProbability !== undefined && d.low <= 0) out.push(`zeroProbability needs low > 0 so that 0 is separate from the range (got ${d.low})`);
+  } else if (d.type === 'int') {
+    if (!(d.low < d.high)) out.push(`low (${d.low}) must be below high (${d.high}); use a const for a fixed value`);
+    if (d.log && d.low < 1) out.push(`log scale needs low >= 1 (got ${d.low})`);
+    if (d.log && d.step !== undefined && d.step !== 1) out.push('step > 1 cannot be combined with log');
+  } else if (d.type === 'categorical') {
+    const seen = new Set<Choice>();
+    for (const c of d.choices) {
+      if (seen.has(c)) out.push(`choice ${JSON.stringify(c)} appears twice`);
+      seen.add(c);
+    }
+  }
+  return out;
+}
+
+/** Whether a parameter is active given the values chosen so far (absent = inactive). */
+export function isActive(dist: Distribution, partial: Readonly<Record<string, JsonValue>>): boolean {
+  if (!dist.when) return true;
+  for (const [ref, allowed] of Object.entries(dist.when)) {
+    if (!Object.hasOwn(partial, ref)) return false;
+    const v = partial[ref];
+    if (!allowed.some((a) => a === v)) return false;
+  }
+  return true;
+}
+
+/** Names a space may use: ModelConfig keys (own properties only, so "toString" or "__proto__" never pass). */
+export function unknownParamIssue(name: string): string | undefined {
+  if (name === 'epochs') return `${name}: not a tunable model parameter (epochs comes from the study budget)`;
+  if (!MODEL_KEYS.includes(name)) return `${name}: not a tunable model parameter (known keys: ${MODEL_KEYS.join(', ')})`;
+  return undefined;
+}
+
+/** Every value a distribution can produce must also be a valid value of the model key it sets. */
+function modelIssues(name: string, d: Distribution): string[] {
+  const field = (ModelConfigSchema.shape as Record<string, z.ZodType>)[name]!;
+  // One message per parameter: the first offending probe is an end of the range, the most useful to show.
+  for (const v of probeValues(d)) {
+    const r = field.safeParse(v);
+    if (!r.success) return [`${name}: can produce ${JSON.stringify(v)}, which the model rejects (${r.error.issues[0]?.message ?? 'invalid'})`];
+  }
+  return [];
+}
+
+function conditionIssues(name: string, d: Distribution, earlier: ReadonlyMap<string, Distribution>): string[] {
+  const out: string[] = [];
+  for (const [ref, allowed] of Object.entries(d.when ?? {})) {
+    const refDist = earlier.get(ref);
+    if (ref === name) out.push(`${name}.when: refers to itself`);
+    else if (!refDist) out.push(`${name}.when: refers to "${ref}", which is not declared before ${name}`);
+    else {
+      for (const v of allowed) {
+        if (!contains(refDist, v)) out.push(`${name}.when.${ref}: ${JSON.stringify(v)} is not a possible value of ${ref}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Validates a space (structure, cross-field rules, conditions, model domain) and returns it typed. */
+export function parseSpace(input: unknown): SearchSpace {
+  if (!isPlainObject(input)) throw new SpaceError(['the space must be an object from parameter name to distribution']);
+  const issues: string[] = [];
+  const space: SearchSpace = {};
+  const earlier = new Map<string, Distribution>();
+  for (const [name, raw] of Object.entries(input)) {
+    const unknown = unknownParamIssue(name);
+    if (unknown) {
+      issues.push(unknown);
+      continue;
+    }
+    const { dist, issues: own } = parseDistribution(name, raw);
+    issues.push(...own);
+    if (!dist) continue;
+    issues.push(...conditionIssues(name, dist, earlier), ...modelIssues(name, dist));
+    space[name] = dist;
+    earlier.set(name, dist);
+  }
+  if (Object.keys(input).length === 0) issues.push('the space has no parameters');
+  if (issues.length) throw new SpaceError(issues);
+  return space;
+}
