@@ -1,105 +1,88 @@
 /**
- * Optimizers over a list of parameter tensors. Update rules follow Keras (SGD, SGD with momentum,
- * RMSProp) and tfjs (Adam with bias correction), so results stay comparable with tfjs-layers fit.
- *
- * `apply` runs inside the caller's tf.tidy: it keeps the new parameters and state it returns
- * and disposes the tensors they replace.
+ * Optimizers as one loop over a flat parameter array. Update rules follow Keras (SGD, SGD with
+ * momentum, RMSProp) and tfjs (Adam with bias correction), so results stay comparable with
+ * tfjs-layers fit. State is float32, as tfjs keeps it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config';
 
-export interface Optimizer {
-  /** Returns the updated parameters (kept); the old ones are disposed. */
-  apply(params: tf.Tensor[], grads: tf.Tensor[], learningRate: number): tf.Tensor[];
-  dispose(): void;
+export interface FlatOptimizer {
+  /** Updates n parameters at p[pOff..] from the gradients at g[gOff..] (p and g may be one array). */
+  update(p: Float32Array, pOff: number, g: Float32Array, gOff: number, n: number, learningRate: number): void;
 }
 
-function replace(old: tf.Tensor[], next: tf.Tensor[]): tf.Tensor[] {
-  const kept = next.map((t) => tf.keep(t));
-  tf.dispose(old);
-  return kept;
-}
-
-class Sgd implements Optimizer {
-  apply(params: tf.Tensor[], grads: tf.Tensor[], lr: number): tf.Tensor[] {
-    return replace(
-      params,
-      params.map((p, i) => tf.sub(p, tf.mul(grads[i]!, lr))),
-    );
+/** p -= lr g */
+class Sgd implements FlatOptimizer {
+  update(p: Float32Array, pOff: number, g: Float32Array, gOff: number, n: number, lr: number): void {
+    for (let i = 0; i < n; i++) p[pOff + i] = p[pOff + i]! - lr * g[gOff + i]!;
   }
-  dispose(): void {}
 }
 
 /** Keras SGD(momentum): v = m v - lr g; p = p + v. */
-class Momentum implements Optimizer {
-  private velocity: tf.Tensor[] | null = null;
+class Momentum implements FlatOptimizer {
+  private v = new Float32Array(0);
   constructor(private readonly momentum: number) {}
-  apply(params: tf.Tensor[], grads: tf.Tensor[], lr: number): tf.Tensor[] {
-    const v0 = this.velocity ?? params.map((p) => tf.zerosLike(p));
-    const v = v0.map((v, i) => tf.sub(tf.mul(v, this.momentum), tf.mul(grads[i]!, lr)));
-    this.velocity = replace(this.velocity ?? [], v);
-    return replace(
-      params,
-      params.map((p, i) => tf.add(p, this.velocity![i]!)),
-    );
-  }
-  dispose(): void {
-    tf.dispose(this.velocity ?? []);
+  update(p: Float32Array, pOff: number, g: Float32Array, gOff: number, n: number, lr: number): void {
+    if (this.v.length !== n) this.v = new Float32Array(n);
+    const v = this.v;
+    const m = this.momentum;
+    for (let i = 0; i < n; i++) {
+      const vi = m * v[i]! - lr * g[gOff + i]!;
+      v[i] = vi;
+      p[pOff + i] = p[pOff + i]! + Math.fround(vi);
+    }
   }
 }
 
 /** Keras RMSprop: ms = rho ms + (1 - rho) g^2; p = p - lr g / (sqrt(ms) + eps). */
-class RmsProp implements Optimizer {
-  private meanSquare: tf.Tensor[] | null = null;
+class RmsProp implements FlatOptimizer {
+  private ms = new Float32Array(0);
   constructor(
     private readonly rho: number,
     private readonly epsilon: number,
   ) {}
-  apply(params: tf.Tensor[], grads: tf.Tensor[], lr: number): tf.Tensor[] {
-    const ms0 = this.meanSquare ?? params.map((p) => tf.zerosLike(p));
-    const ms = ms0.map((m, i) => tf.add(tf.mul(m, this.rho), tf.mul(tf.square(grads[i]!), 1 - this.rho)));
-    this.meanSquare = replace(this.meanSquare ?? [], ms);
-    return replace(
-      params,
-      params.map((p, i) => tf.sub(p, tf.div(tf.mul(grads[i]!, lr), tf.add(tf.sqrt(this.meanSquare![i]!), this.epsilon)))),
-    );
-  }
-  dispose(): void {
-    tf.dispose(this.meanSquare ?? []);
+  update(p: Float32Array, pOff: number, g: Float32Array, gOff: number, n: number, lr: number): void {
+    if (this.ms.length !== n) this.ms = new Float32Array(n);
+    const ms = this.ms;
+    const rho = this.rho;
+    const eps = this.epsilon;
+    for (let i = 0; i < n; i++) {
+      const gi = g[gOff + i]!;
+      const m = Math.fround(rho * ms[i]! + (1 - rho) * gi * gi);
+      ms[i] = m;
+      p[pOff + i] = p[pOff + i]! - (lr * gi) / (Math.sqrt(m) + eps);
+    }
   }
 }
 
 /** Adam as tfjs: m, v moments; p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). */
-class Adam implements Optimizer {
-  private m: tf.Tensor[] | null = null;
-  private v: tf.Tensor[] | null = null;
+class Adam implements FlatOptimizer {
+  private m = new Float32Array(0);
+  private v = new Float32Array(0);
   private t = 0;
   constructor(
     private readonly beta1: number,
     private readonly beta2: number,
     private readonly epsilon: number,
   ) {}
-  apply(params: tf.Tensor[], grads: tf.Tensor[], lr: number): tf.Tensor[] {
+  update(p: Float32Array, pOff: number, g: Float32Array, gOff: number, n: number, lr: number): void {
+    if (this.m.length !== n) (this.m = new Float32Array(n)), (this.v = new Float32Array(n));
     this.t += 1;
-    const m0 = this.m ?? params.map((p) => tf.zerosLike(p));
-    const v0 = this.v ?? params.map((p) => tf.zerosLike(p));
-    const m = m0.map((m, i) => tf.add(tf.mul(m, this.beta1), tf.mul(grads[i]!, 1 - this.beta1)));
-    const v = v0.map((v, i) => tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(grads[i]!), 1 - this.beta2)));
-    this.m = replace(this.m ?? [], m);
-    this.v = replace(this.v ?? [], v);
-    const c1 = 1 - this.beta1 ** this.t;
-    const c2 = 1 - this.beta2 ** this.t;
-    return replace(
-      params,
-      params.map((p, i) => tf.sub(p, tf.div(tf.mul(this.m![i]!, lr / c1), tf.add(tf.sqrt(tf.div(this.v![i]!, c2)), this.epsilon)))),
-    );
-  }
-  dispose(): void {
-    tf.dispose([...(this.m ?? []), ...(this.v ?? [])]);
+    const { m, v, beta1: b1, beta2: b2, epsilon: eps } = this;
+    const step = lr / (1 - b1 ** this.t);
+    const c2 = 1 - b2 ** this.t;
+    for (let i = 0; i < n; i++) {
+      const gi = g[gOff + i]!;
+      const mi = Math.fround(b1 * m[i]! + (1 - b1) * gi);
+      const vi = Math.fround(b2 * v[i]! + (1 - b2) * gi * gi);
+      m[i] = mi;
+      v[i] = vi;
+      p[pOff + i] = p[pOff + i]! - (step * mi) / (Math.sqrt(vi / c2) + eps);
+    }
   }
 }
 
-export function createOptimizer(config: ModelConfig): Optimizer {
+export function createFlatOptimizer(config: ModelConfig): FlatOptimizer {
   switch (config.optimizer) {
     case 'sgd':
       return new Sgd();
@@ -110,4 +93,39 @@ export function createOptimizer(config: ModelConfig): Optimizer {
     case 'adam':
       return new Adam(config.beta1, config.beta2, config.epsilon);
   }
+}
+
+/** The flat optimizer over a list of tensors (for callers holding tfjs tensors; the engine uses the flat form). */
+export interface Optimizer {
+  /** Returns the updated parameters (kept); the old ones are disposed. */
+  apply(params: tf.Tensor[], grads: tf.Tensor[], learningRate: number): tf.Tensor[];
+  dispose(): void;
+}
+
+export function createOptimizer(config: ModelConfig): Optimizer {
+  const flat = createFlatOptimizer(config);
+  return {
+    apply(params, grads, lr) {
+      const sizes = params.map((t) => t.size);
+      const total = sizes.reduce((a, b) => a + b, 0);
+      const p = new Float32Array(total);
+      const g = new Float32Array(total);
+      let at = 0;
+      params.forEach((t, i) => {
+        p.set(t.dataSync() as Float32Array, at);
+        g.set(grads[i]!.dataSync() as Float32Array, at);
+        at += t.size;
+      });
+      flat.update(p, 0, g, 0, total, lr);
+      at = 0;
+      const next = params.map((t) => {
+        const out = tf.keep(tf.tensor(p.subarray(at, at + t.size), t.shape, 'float32'));
+        at += t.size;
+        return out;
+      });
+      tf.dispose(params);
+      return next;
+    },
+    dispose() {},
+  };
 }
