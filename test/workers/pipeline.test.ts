@@ -113,4 +113,44 @@ describe('a study through the real local Queue, Durable Objects and KV', () => {
     const records = await listAll(store(), keys.trialRecordPrefix(id));
     expect(records).toHaveLength(3);
   });
+
+  it('grid enumerates a small space exactly; local refines an earlier study without repeating it', async () => {
+    // 2 optimizers x 2 depths, everything else fixed: exactly 4 grid points even when 10 trials are asked.
+    const space = {
+      optimizer: { type: 'categorical', choices: ['adam', 'rmsprop'] },
+      depth: { type: 'categorical', choices: [1, 2] },
+      ...{ width: 32, activation: 'relu', batchNorm: false, dropout: 0, l1: 0, l2: 0, init: 'heNormal', learningRate: 0.003 },
+      ...{ beta1: 0.9, beta2: 0.999, rho: 0.9, epsilon: 1e-7, decay: 'none', batchSize: 64, classWeights: 'none' },
+    };
+    const grid = await waitForStudy(await startStudy('pipe-grid', { strategy: 'grid', trials: 10, space }));
+    expect(grid.progress.total).toBe(4);
+    const gridTrials = (await call(`/v1/studies/${grid.id}/trials`)).body.trials as TrialRecord[];
+    const combos = gridTrials.map((t) => `${t.config.optimizer}/${t.config.depth}`).sort();
+    expect(combos).toEqual(['adam/1', 'adam/2', 'rmsprop/1', 'rmsprop/2']);
+
+    const coarse = await waitForStudy(await startStudy('pipe-local', { trials: 4, seed: 5 }));
+    const local = await waitForStudy(await startStudy('pipe-local', { strategy: 'local', from: coarse.id, trials: 4, seed: 6 }));
+    expect(local.spec).toMatchObject({ strategy: 'local', from: coarse.id });
+    const before = (await call(`/v1/studies/${coarse.id}/trials`)).body.trials as TrialRecord[];
+    const after = (await call(`/v1/studies/${local.id}/trials`)).body.trials as TrialRecord[];
+    expect(after).toHaveLength(4);
+    const seen = new Set(before.map((t) => JSON.stringify(t.params)));
+    for (const t of after) expect(seen.has(JSON.stringify(t.params))).toBe(false);
+    // Refinement stays near the incumbents: every learning rate within the best trials' neighbourhood (a
+    // quarter of the log range around one of them is at most a factor of 10^(3 * 0.25 / 2) ~ 2.4 either way).
+    const best = coarse.leaderboard.filter((e: { status: string }) => e.status === 'complete').slice(0, 3).map((e: { config: { learningRate: number } }) => e.config.learningRate);
+    for (const t of after) expect(best.some((lr: number) => Math.abs(Math.log10(t.config.learningRate / lr)) <= 0.376)).toBe(true);
+  });
+
+  it('GET /v1/studies lists studies newest first with their headline', async () => {
+    const id = await startStudy('pipe-list', { trials: 1, budget: { epochs: 1, maxSeconds: 30 } });
+    await waitForStudy(id);
+    // The coordinator writes the listing when the study ends.
+    const list = await call('/v1/studies');
+    expect(list.status).toBe(200);
+    const entry = list.body.studies.find((s: { id: string }) => s.id === id);
+    expect(entry).toMatchObject({ model: 'pipe-list', status: 'complete', total: 1, finished: 1 });
+    const dates = list.body.studies.map((s: { createdAt: string }) => s.createdAt);
+    expect([...dates].sort().reverse()).toEqual(dates);
+  });
 });
