@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { log, logError } from '../shared/log';
+import { getDatasetMeta, listDatasets } from '../shared/datasets';
 import { KvStore } from '../shared/storage/kv-store';
 import { keys } from '../shared/storage/keys';
 import { listAll } from '../shared/storage/store';
@@ -44,10 +45,28 @@ export async function isDue(env: Env, s: Schedule, now: Date): Promise<boolean> 
   return now.getTime() - Date.parse(lastEnded) >= s.everyHours * 3600_000;
 }
 
-export async function runSchedules(env: Env, now = new Date(), schedules = schedulesFrom(env)): Promise<{ started: string[]; resumed: string[] }> {
+/** Schedules of stored datasets (their settings), read from the listing's metadata first. */
+async function datasetSchedules(store: KvStore): Promise<Schedule[]> {
+  const out: Schedule[] = [];
+  for (const { name, headline } of await listDatasets(store)) {
+    if (!headline.scheduled) continue;
+    const meta = await getDatasetMeta(store, name);
+    if (meta?.settings.schedule) out.push({ model: name, dataset: name, ...meta.settings.schedule });
+  }
+  return out;
+}
+
+export async function runSchedules(env: Env, now = new Date(), schedules?: Schedule[]): Promise<{ started: string[]; resumed: string[] }> {
+  const store = new KvStore(env.KV);
+  const all = schedules ?? [...schedulesFrom(env), ...(await datasetSchedules(store))];
   const started: string[] = [];
-  for (const s of schedules) {
+  for (const s of all) {
     if (!(await isDue(env, s, now))) continue;
+    const dataset = await getDatasetMeta(store, s.dataset);
+    if (!dataset) {
+      logError('schedule_skipped', { model: s.model, reason: `unknown dataset "${s.dataset}"` });
+      continue;
+    }
     const spec: StudySpec = {
       id: newStudyId(s.model, now),
       model: s.model,
@@ -59,8 +78,10 @@ export async function runSchedules(env: Env, now = new Date(), schedules = sched
       parallelism: s.parallelism,
       margin: 0,
       budget: s.budget,
-      space: {},
+      space: dataset.settings.space,
       from: null,
+      datasetVersion: dataset.version,
+      warmStart: null,
       createdAt: now.toISOString(),
       origin: 'cron',
       faults: null,
@@ -70,7 +91,7 @@ export async function runSchedules(env: Env, now = new Date(), schedules = sched
   }
   // Finish what was left behind: every study the index still shows running.
   const resumed: string[] = [];
-  const listed = await listAll<{ status: string }>(new KvStore(env.KV), keys.studyIndexPrefix);
+  const listed = await listAll<{ status: string }>(store, keys.studyIndexPrefix);
   for (const k of listed) {
     if (k.metadata?.status !== 'running') continue;
     const id = k.name.slice(keys.studyIndexPrefix.length);

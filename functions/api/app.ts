@@ -6,7 +6,13 @@ import { ServingCache } from '../services/serving';
 import { healthRoutes } from './health';
 import { newRouter } from './router';
 import { modelRoutes } from './models';
-import { MAX_BODY_BYTES } from './schemas';
+import { datasetRoutes } from './datasets';
+import { MAX_BODY_BYTES, MAX_DATASET_BYTES } from './schemas';
+
+/** PUT /v1/datasets/:name takes CSV or JSON bodies up to MAX_DATASET_BYTES; its handler checks the type. */
+function isDatasetUpload(method: string, path: string): boolean {
+  return method === 'PUT' && /^\/v1\/datasets\/[^/]+\/?$/.test(path);
+}
 import { studyRoutes } from './studies';
 
 /**
@@ -20,18 +26,19 @@ export function createApp(serving = new ServingCache()) {
     c.set('serving', serving);
     await next();
   });
-  // Bodies are limited before anything parses them.
-  app.use(
-    '/v1/*',
+  // Bodies are limited before anything parses them: dataset uploads (CSV or JSON) get more room.
+  const limit = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize,
       onError: () => {
-        throw new ApiError('payload_too_large', `request body over ${MAX_BODY_BYTES} bytes`);
+        throw new ApiError('payload_too_large', `request body over ${maxSize} bytes`);
       },
-    }),
-  );
+    });
+  const smallBody = limit(MAX_BODY_BYTES);
+  const uploadBody = limit(MAX_DATASET_BYTES);
+  app.use('/v1/*', (c, next) => (isDatasetUpload(c.req.method, c.req.path) ? uploadBody(c, next) : smallBody(c, next)));
   app.use('/v1/*', async (c, next) => {
-    if (c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH') {
+    if ((c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH') && !isDatasetUpload(c.req.method, c.req.path)) {
       const type = c.req.header('content-type') ?? '';
       if (!/^application\/json\s*(;|$)/i.test(type)) throw new ApiError('unsupported_media_type', `expected content-type application/json, got "${type || 'none'}"`);
     }
@@ -41,6 +48,7 @@ export function createApp(serving = new ServingCache()) {
   app.route('/health', healthRoutes());
   app.route('/v1/models', modelRoutes());
   app.route('/v1/studies', studyRoutes());
+  app.route('/v1/datasets', datasetRoutes());
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN secret.' });
   app.doc('/openapi.json', {
@@ -53,6 +61,9 @@ export function createApp(serving = new ServingCache()) {
     if (err instanceof ApiError) return c.json(errorBody(err.code, err.message), err.status);
     // Hono's own 4xx (e.g. malformed JSON from the validator) keep their status with our shape.
     if (err instanceof HTTPException && err.status < 500) {
+      if (err.status === 415) {
+        return c.json(errorBody('unsupported_media_type', `content type "${c.req.header('content-type') ?? 'none'}" is not accepted here`), 415);
+      }
       const code = err.status === 400 ? 'invalid_json' : err.status === 413 ? 'payload_too_large' : 'bad_request';
       return c.json(errorBody(code, err.message || 'bad request'), err.status);
     }

@@ -2,7 +2,7 @@
  * /v1/models: listing, metadata, versions, rollback (admin) and prediction (current or pinned version).
  */
 import { createRoute, type z } from '@hono/zod-openapi';
-import { isKnownDataset } from '../../shared/datasets';
+import { getDatasetMeta, isKnownDataset, listDatasets, UnknownDatasetError } from '../../shared/datasets';
 import { requireAdmin } from '../../shared/http/auth';
 import { ApiError } from '../../shared/http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
@@ -10,11 +10,13 @@ import { keys } from '../../shared/storage/keys';
 import { listAll } from '../../shared/storage/store';
 import type { ModelVersion } from '../../shared/study/types';
 import { registryStub } from '../durable/stubs';
+import { SplitMismatchError } from '../services/evaluation';
 import { formatPredictions, toMatrix } from '../services/predict';
 import type { ServingDeps } from '../services/serving';
 import { newRouter, type AppEnv } from './router';
 import {
   ErrorSchema,
+  EvaluationSchema,
   ModelListSchema,
   ModelMetadataSchema,
   ModelNameParam,
@@ -38,8 +40,8 @@ const deps = (env: Env): ServingDeps => ({ models: env.MODELS, store: new KvStor
 /** 404 for a name nobody knows, 503 for a model that exists (dataset or registry) but has no version yet. */
 async function notServable(env: Env, name: string): Promise<never> {
   const state = await registryStub(env.MODELS, name).state();
-  // Known: a dataset of that name, or the registry has seen a study for it.
-  if (isKnownDataset(name) || state.model) {
+  // Known: the registry has seen a study for it, or a dataset of that name exists (its default model).
+  if (state.model || (await getDatasetMeta(new KvStore(env.KV), name))) {
     throw new ApiError('not_ready', `model "${name}" has no promoted version yet${state.activeStudy ? ` (study ${state.activeStudy.id} is running)` : ''}`);
   }
   throw new ApiError('not_found', `unknown model "${name}"`);
@@ -65,6 +67,13 @@ function metadata(meta: ModelVersion) {
 const listRoute = createRoute({ method: 'get', path: '/', summary: 'Every model with its current version and headline metrics', responses: { 200: json(ModelListSchema, 'Models') } });
 const getRoute = createRoute({ method: 'get', path: '/{name}', summary: 'Metadata of the current version', request: { params: ModelNameParam }, responses: { 200: json(ModelMetadataSchema, 'Current version'), ...errors } });
 const versionsRoute = createRoute({ method: 'get', path: '/{name}/versions', summary: 'Versions and promotion history', request: { params: ModelNameParam }, responses: { 200: json(VersionListSchema, 'Versions'), 404: errors[404] } });
+const evaluationRoute = createRoute({
+  method: 'get',
+  path: '/{name}/evaluation',
+  summary: 'Confusion matrix of the current version on its dataset\'s test split',
+  request: { params: ModelNameParam },
+  responses: { 200: json(EvaluationSchema, 'Evaluation'), ...errors },
+});
 const predictBody = { body: { content: { 'application/json': { schema: PredictRequestSchema } }, required: true } };
 const predictRoute = createRoute({ method: 'post', path: '/{name}/predict', summary: 'Predict with the current version', request: { params: ModelNameParam, ...predictBody }, responses: { 200: json(PredictResponseSchema, 'Predictions'), ...errors } });
 const pinnedRoute = createRoute({ method: 'post', path: '/{name}/versions/{version}/predict', summary: 'Predict with a pinned, immutable version', request: { params: VersionParams, ...predictBody }, responses: { 200: json(PredictResponseSchema, 'Predictions'), ...errors } });
@@ -96,8 +105,8 @@ export function modelRoutes() {
         metrics: k.metadata ? { validationAccuracy: k.metadata.validationAccuracy, testAccuracy: k.metadata.testAccuracy } : null,
         studyId: k.metadata?.studyId ?? null,
       }));
-      // Embedded datasets are models-to-be even before their first promotion.
-      for (const name of ['digits']) if (!models.some((m) => m.name === name)) models.push({ name, version: null, metrics: null, studyId: null });
+      // Every dataset is a model-to-be (the model name defaults to the dataset name) before its first promotion.
+      for (const { name } of await listDatasets(new KvStore(c.env.KV))) if (!models.some((m) => m.name === name)) models.push({ name, version: null, metrics: null, studyId: null });
       return c.json({ models: models.sort((a, b) => a.name.localeCompare(b.name)) }, 200);
     })
     .openapi(getRoute, async (c) => {
@@ -110,7 +119,7 @@ export function modelRoutes() {
       const { name } = c.req.valid('param');
       const registry = registryStub(c.env.MODELS, name);
       const [state, versions] = await Promise.all([registry.state(), registry.listVersions()]);
-      if (!state.model && !isKnownDataset(name)) throw new ApiError('not_found', `unknown model "${name}"`);
+      if (!state.model && !(await getDatasetMeta(new KvStore(c.env.KV), name))) throw new ApiError('not_found', `unknown model "${name}"`);
       return c.json(
         {
           model: name,
@@ -120,6 +129,17 @@ export function modelRoutes() {
         },
         200,
       );
+    })
+    .openapi(evaluationRoute, async (c) => {
+      const { name } = c.req.valid('param');
+      const meta = await c.var.serving.current(deps(c.env), name);
+      if (!meta) return notServable(c.env, name);
+      const evaluation = await c.var.serving.evaluation(deps(c.env), meta).catch((err: unknown) => {
+        // The version exists but its test rows cannot be rebuilt here: nothing to evaluate on.
+        if (err instanceof UnknownDatasetError || err instanceof SplitMismatchError) throw new ApiError('not_found', err.message);
+        throw err;
+      });
+      return c.json(evaluation, 200);
     })
     .openapi(predictRoute, async (c) => {
       const { name } = c.req.valid('param');

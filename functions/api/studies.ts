@@ -2,7 +2,7 @@
  * /v1/studies: start (admin), list, inspect, and every trial record with its learning curve.
  */
 import { createRoute, type z } from '@hono/zod-openapi';
-import { isKnownDataset } from '../../shared/datasets';
+import { getDatasetMeta } from '../../shared/datasets';
 import { requireAdmin } from '../../shared/http/auth';
 import { ApiError } from '../../shared/http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
@@ -11,7 +11,7 @@ import { listAll } from '../../shared/storage/store';
 import { validateSpace } from '../../shared/study/plan';
 import type { StudySpec } from '../../shared/study/types';
 import { studyStub } from '../durable/stubs';
-import { newStudyId, startStudy } from '../services/studies';
+import { newStudyId, resolveWarmStart, startStudy } from '../services/studies';
 import { newRouter } from './router';
 import { ErrorSchema, StudyIdParam, StudyListSchema, StudyRequestSchema, StudyStartedSchema, StudyViewSchema, TrialListSchema } from './schemas';
 
@@ -52,12 +52,17 @@ export function studyRoutes() {
   return newRouter()
     .openapi(startRoute, async (c) => {
       const req = c.req.valid('json');
-      if (!isKnownDataset(req.dataset)) throw new ApiError('not_found', `unknown dataset "${req.dataset}"`);
-      const spaceProblem = validateSpace(req.space);
+      const dataset = await getDatasetMeta(new KvStore(c.env.KV), req.dataset);
+      if (!dataset) throw new ApiError('not_found', `unknown dataset "${req.dataset}"`);
+      const space = req.space ?? dataset.settings.space;
+      const spaceProblem = validateSpace(space);
       if (spaceProblem) throw new ApiError('validation_failed', `space: ${spaceProblem}`);
       if (req.strategy === 'local' && !req.from) throw new ApiError('validation_failed', 'from: the local strategy needs the id of an earlier study');
       if (req.from && !(await studyStub(c.env.STUDIES, req.from).maybeView())) throw new ApiError('not_found', `unknown study "${req.from}"`);
       const model = req.model ?? req.dataset;
+      const ns = { studies: c.env.STUDIES, models: c.env.MODELS };
+      const warmStart = req.warmStartFrom ? await resolveWarmStart(ns, req.warmStartFrom) : null;
+      if (req.warmStartFrom && !warmStart) throw new ApiError('not_found', `no complete trials to warm-start from "${req.warmStartFrom}" (a study id or a model name)`);
       const spec: StudySpec = {
         id: newStudyId(model),
         model,
@@ -68,13 +73,15 @@ export function studyRoutes() {
         parallelism: req.parallelism,
         margin: req.margin,
         budget: req.budget,
-        space: req.space,
+        space,
         from: req.from ?? null,
+        datasetVersion: dataset.version,
+        warmStart,
         createdAt: new Date().toISOString(),
         origin: 'api',
         faults: req.faults ?? null,
       };
-      const result = await startStudy({ studies: c.env.STUDIES, models: c.env.MODELS }, spec);
+      const result = await startStudy(ns, spec);
       if (!result.started) throw new ApiError('conflict', `study ${result.id} is already running for model "${model}"`);
       return c.json({ id: result.id, model, status: 'running' as const, trials: spec.trials }, 202);
     })

@@ -96,7 +96,7 @@ export class StudyCoordinator extends DurableObject<Env> {
       const slot = await this.ctx.storage.get<Slot>(slotKey(n));
       const planned = (await this.ctx.storage.get<PlannedTrial[]>('plan'))?.[n];
       if (!spec || !slot || !planned || isFinished(slot.state)) return { accepted: false };
-      const record: TrialRecord = { studyId: spec.id, model: spec.model, trial: n, params: planned.params, config: planned.config, seed: planned.seed, ...result };
+      const record: TrialRecord = { studyId: spec.id, model: spec.model, trial: n, source: planned.source, params: planned.params, config: planned.config, seed: planned.seed, ...result };
       // The one write of this trial's record: only the accepted report reaches it.
       await putJson(this.store, keys.trialRecord(spec.id, n), record);
       await this.ctx.storage.put({ [recordKey(n)]: record, [slotKey(n)]: { ...slot, state: record.status } satisfies Slot });
@@ -143,7 +143,7 @@ export class StudyCoordinator extends DurableObject<Env> {
         if (s.dispatches >= MAX_DISPATCHES) {
           const failed = failedResult(s.dispatches, `no result after ${s.dispatches} dispatches`);
           const planned = (await this.ctx.storage.get<PlannedTrial[]>('plan'))![s.trial]!;
-          const record: TrialRecord = { studyId: spec.id, model: spec.model, trial: s.trial, params: planned.params, config: planned.config, seed: planned.seed, ...failed };
+          const record: TrialRecord = { studyId: spec.id, model: spec.model, trial: s.trial, source: planned.source, params: planned.params, config: planned.config, seed: planned.seed, ...failed };
           await putJson(this.store, keys.trialRecord(spec.id, s.trial), record);
           await this.ctx.storage.put({ [recordKey(s.trial)]: record, [slotKey(s.trial)]: { ...s, state: 'failed' } satisfies Slot });
         } else {
@@ -211,7 +211,7 @@ export class StudyCoordinator extends DurableObject<Env> {
     if (!bytes) throw new MissingWeightsError(`weights ${best.weightsKey} are missing`);
     const weights = decodeWeights(bytes);
     await initBackend();
-    const split = await loadSplit(spec.dataset);
+    const split = await loadSplit(spec.dataset, this.store, spec.datasetVersion);
     const predictor = new Predictor(foldNetwork(weights, specOf(best.config), split.standardisation));
     let hits = 0;
     try {
@@ -232,6 +232,7 @@ export class StudyCoordinator extends DurableObject<Env> {
       studyId: spec.id,
       trial: best.trial,
       dataset: spec.dataset,
+      datasetVersion: spec.datasetVersion,
       splitSeed: SPLIT_SEED,
       config: best.config,
       featureNames: split.featureNames,

@@ -13,9 +13,13 @@ import type { Store } from '../../shared/storage/store';
 import type { ModelVersion } from '../../shared/study/types';
 import { registryStub } from '../durable/stubs';
 import { initBackend } from '../../shared/tf/backend';
+import { loadSplit, SPLIT_SEED } from '../../shared/datasets';
+import { evaluateOnTest, SplitMismatchError, type Evaluation } from './evaluation';
 
 export const POINTER_TTL_MS = 2000;
 const MAX_LOADED = 8;
+/** Evaluations are a few hundred bytes each; the cap only bounds an isolate that sees many versions. */
+const MAX_EVALUATIONS = 64;
 
 export interface LoadedModel {
   meta: ModelVersion;
@@ -33,6 +37,7 @@ export class ModelNotFoundError extends Error {}
 export class ServingCache {
   private readonly pointers = new Map<string, { meta: ModelVersion | null; at: number }>();
   private readonly loaded = new Map<string, Promise<LoadedModel>>();
+  private readonly evaluations = new Map<string, Promise<Evaluation>>();
   /** Versions whose weights could not be loaded, with the reason (reported by /health). */
   readonly problems = new Map<string, string>();
 
@@ -80,6 +85,26 @@ export class ServingCache {
       // Requests still holding the evicted model finish first: disposal waits for the next tick.
       evicted.then((m) => setTimeout(() => m.predictor.dispose(), 1000)).catch(() => {});
     }
+    return entry;
+  }
+
+  /**
+   * The confusion matrix of an immutable version on its test split, computed once per isolate: the
+   * version never changes, so neither does its evaluation.
+   */
+  evaluation(deps: ServingDeps, meta: ModelVersion): Promise<Evaluation> {
+    const key = `${meta.model}@${meta.version}`;
+    let entry = this.evaluations.get(key);
+    if (entry) return entry;
+    entry = (async () => {
+      if (meta.splitSeed !== SPLIT_SEED) throw new SplitMismatchError(`${key} was tested on split seed ${meta.splitSeed}; this deployment splits with ${SPLIT_SEED}`);
+      const [loaded, split] = await Promise.all([this.load(deps, meta), loadSplit(meta.dataset)]);
+      return evaluateOnTest(meta, loaded.predictor, split);
+    })();
+    // A failure (e.g. weights briefly unreadable) is not cached: the next request tries again.
+    entry.catch(() => this.evaluations.delete(key));
+    this.evaluations.set(key, entry);
+    if (this.evaluations.size > MAX_EVALUATIONS) this.evaluations.delete(this.evaluations.keys().next().value!);
     return entry;
   }
 

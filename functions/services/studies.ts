@@ -1,6 +1,8 @@
 /**
  * Starting studies: one running study per model, whoever asks (admin API, cron, npm start).
  */
+import type { Assignment } from '../../models/search';
+import { rank } from '../../shared/study/leaderboard';
 import type { StudySpec } from '../../shared/study/types';
 import { registryStub, studyStub } from '../durable/stubs';
 
@@ -28,4 +30,20 @@ export async function startStudy(ns: StudyNamespaces, spec: StudySpec): Promise<
     throw err;
   }
   return { started: true, id: spec.id };
+}
+
+/** How many of the source's best configurations a warm start evaluates first. */
+export const WARM_START_CONFIGS = 3;
+
+/**
+ * Warm start: the best configurations of a study (by id) or of the study that produced a model's
+ * current version (by model name), best first. null when the source is unknown or has none complete.
+ */
+export async function resolveWarmStart(ns: StudyNamespaces, from: string): Promise<{ from: string; params: Assignment[] } | null> {
+  let studyId: string | null = (await studyStub(ns.studies, from).maybeView()) ? from : null;
+  if (!studyId) studyId = (await registryStub(ns.models, from).current())?.studyId ?? null;
+  if (!studyId) return null;
+  const records = await studyStub(ns.studies, studyId).records();
+  const best = rank(records).filter((e) => e.status === 'complete').slice(0, WARM_START_CONFIGS);
+  return best.length ? { from, params: best.map((e) => e.params) } : null;
 }

@@ -27,11 +27,12 @@ export function validateSpace(overrides: Record<string, unknown>): string | null
 }
 
 function samplerSpec(spec: StudySpec, earlier: TrialRecord[]): SamplerSpec {
+  const enqueued = spec.warmStart?.params.length ? { enqueued: spec.warmStart.params } : {};
   switch (spec.strategy) {
     case 'random':
-      return { kind: 'random', seed: spec.seed };
+      return { kind: 'random', seed: spec.seed, ...enqueued };
     case 'grid':
-      return { kind: 'grid' };
+      return { kind: 'grid', ...enqueued };
     case 'local': {
       const complete = earlier.filter((r) => r.status === 'complete' && r.final);
       if (!complete.length) throw new SpaceError([`study ${spec.from} has no complete trial to refine`]);
@@ -43,6 +44,7 @@ function samplerSpec(spec: StudySpec, earlier: TrialRecord[]): SamplerSpec {
         topK: LOCAL_INCUMBENTS,
         // The earlier study already evaluated these: do not spend trials on them again.
         exclude: earlier.map((r) => r.params as Assignment),
+        ...enqueued,
       };
     }
   }
@@ -56,7 +58,7 @@ export function planTrials(spec: StudySpec, earlier: TrialRecord[] = []): Planne
     const s = sampler.sample(i);
     // A nearly exhausted discrete space: stop rather than train a configuration twice.
     if (s.duplicate) break;
-    plan.push({ trial: i, params: s.params, config: toConfig(s.params, spec.budget.epochs), seed: mixSeed(spec.seed, i, TRAIN_SEED_STREAM) });
+    plan.push({ trial: i, source: s.source, params: s.params, config: toConfig(s.params, spec.budget.epochs), seed: mixSeed(spec.seed, i, TRAIN_SEED_STREAM) });
   }
   return plan;
 }

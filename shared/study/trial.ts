@@ -16,7 +16,7 @@ export interface TrialMessage {
 }
 
 /** The part of a TrialRecord the trial function produces; the coordinator adds study, config and seed. */
-export type TrialResult = Omit<TrialRecord, 'studyId' | 'model' | 'trial' | 'params' | 'config' | 'seed'>;
+export type TrialResult = Omit<TrialRecord, 'studyId' | 'model' | 'trial' | 'source' | 'params' | 'config' | 'seed'>;
 
 export class InjectedFault extends Error {
   override name = 'InjectedFault';
@@ -34,7 +34,7 @@ export async function runTrial(spec: StudySpec, planned: PlannedTrial, ctx: Tria
     throw new InjectedFault(`injected fault on trial ${planned.trial} (attempt ${ctx.attempt})`);
   }
   const backend = await initBackend();
-  const split = await loadSplit(spec.dataset);
+  const split = await loadSplit(spec.dataset, ctx.store, spec.datasetVersion);
   const config = { ...planned.config, epochs: spec.budget.epochs };
   const result = await train(config, split, planned.seed, { maxSeconds: spec.budget.maxSeconds });
   let weightsKey: string | null = null;

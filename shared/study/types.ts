@@ -41,6 +41,10 @@ export interface StudySpec {
   space: Record<string, unknown>;
   /** Earlier study whose best configurations seed the `local` strategy. */
   from: string | null;
+  /** The dataset version the study trains on (recorded at start; a replaced dataset cannot change it). */
+  datasetVersion: string;
+  /** Warm start: configurations found best elsewhere, evaluated first (trials 0..k-1). */
+  warmStart: { from: string; params: Assignment[] } | null;
   createdAt: string;
   origin: 'api' | 'cron';
   faults: Faults | null;
@@ -49,6 +53,8 @@ export interface StudySpec {
 /** One planned trial: the sampled hyperparameters and the full configuration they resolve to. */
 export interface PlannedTrial {
   trial: number;
+  /** 'enqueued' for warm-start configurations, else the strategy that sampled it. */
+  source: 'enqueued' | Strategy;
   params: Assignment;
   config: ModelConfig;
   seed: number;
@@ -60,6 +66,7 @@ export interface TrialRecord {
   model: string;
   trial: number;
   attempts: number;
+  source: PlannedTrial['source'];
   params: Assignment;
   config: ModelConfig;
   seed: number;
@@ -123,6 +130,8 @@ export interface ModelVersion {
   studyId: string;
   trial: number;
   dataset: string;
+  /** The dataset version trained on; its split (and so the test rows) is fixed by it and splitSeed. */
+  datasetVersion: string;
   splitSeed: number;
   config: ModelConfig;
   featureNames: string[];

@@ -1,0 +1,144 @@
+/**
+ * /v1/datasets: upload (CSV or JSON), list, inspect (schema and counts, not rows), settings, delete.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { DatasetError, parseCsvDataset, parseJsonDataset } from '../../models/tabular';
+import { deleteDataset, getDatasetMeta, isEmbeddedDataset, listDatasets, saveDataset, updateSettings, type DatasetMeta } from '../../shared/datasets';
+import { requireAdmin } from '../../shared/http/auth';
+import { ApiError } from '../../shared/http/errors';
+import { log } from '../../shared/log';
+import { KvStore } from '../../shared/storage/kv-store';
+import { keys } from '../../shared/storage/keys';
+import { listAll } from '../../shared/storage/store';
+import { validateSpace } from '../../shared/study/plan';
+import { registryStub } from '../durable/stubs';
+import { newRouter } from './router';
+import { DatasetJsonSchema, DatasetListSchema, DatasetNameParam, DatasetSettingsSchema, DatasetSummarySchema, DatasetUploadQuery, ErrorSchema, MAX_DATASET_BYTES } from './schemas';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const admin = { security: [{ adminToken: [] }], middleware: requireAdmin((env: Env) => env.ADMIN_TOKEN) };
+const unauthorized = { 401: json(ErrorSchema, 'Missing or wrong admin token') };
+
+function summary(m: DatasetMeta) {
+  const { chunks: _chunks, ...rest } = m;
+  return rest;
+}
+
+/** A study on this dataset is running: its data must not change or vanish under it. */
+async function runningStudyOn(env: Env, store: KvStore, name: string): Promise<string | null> {
+  // The registry of the same-named model is strongly consistent; the study index covers other model names.
+  const active = (await registryStub(env.MODELS, name).state()).activeStudy;
+  if (active) return active.id;
+  const listed = await listAll<{ dataset: string; status: string }>(store, keys.studyIndexPrefix);
+  const running = listed.find((k) => k.metadata?.dataset === name && k.metadata.status === 'running');
+  return running ? running.name.slice(keys.studyIndexPrefix.length) : null;
+}
+
+const uploadRoute = createRoute({
+  method: 'put',
+  path: '/{name}',
+  summary: `Upload or replace a dataset (admin): CSV with a header row (text/csv) or JSON; at most ${MAX_DATASET_BYTES / 1024 / 1024} MiB`,
+  ...admin,
+  request: {
+    params: DatasetNameParam,
+    query: DatasetUploadQuery,
+    body: {
+      // Documented here, parsed by the handler: a strict schema would answer a CSV upload with JSON errors,
+      // and the row/column messages of models/tabular.ts say more than generic schema paths.
+      content: {
+        'text/csv': { schema: z.string().openapi({ description: 'CSV with a header row; the label is the last column unless ?label= names it' }) },
+        'application/json': { schema: z.unknown().openapi({ description: `{ "features": [names], "rows": [[numbers]], "labels": [string | integer] } — see ${DatasetJsonSchema.description ?? 'DatasetJson'}` }) },
+      },
+      required: false,
+    },
+  },
+  responses: {
+    201: json(DatasetSummarySchema, 'Stored'),
+    ...unauthorized,
+    409: json(ErrorSchema, 'Embedded dataset, or a study on it is running'),
+    413: json(ErrorSchema, 'Body too large'),
+    415: json(ErrorSchema, 'Not CSV or JSON'),
+    422: json(ErrorSchema, 'Invalid dataset (names the row and column)'),
+  },
+});
+const listRoute = createRoute({ method: 'get', path: '/', summary: 'Datasets with their row, feature and class counts', responses: { 200: json(DatasetListSchema, 'Datasets') } });
+const getRoute = createRoute({
+  method: 'get',
+  path: '/{name}',
+  summary: 'Schema and counts of a dataset (not its rows)',
+  request: { params: DatasetNameParam },
+  responses: { 200: json(DatasetSummarySchema, 'Dataset'), 404: json(ErrorSchema, 'Unknown dataset') },
+});
+const settingsRoute = createRoute({
+  method: 'put',
+  path: '/{name}/settings',
+  summary: "Set a dataset's re-tuning schedule and search-space overrides (admin)",
+  ...admin,
+  request: { params: DatasetNameParam, body: { content: { 'application/json': { schema: DatasetSettingsSchema } }, required: true } },
+  responses: { 200: json(DatasetSummarySchema, 'Updated'), ...unauthorized, 404: json(ErrorSchema, 'Unknown dataset'), 409: json(ErrorSchema, 'Embedded dataset'), 422: json(ErrorSchema, 'Invalid settings') },
+});
+const deleteRoute = createRoute({
+  method: 'delete',
+  path: '/{name}',
+  summary: 'Delete a dataset (admin); refused while a study on it is running',
+  ...admin,
+  request: { params: DatasetNameParam },
+  responses: { 204: { description: 'Deleted' }, ...unauthorized, 404: json(ErrorSchema, 'Unknown dataset'), 409: json(ErrorSchema, 'Embedded dataset, or a study on it is running') },
+});
+
+export function datasetRoutes() {
+  return newRouter()
+    .openapi(uploadRoute, async (c) => {
+      const { name } = c.req.valid('param');
+      const { label } = c.req.valid('query');
+      if (isEmbeddedDataset(name)) throw new ApiError('conflict', `"${name}" is an embedded dataset and cannot be replaced`);
+      const store = new KvStore(c.env.KV);
+      const running = await runningStudyOn(c.env, store, name);
+      if (running) throw new ApiError('conflict', `study ${running} on dataset "${name}" is running`);
+      const type = c.req.header('content-type') ?? '';
+      let dataset;
+      try {
+        // The route admits only the two declared types (others get 415, malformed JSON 400, before this).
+        dataset = /^text\/csv\s*(;|$)/i.test(type) ? parseCsvDataset(name, await c.req.text(), label) : parseJsonDataset(name, await c.req.json());
+      } catch (err) {
+        if (err instanceof DatasetError) throw new ApiError('validation_failed', err.message);
+        throw err;
+      }
+      const meta = await saveDataset(store, dataset);
+      log('dataset_stored', { name, version: meta.version, rows: meta.rows, features: meta.features, classes: meta.classNames.length });
+      return c.json(summary(meta), 201);
+    })
+    .openapi(listRoute, async (c) => {
+      const all = await listDatasets(new KvStore(c.env.KV));
+      return c.json({ datasets: all.map(({ name, headline }) => ({ name, version: headline.version, rows: headline.rows, features: headline.features, classes: headline.classes, createdAt: headline.createdAt, scheduled: headline.scheduled })) }, 200);
+    })
+    .openapi(getRoute, async (c) => {
+      const { name } = c.req.valid('param');
+      const meta = await getDatasetMeta(new KvStore(c.env.KV), name);
+      if (!meta) throw new ApiError('not_found', `unknown dataset "${name}"`);
+      return c.json(summary(meta), 200);
+    })
+    .openapi(settingsRoute, async (c) => {
+      const { name } = c.req.valid('param');
+      const settings = c.req.valid('json');
+      if (isEmbeddedDataset(name)) throw new ApiError('conflict', `"${name}" is embedded; its schedule is RETUNE_SCHEDULES in wrangler.toml`);
+      const problem = validateSpace(settings.space);
+      if (problem) throw new ApiError('validation_failed', `space: ${problem}`);
+      const store = new KvStore(c.env.KV);
+      const meta = await getDatasetMeta(store, name);
+      if (!meta) throw new ApiError('not_found', `unknown dataset "${name}"`);
+      return c.json(summary(await updateSettings(store, meta, settings)), 200);
+    })
+    .openapi(deleteRoute, async (c) => {
+      const { name } = c.req.valid('param');
+      if (isEmbeddedDataset(name)) throw new ApiError('conflict', `"${name}" is an embedded dataset and cannot be deleted`);
+      const store = new KvStore(c.env.KV);
+      const meta = await getDatasetMeta(store, name);
+      if (!meta) throw new ApiError('not_found', `unknown dataset "${name}"`);
+      const running = await runningStudyOn(c.env, store, name);
+      if (running) throw new ApiError('conflict', `study ${running} on dataset "${name}" is running`);
+      await deleteDataset(store, meta);
+      log('dataset_deleted', { name, version: meta.version });
+      return c.body(null, 204);
+    });
+}
