@@ -2,7 +2,7 @@
  * /v1/models: listing, metadata, versions, rollback (admin) and prediction (current or pinned version).
  */
 import { createRoute, type z } from '@hono/zod-openapi';
-import { isKnownDataset, UnknownDatasetError } from '../../shared/datasets';
+import { getDatasetMeta, isKnownDataset, listDatasets, UnknownDatasetError } from '../../shared/datasets';
 import { requireAdmin } from '../../shared/http/auth';
 import { ApiError } from '../../shared/http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
@@ -40,8 +40,8 @@ const deps = (env: Env): ServingDeps => ({ models: env.MODELS, store: new KvStor
 /** 404 for a name nobody knows, 503 for a model that exists (dataset or registry) but has no version yet. */
 async function notServable(env: Env, name: string): Promise<never> {
   const state = await registryStub(env.MODELS, name).state();
-  // Known: a dataset of that name, or the registry has seen a study for it.
-  if (isKnownDataset(name) || state.model) {
+  // Known: the registry has seen a study for it, or a dataset of that name exists (its default model).
+  if (state.model || (await getDatasetMeta(new KvStore(env.KV), name))) {
     throw new ApiError('not_ready', `model "${name}" has no promoted version yet${state.activeStudy ? ` (study ${state.activeStudy.id} is running)` : ''}`);
   }
   throw new ApiError('not_found', `unknown model "${name}"`);
@@ -105,8 +105,8 @@ export function modelRoutes() {
         metrics: k.metadata ? { validationAccuracy: k.metadata.validationAccuracy, testAccuracy: k.metadata.testAccuracy } : null,
         studyId: k.metadata?.studyId ?? null,
       }));
-      // Embedded datasets are models-to-be even before their first promotion.
-      for (const name of ['digits']) if (!models.some((m) => m.name === name)) models.push({ name, version: null, metrics: null, studyId: null });
+      // Every dataset is a model-to-be (the model name defaults to the dataset name) before its first promotion.
+      for (const { name } of await listDatasets(new KvStore(c.env.KV))) if (!models.some((m) => m.name === name)) models.push({ name, version: null, metrics: null, studyId: null });
       return c.json({ models: models.sort((a, b) => a.name.localeCompare(b.name)) }, 200);
     })
     .openapi(getRoute, async (c) => {
@@ -119,7 +119,7 @@ export function modelRoutes() {
       const { name } = c.req.valid('param');
       const registry = registryStub(c.env.MODELS, name);
       const [state, versions] = await Promise.all([registry.state(), registry.listVersions()]);
-      if (!state.model && !isKnownDataset(name)) throw new ApiError('not_found', `unknown model "${name}"`);
+      if (!state.model && !(await getDatasetMeta(new KvStore(c.env.KV), name))) throw new ApiError('not_found', `unknown model "${name}"`);
       return c.json(
         {
           model: name,

@@ -139,8 +139,13 @@ export const StudyRequestSchema = z
       })
       .strict()
       .default({ epochs: 20, maxSeconds: 60 }),
-    space: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'Overrides of the default search space.' }),
+    space: z.record(z.string(), z.unknown()).optional().openapi({ description: "Overrides of the default search space (default: the dataset's settings)." }),
     from: z.string().regex(STUDY_ID_PATTERN).optional().openapi({ description: 'Earlier study whose best configurations the `local` strategy refines.' }),
+    warmStartFrom: z
+      .string()
+      .regex(STUDY_ID_PATTERN)
+      .optional()
+      .openapi({ description: 'A model name or study id: its best configurations (found on another dataset) are evaluated first, then the sampler continues.' }),
     faults: z
       .object({ throwOnTrials: z.array(z.number().int().min(0)).max(500) })
       .strict()
@@ -186,3 +191,62 @@ export const HealthSchema = z
     problems: z.array(z.string()).optional(),
   })
   .openapi('Health');
+
+/** Upload bodies: a 784-feature x 5,000-row CSV of 0..255 pixels is ~14 MB. */
+export const MAX_DATASET_BYTES = 32 * 1024 * 1024;
+
+export const DatasetNameParam = z.object({
+  name: z.string().regex(NAME_PATTERN, 'dataset names use a-z, 0-9, "-" and "_" (max 64)').openapi({ param: { name: 'name', in: 'path' }, example: 'iris' }),
+});
+
+export const DatasetUploadQuery = z.object({
+  label: z.string().min(1).max(256).optional().openapi({ param: { name: 'label', in: 'query' }, description: 'CSV: the label column (default: the last one).' }),
+});
+
+export const DatasetJsonSchema = z
+  .object({
+    features: z.array(z.string()),
+    rows: z.array(z.array(z.number())),
+    labels: z.array(z.union([z.string(), z.number().int()])),
+  })
+  .openapi('DatasetJson');
+
+export const ScheduleSchema = z
+  .object({
+    everyHours: z.number().positive().max(24 * 365),
+    trials: z.number().int().min(1).max(500),
+    budget: z.object({ epochs: z.number().int().min(1).max(500), maxSeconds: z.number().min(1).max(290) }).strict(),
+    parallelism: z.number().int().min(1).max(64),
+  })
+  .strict();
+
+export const DatasetSettingsSchema = z
+  .object({
+    schedule: ScheduleSchema.nullable().default(null).openapi({ description: 'Re-tuning schedule honoured by the cron (null: none).' }),
+    space: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'Search-space overrides for studies on this dataset.' }),
+  })
+  .strict()
+  .openapi('DatasetSettings');
+
+export const DatasetSummarySchema = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    embedded: z.boolean(),
+    featureNames: z.array(z.string()),
+    classNames: z.array(z.string()),
+    classCounts: z.array(z.number().int()),
+    rows: z.number().int(),
+    features: z.number().int(),
+    splitSeed: z.number().int(),
+    splitCounts: z.object({ train: z.number().int(), validation: z.number().int(), test: z.number().int() }),
+    createdAt: z.string(),
+    settings: DatasetSettingsSchema,
+  })
+  .openapi('Dataset');
+
+export const DatasetListSchema = z
+  .object({
+    datasets: z.array(z.object({ name: z.string(), version: z.string(), rows: z.number().int(), features: z.number().int(), classes: z.number().int(), createdAt: z.string(), scheduled: z.boolean() })),
+  })
+  .openapi('DatasetList');
