@@ -147,7 +147,11 @@ export const StudyRequestSchema = z
       .optional()
       .openapi({ description: 'A model name or study id: its best configurations (found on another dataset) are evaluated first, then the sampler continues.' }),
     faults: z
-      .object({ throwOnTrials: z.array(z.number().int().min(0)).max(500) })
+      .object({
+        throwOnTrials: z.array(z.number().int().min(0)).max(500).default([]),
+        stallOnTrials: z.array(z.number().int().min(0)).max(500).default([]),
+        corruptWeightsOfTrials: z.array(z.number().int().min(0)).max(500).default([]),
+      })
       .strict()
       .optional()
       .openapi({ description: 'Test-only fault injection; ignored unless the deployment enables it.' }),

@@ -91,6 +91,7 @@ export class ModelRegistry extends DurableObject<Env> {
     const now = new Date().toISOString();
     const outcome: PromotionOutcome = {
       promoted: guard.promote,
+      refused: [],
       version: null,
       reason: guard.reason,
       candidate: { trial: candidate.trial, valAccuracy: candidate.metrics.validationAccuracy, testAccuracy: candidate.metrics.testAccuracy },

@@ -170,8 +170,8 @@ export class StudyCoordinator extends DurableObject<Env> {
     if (await this.ctx.storage.get('promotion')) return;
     const records = await this.records();
     const registry = registryStub(this.env.MODELS, spec.model);
-    let outcome: PromotionOutcome | null = null;
-    const refused: string[] = [];
+    let decided: PromotionOutcome | null = null;
+    const refused: PromotionOutcome['refused'] = [];
     // Candidates in rank order: a candidate whose stored weights are unreadable is refused, not promoted.
     let pool = records;
     for (;;) {
@@ -182,22 +182,25 @@ export class StudyCoordinator extends DurableObject<Env> {
         throw err;
       });
       if (candidate instanceof Error) {
-        refused.push(`trial ${best.trial}: ${candidate.message}`);
+        refused.push({ trial: best.trial, reason: candidate.message });
         log('promotion_rejected', { studyId: spec.id, trial: best.trial, reason: candidate.message });
         pool = pool.filter((r) => r.trial !== best.trial);
         continue;
       }
-      outcome = await registry.promote(candidate, spec.margin);
+      decided = await registry.promote(candidate, spec.margin);
       break;
     }
-    outcome ??= {
-      promoted: false,
-      version: null,
-      reason: refused.length ? `no promotable trial (${refused.join('; ')})` : 'no trial completed',
-      candidate: null,
-      champion: null,
-      decidedAt: new Date().toISOString(),
-    };
+    const outcome: PromotionOutcome = decided
+      ? { ...decided, refused }
+      : {
+          promoted: false,
+          refused,
+          version: null,
+          reason: refused.length ? `no promotable trial (${refused.map((r) => `trial ${r.trial}: ${r.reason}`).join('; ')})` : 'no trial completed',
+          candidate: null,
+          champion: null,
+          decidedAt: new Date().toISOString(),
+        };
     await this.ctx.storage.put({ promotion: outcome, status: 'complete' });
     log(outcome.promoted ? 'promotion' : 'promotion_declined', { studyId: spec.id, model: spec.model, version: outcome.version, reason: outcome.reason, candidate: outcome.candidate });
     await registry.releaseStudy(spec.id);

@@ -29,10 +29,38 @@ export interface TrialContext {
   faultsAllowed: boolean;
 }
 
+export class TrialTimeout extends Error {
+  override name = 'TrialTimeout';
+}
+
+/** Grace beyond the budget: the budget is checked between epochs, so one epoch may overrun it. */
+export function trialDeadlineMs(spec: StudySpec): number {
+  return spec.budget.maxSeconds * 1500 + 2000;
+}
+
+/**
+ * Runs the trial under a hard deadline. A trial that hangs (a stuck await) fails with TrialTimeout and
+ * is retried like any failure; one that spins synchronously is stopped by the platform's CPU limit, and
+ * its message reaches the dead-letter queue after the retries.
+ */
 export async function runTrial(spec: StudySpec, planned: PlannedTrial, ctx: TrialContext): Promise<TrialResult> {
-  if (ctx.faultsAllowed && spec.faults?.throwOnTrials.includes(planned.trial)) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TrialTimeout(`trial ${planned.trial} exceeded its deadline of ${trialDeadlineMs(spec) / 1000} s`)), trialDeadlineMs(spec));
+  });
+  try {
+    return await Promise.race([trainTrial(spec, planned, ctx), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function trainTrial(spec: StudySpec, planned: PlannedTrial, ctx: TrialContext): Promise<TrialResult> {
+  const faults = ctx.faultsAllowed ? spec.faults : null;
+  if (faults?.throwOnTrials.includes(planned.trial)) {
     throw new InjectedFault(`injected fault on trial ${planned.trial} (attempt ${ctx.attempt})`);
   }
+  if (faults?.stallOnTrials.includes(planned.trial)) await new Promise<never>(() => {});
   const backend = await initBackend();
   const split = await loadSplit(spec.dataset, ctx.store, spec.datasetVersion);
   const config = { ...planned.config, epochs: spec.budget.epochs };
@@ -41,7 +69,8 @@ export async function runTrial(spec: StudySpec, planned: PlannedTrial, ctx: Tria
   if (result.status === 'complete' && result.weights) {
     // Each attempt writes its own immutable key; only the attempt the coordinator accepts is referenced.
     weightsKey = keys.trialWeights(spec.id, planned.trial, `a${ctx.attempt}-${crypto.randomUUID().slice(0, 8)}`);
-    await ctx.store.put(weightsKey, encodeWeights(result.weights));
+    const bytes = encodeWeights(result.weights);
+    await ctx.store.put(weightsKey, faults?.corruptWeightsOfTrials.includes(planned.trial) ? bytes.subarray(0, bytes.length >> 1) : bytes);
   }
   return {
     attempts: ctx.attempt,

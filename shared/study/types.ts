@@ -24,6 +24,10 @@ export interface Budget {
 export interface Faults {
   /** Trial numbers that throw on every attempt. */
   throwOnTrials: number[];
+  /** Trial numbers that hang (an await that never settles) until the budget deadline cuts them off. */
+  stallOnTrials: number[];
+  /** Trial numbers whose stored weights are truncated after training (refused at promotion). */
+  corruptWeightsOfTrials: number[];
 }
 
 export interface StudySpec {
@@ -104,6 +108,8 @@ export interface LeaderboardEntry {
 
 export interface PromotionOutcome {
   promoted: boolean;
+  /** Candidates refused before the guard (unreadable or corrupt weights), best first. */
+  refused: { trial: number; reason: string }[];
   version: number | null;
   reason: string;
   candidate: { trial: number; valAccuracy: number; testAccuracy: number } | null;
