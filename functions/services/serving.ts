@@ -98,7 +98,7 @@ export class ServingCache {
     if (entry) return entry;
     entry = (async () => {
       if (meta.splitSeed !== SPLIT_SEED) throw new SplitMismatchError(`${key} was tested on split seed ${meta.splitSeed}; this deployment splits with ${SPLIT_SEED}`);
-      const [loaded, split] = await Promise.all([this.load(deps, meta), loadSplit(meta.dataset)]);
+      const [loaded, split] = await Promise.all([this.load(deps, meta), loadSplit(meta.dataset, deps.store, meta.datasetVersion)]);
       return evaluateOnTest(meta, loaded.predictor, split);
     })();
     // A failure (e.g. weights briefly unreadable) is not cached: the next request tries again.
