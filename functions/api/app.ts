@@ -1,5 +1,6 @@
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { publicCors } from '../../shared/http/cors';
 import { ApiError, errorBody } from '../../shared/http/errors';
 import { logError } from '../../shared/log';
 import { ServingCache } from '../services/serving';
@@ -36,6 +37,7 @@ export function createApp(serving = new ServingCache()) {
     });
   const smallBody = limit(MAX_BODY_BYTES);
   const uploadBody = limit(MAX_DATASET_BYTES);
+  app.use('*', publicCors());
   app.use('/v1/*', (c, next) => (isDatasetUpload(c.req.method, c.req.path) ? uploadBody(c, next) : smallBody(c, next)));
   app.use('/v1/*', async (c, next) => {
     if ((c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH') && !isDatasetUpload(c.req.method, c.req.path)) {

@@ -16,7 +16,7 @@ const route = createRoute({
 export function healthRoutes() {
   return newRouter().openapi(route, async (c) => {
     const info = await initBackend();
-    const problems = [...(info.fallbackReason ? [info.fallbackReason] : []), ...[...c.var.serving.problems].map(([k, v]) => `${k}: ${v}`)];
+    const problems = [...(info.fallbackReason ? [info.fallbackReason] : []), ...c.var.serving.problems()];
     const body = {
       status: problems.length ? ('degraded' as const) : ('ok' as const),
       backend: info.backend,
@@ -26,6 +26,8 @@ export function healthRoutes() {
       tfjsVersion: info.tfjsVersion,
       ...(problems.length ? { problems } : {}),
     };
-    return problems.length ? c.json(body, 503) : c.json(body, 200);
+    // Off the wasm backend the isolate is unfit to serve (503); an unloadable model version is reported
+    // while earlier versions keep answering (200, "degraded").
+    return info.fallback ? c.json(body, 503) : c.json(body, 200);
   });
 }

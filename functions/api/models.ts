@@ -12,7 +12,7 @@ import type { ModelVersion } from '../../shared/study/types';
 import { registryStub } from '../durable/stubs';
 import { SplitMismatchError } from '../services/evaluation';
 import { formatPredictions, toMatrix } from '../services/predict';
-import type { ServingDeps } from '../services/serving';
+import { ModelUnavailableError, type LoadedModel, type ServingDeps } from '../services/serving';
 import { newRouter, type AppEnv } from './router';
 import {
   ErrorSchema,
@@ -45,6 +45,15 @@ async function notServable(env: Env, name: string): Promise<never> {
     throw new ApiError('not_ready', `model "${name}" has no promoted version yet${state.activeStudy ? ` (study ${state.activeStudy.id} is running)` : ''}`);
   }
   throw new ApiError('not_found', `unknown model "${name}"`);
+}
+
+async function unavailableAs503(loading: Promise<LoadedModel>): Promise<LoadedModel> {
+  try {
+    return await loading;
+  } catch (err) {
+    if (err instanceof ModelUnavailableError) throw new ApiError('unavailable', err.message);
+    throw err;
+  }
 }
 
 function metadata(meta: ModelVersion) {
@@ -87,9 +96,9 @@ const rollbackRoute = createRoute({
   responses: { 200: json(RollbackResponseSchema, 'Pointer moved'), 401: json(ErrorSchema, 'Missing or wrong admin token'), ...errors },
 });
 
-async function predictWith(c: { env: Env; var: AppEnv['Variables'] }, meta: ModelVersion, body: z.infer<typeof PredictRequestSchema>) {
-  // One LoadedModel for the whole request: the answer comes from exactly one version.
-  const loaded = await c.var.serving.load(deps(c.env), meta);
+/** One LoadedModel for the whole request: the answer comes from exactly one version, the one it names. */
+function predictWith(loaded: LoadedModel, body: z.infer<typeof PredictRequestSchema>) {
+  const { meta } = loaded;
   const x = toMatrix(body.instances, meta.featureNames, loaded.featureIndex);
   const probs = loaded.predictor.predictProba(x, body.instances.length);
   return { model: meta.model, version: meta.version, predictions: formatPredictions(probs, meta.classNames, body.threshold ?? meta.threshold, body.topK) };
@@ -145,13 +154,15 @@ export function modelRoutes() {
       const { name } = c.req.valid('param');
       const meta = await c.var.serving.current(deps(c.env), name);
       if (!meta) return notServable(c.env, name);
-      return c.json(await predictWith(c, meta, c.req.valid('json')), 200);
+      const body = c.req.valid('json');
+      return c.json(predictWith(await unavailableAs503(c.var.serving.loadServable(deps(c.env), meta)), body), 200);
     })
     .openapi(pinnedRoute, async (c) => {
       const { name, version } = c.req.valid('param');
       const meta = await c.var.serving.version(deps(c.env), name, Number(version));
       if (!meta) throw new ApiError('not_found', `model "${name}" has no version ${version}`);
-      return c.json(await predictWith(c, meta, c.req.valid('json')), 200);
+      const body = c.req.valid('json');
+      return c.json(predictWith(await unavailableAs503(c.var.serving.load(deps(c.env), meta)), body), 200);
     })
     .openapi(rollbackRoute, async (c) => {
       const { name } = c.req.valid('param');

@@ -17,6 +17,8 @@ import { loadSplit, SPLIT_SEED } from '../../shared/datasets';
 import { evaluateOnTest, SplitMismatchError, type Evaluation } from './evaluation';
 
 export const POINTER_TTL_MS = 2000;
+/** A version whose weights failed to load is not retried (nor re-fetched) for this long. */
+export const FAILURE_TTL_MS = 30_000;
 const MAX_LOADED = 8;
 /** Evaluations are a few hundred bytes each; the cap only bounds an isolate that sees many versions. */
 const MAX_EVALUATIONS = 64;
@@ -32,14 +34,17 @@ export interface ServingDeps {
   store: Store;
 }
 
-export class ModelNotFoundError extends Error {}
+/** No loadable weights: neither the asked version nor (for the current pointer) any earlier one. */
+export class ModelUnavailableError extends Error {
+  override name = 'ModelUnavailableError';
+}
 
 export class ServingCache {
   private readonly pointers = new Map<string, { meta: ModelVersion | null; at: number }>();
   private readonly loaded = new Map<string, Promise<LoadedModel>>();
   private readonly evaluations = new Map<string, Promise<Evaluation>>();
-  /** Versions whose weights could not be loaded, with the reason (reported by /health). */
-  readonly problems = new Map<string, string>();
+  /** Versions whose weights could not be loaded: reason and when (reported by /health while recent). */
+  private readonly failures = new Map<string, { reason: string; at: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -61,9 +66,38 @@ export class ServingCache {
     return registryStub(deps.models, name).version(version);
   }
 
+  /** Recent load failures, e.g. "digits@3: weights checksum mismatch". */
+  problems(): string[] {
+    const now = this.now();
+    return [...this.failures].filter(([, f]) => now - f.at < FAILURE_TTL_MS).map(([key, f]) => `${key}: ${f.reason}`);
+  }
+
+  /**
+   * What to serve for the current pointer `meta`: that version, or when its weights cannot be loaded
+   * (corrupt, truncated, missing), the newest earlier version that loads. The failure is recorded so
+   * /health reports it; the response's `version` says which version answered.
+   */
+  async loadServable(deps: ServingDeps, meta: ModelVersion): Promise<LoadedModel> {
+    try {
+      return await this.load(deps, meta);
+    } catch (err) {
+      const earlier = (await registryStub(deps.models, meta.model).listVersions()).filter((v) => v.version < meta.version).sort((a, b) => b.version - a.version);
+      for (const v of earlier) {
+        try {
+          return await this.load(deps, v);
+        } catch {
+          // recorded by load(); try the next older version
+        }
+      }
+      throw new ModelUnavailableError(`model "${meta.model}" v${meta.version} cannot be loaded (${err instanceof Error ? err.message : String(err)}) and no earlier version can either`);
+    }
+  }
+
   /** Loads (once per isolate) the predictor of an immutable version. */
   load(deps: ServingDeps, meta: ModelVersion): Promise<LoadedModel> {
     const key = `${meta.model}@${meta.version}`;
+    const failed = this.failures.get(key);
+    if (failed && this.now() - failed.at < FAILURE_TTL_MS) return Promise.reject(new ModelUnavailableError(failed.reason));
     let entry = this.loaded.get(key);
     if (entry) {
       // Re-insert to keep the map in least-recently-used order.
@@ -74,7 +108,7 @@ export class ServingCache {
     entry = this.build(deps, meta);
     entry.catch((err: unknown) => {
       this.loaded.delete(key);
-      this.problems.set(key, String(err instanceof Error ? err.message : err));
+      this.failures.set(key, { reason: err instanceof Error ? err.message : String(err), at: this.now() });
       logError('model_load_failed', { model: meta.model, version: meta.version, reason: String(err) });
     });
     this.loaded.set(key, entry);
