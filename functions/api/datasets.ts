@@ -19,6 +19,14 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 const admin = { security: [{ adminToken: [] }], middleware: requireAdmin((env: Env) => env.ADMIN_TOKEN) };
 const unauthorized = { 401: json(ErrorSchema, 'Missing or wrong admin token') };
 
+async function parseJsonBody(req: Request): Promise<unknown> {
+  try {
+    return JSON.parse(await req.text());
+  } catch {
+    throw new ApiError('invalid_json', 'the body is not valid JSON');
+  }
+}
+
 function summary(m: DatasetMeta) {
   const { chunks: _chunks, ...rest } = m;
   return rest;
@@ -98,8 +106,11 @@ export function datasetRoutes() {
       const type = c.req.header('content-type') ?? '';
       let dataset;
       try {
-        // The route admits only the two declared types (others get 415, malformed JSON 400, before this).
-        dataset = /^text\/csv\s*(;|$)/i.test(type) ? parseCsvDataset(name, await c.req.text(), label) : parseJsonDataset(name, await c.req.json());
+        // The route's validator refuses other declared-but-wrong types; a request without any content
+        // type (or body) reaches this point, hence the explicit checks.
+        if (/^text\/csv\s*(;|$)/i.test(type)) dataset = parseCsvDataset(name, await c.req.text(), label);
+        else if (/^application\/json\s*(;|$)/i.test(type)) dataset = parseJsonDataset(name, await parseJsonBody(c.req.raw));
+        else throw new ApiError('unsupported_media_type', `expected text/csv or application/json, got "${type || 'none'}"`);
       } catch (err) {
         if (err instanceof DatasetError) throw new ApiError('validation_failed', err.message);
         throw err;
