@@ -27,7 +27,12 @@ export async function consumeTrials(batch: MessageBatch<TrialMessage>, env: Env)
     }
     log('trial_start', { studyId, trial, attempt: msg.attempts, config: task.planned.params });
     try {
-      const result = await runTrial(task.spec, task.planned, { store: new KvStore(env.KV), attempt: msg.attempts, faultsAllowed: env.ALLOW_FAULT_INJECTION === 'true' });
+      const result = await runTrial(task.spec, task.planned, {
+        store: new KvStore(env.KV),
+        attempt: msg.attempts,
+        faultsAllowed: env.ALLOW_FAULT_INJECTION === 'true',
+        rung: (epoch, valAccuracy) => study.rung(trial, epoch, valAccuracy),
+      });
       await study.report(trial, result);
       msg.ack();
     } catch (err) {

@@ -30,7 +30,7 @@ export interface EpochRecord {
 }
 
 export type TrainStatus = 'complete' | 'diverged';
-export type StopReason = 'epochs' | 'time_budget' | 'non_finite_loss';
+export type StopReason = 'epochs' | 'time_budget' | 'non_finite_loss' | 'pruned';
 
 export interface TrainResult {
   status: TrainStatus;
@@ -58,6 +58,11 @@ export interface TrainOptions {
   onEpoch?: (record: EpochRecord) => void;
   /** Start from these weights instead of the seeded initialisation (warm start, reference checks). */
   initialWeights?: NetworkWeights;
+  /**
+   * Awaited after each finite epoch but the last: 'stop' ends training early (stopReason 'pruned'; the
+   * weights so far are returned), e.g. when successive halving drops the trial at a rung.
+   */
+  checkpoint?: (record: EpochRecord) => Promise<'continue' | 'stop'>;
 }
 
 /** Lets timers and I/O run between epochs; on Workers the clock also only advances across such a wait. */
@@ -133,6 +138,10 @@ export async function train(config: ModelConfig, data: TrainingData, seed: numbe
       if (!Number.isFinite(loss) || !Number.isFinite(val.loss)) {
         status = 'diverged';
         stopReason = 'non_finite_loss';
+        break;
+      }
+      if (options.checkpoint && epoch + 1 < config.epochs && (await options.checkpoint(record)) === 'stop') {
+        stopReason = 'pruned';
         break;
       }
       await yieldToEventLoop();

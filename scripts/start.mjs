@@ -93,7 +93,7 @@ async function main() {
   for (;;) {
     view = (await api(base, 'GET', `/v1/studies/${studyId}`)).body;
     const p = view.progress;
-    const line = `  ${String(p.complete + p.diverged + p.failed).padStart(3)}/${p.total} trials finished (${p.complete} complete, ${p.diverged} diverged, ${p.failed} failed, ${p.running} running)  best validation accuracy ${pct(view.best?.valAccuracy)}`;
+    const line = `  ${String(p.complete + p.pruned + p.diverged + p.failed).padStart(3)}/${p.total} trials finished (${p.complete} complete, ${p.pruned ? `${p.pruned} pruned, ` : ''}${p.diverged} diverged, ${p.failed} failed, ${p.running} running)  best validation accuracy ${pct(view.best?.valAccuracy)}`;
     if (line !== last) {
       console.log(`${line}  [${((Date.now() - t0) / 1000).toFixed(0)}s]`);
       last = line;

@@ -141,6 +141,14 @@ export const StudyRequestSchema = z
       .default({ epochs: 20, maxSeconds: 60 }),
     space: z.record(z.string(), z.unknown()).optional().openapi({ description: "Overrides of the default search space (default: the dataset's settings)." }),
     from: z.string().regex(STUDY_ID_PATTERN).optional().openapi({ description: 'Earlier study whose best configurations the `local` strategy refines.' }),
+    asha: z
+      .object({
+        minEpochs: z.number().int().min(1).max(500).default(1),
+        reductionFactor: z.number().int().min(2).max(10).default(3),
+      })
+      .strict()
+      .optional()
+      .openapi({ description: 'Strategy `asha` only: rungs at minEpochs * reductionFactor^k epochs (below budget.epochs); a trial continues past a rung only while in the top 1/reductionFactor of that rung so far.' }),
     warmStartFrom: z
       .string()
       .regex(STUDY_ID_PATTERN)
@@ -180,8 +188,20 @@ export const StudyListSchema = z
   })
   .openapi('StudyList');
 
+export const ProgressSchema = z
+  .object({
+    total: z.number().int(),
+    pending: z.number().int(),
+    running: z.number().int(),
+    complete: z.number().int(),
+    pruned: z.number().int().openapi({ description: 'Stopped early at a rung by successive halving (strategy `asha`).' }),
+    diverged: z.number().int(),
+    failed: z.number().int(),
+  })
+  .openapi('Progress');
+
 // Study views and trial records are large documents produced by the coordinator; described loosely.
-export const StudyViewSchema = z.object({ id: z.string(), status: z.enum(['running', 'complete']) }).passthrough().openapi('StudyView');
+export const StudyViewSchema = z.object({ id: z.string(), status: z.enum(['running', 'complete']), progress: ProgressSchema }).passthrough().openapi('StudyView');
 export const TrialListSchema = z.object({ studyId: z.string(), trials: z.array(z.object({ trial: z.number().int(), status: z.string() }).passthrough()) }).openapi('TrialList');
 
 export const HealthSchema = z

@@ -8,6 +8,7 @@ import { ApiError } from '../../shared/http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { listAll } from '../../shared/storage/store';
+import { ashaRungs, DEFAULT_ASHA } from '../../shared/study/asha';
 import { validateSpace } from '../../shared/study/plan';
 import type { StudySpec } from '../../shared/study/types';
 import { studyStub } from '../durable/stubs';
@@ -57,6 +58,11 @@ export function studyRoutes() {
       const space = req.space ?? dataset.settings.space;
       const spaceProblem = validateSpace(space);
       if (spaceProblem) throw new ApiError('validation_failed', `space: ${spaceProblem}`);
+      if (req.asha && req.strategy !== 'asha') throw new ApiError('validation_failed', 'asha: only for the asha strategy');
+      const asha = req.strategy === 'asha' ? { ...DEFAULT_ASHA, ...req.asha } : null;
+      if (asha && ashaRungs(asha, req.budget.epochs).length === 0) {
+        throw new ApiError('validation_failed', `asha.minEpochs: must be below budget.epochs (${req.budget.epochs}) for any rung to exist`);
+      }
       if (req.strategy === 'local' && !req.from) throw new ApiError('validation_failed', 'from: the local strategy needs the id of an earlier study');
       if (req.from && !(await studyStub(c.env.STUDIES, req.from).maybeView())) throw new ApiError('not_found', `unknown study "${req.from}"`);
       const model = req.model ?? req.dataset;
@@ -80,6 +86,7 @@ export function studyRoutes() {
         createdAt: new Date().toISOString(),
         origin: 'api',
         faults: req.faults ?? null,
+        asha,
       };
       const result = await startStudy(ns, spec);
       if (!result.started) throw new ApiError('conflict', `study ${result.id} is already running for model "${model}"`);

@@ -6,12 +6,15 @@
 import type { ModelVersion, PromotionOutcome, StudySpec, StudyView, TrialRecord, VersionCandidate } from '../../shared/study/types';
 import type { TrialResult } from '../../shared/study/trial';
 import type { RegistryState, RollbackResult } from './model-registry';
-import type { TrialTask } from './study-coordinator';
+import type { RungDecision } from '../../shared/study/asha';
+import type { RungResult, TrialTask } from './study-coordinator';
 
 export interface StudyCoordinatorApi {
   start(spec: StudySpec): Promise<StudyView>;
   trialTask(n: number): Promise<TrialTask | null>;
   report(n: number, result: TrialResult): Promise<{ accepted: boolean }>;
+  rung(n: number, epoch: number, valAccuracy: number): Promise<RungDecision>;
+  rungs(): Promise<Record<string, RungResult[]>>;
   resume(): Promise<StudyView | null>;
   records(): Promise<TrialRecord[]>;
   view(): Promise<StudyView>;

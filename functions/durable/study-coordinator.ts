@@ -7,17 +7,16 @@
  * report or finalisation may interleave with them.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { foldNetwork } from '../../models/fold';
-import { Predictor } from '../../models/infer';
-import { specOf } from '../../models/network';
 import { CorruptWeightsError, decodeWeights } from '../../models/weights-codec';
 import { loadSplit, SPLIT_SEED } from '../../shared/datasets';
 import { log } from '../../shared/log';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { putJson } from '../../shared/storage/store';
+import { ashaDecision, ashaRungs, DEFAULT_ASHA, type RungDecision } from '../../shared/study/asha';
 import { bestPromotable, progressOf, rank } from '../../shared/study/leaderboard';
 import { planTrials } from '../../shared/study/plan';
+import { testAccuracy } from '../../shared/study/test-accuracy';
 import { failedResult, type TrialMessage, type TrialResult } from '../../shared/study/trial';
 import { isFinished, type PlannedTrial, type PromotionOutcome, type StudySpec, type StudyView, type TrialRecord, type TrialState, type VersionCandidate } from '../../shared/study/types';
 import { initBackend } from '../../shared/tf/backend';
@@ -36,6 +35,14 @@ export interface TrialTask {
   finished: boolean;
 }
 
+/** One trial's value at a rung and the decision it got, in arrival order. */
+export interface RungResult {
+  trial: number;
+  valAccuracy: number;
+  decision: RungDecision;
+}
+
+const rungKey = (epoch: number) => `rung:${String(epoch).padStart(4, '0')}`;
 const slotKey = (n: number) => `slot:${String(n).padStart(4, '0')}`;
 const recordKey = (n: number) => `record:${String(n).padStart(4, '0')}`;
 const LEADERBOARD_SIZE = 10;
@@ -106,6 +113,38 @@ export class StudyCoordinator extends DurableObject<Env> {
       else await this.writeIndex(false);
       return { accepted: true };
     });
+  }
+
+  /**
+   * ASHA: trial `n` reached the rung at `epoch` with `valAccuracy`; answers whether it goes on (see
+   * shared/study/asha.ts for the rule). The first answer per trial and rung is stored and repeated to a
+   * retried attempt, so a trial's fate at a rung is decided once.
+   */
+  async rung(n: number, epoch: number, valAccuracy: number): Promise<RungDecision> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const spec = await this.spec();
+      const slot = await this.ctx.storage.get<Slot>(slotKey(n));
+      if (!spec || !slot || spec.strategy !== 'asha') return 'continue';
+      // Its result is already accepted (a duplicate delivery): the rest of this run would be thrown away.
+      if (isFinished(slot.state)) return 'stop';
+      const settings = spec.asha ?? DEFAULT_ASHA;
+      if (!ashaRungs(settings, spec.budget.epochs).includes(epoch)) return 'continue';
+      const results = (await this.ctx.storage.get<RungResult[]>(rungKey(epoch))) ?? [];
+      const earlier = results.find((r) => r.trial === n);
+      if (earlier) return earlier.decision;
+      const decision = ashaDecision(valAccuracy, results.map((r) => r.valAccuracy), settings.reductionFactor);
+      results.push({ trial: n, valAccuracy, decision });
+      await this.ctx.storage.put(rungKey(epoch), results);
+      log('trial_rung', { studyId: spec.id, trial: n, epoch, valAccuracy, decision, atRung: results.length });
+      return decision;
+    });
+  }
+
+  /** Every rung's results in arrival order, keyed by the rung's epoch. */
+  async rungs(): Promise<Record<string, RungResult[]>> {
+    const out: Record<string, RungResult[]> = {};
+    for (const [k, v] of await this.ctx.storage.list<RungResult[]>({ prefix: 'rung:' })) out[String(Number(k.slice(5)))] = v;
+    return out;
   }
 
   /** Sends pending trials to the queue until `parallelism` are in flight. */
@@ -215,21 +254,7 @@ export class StudyCoordinator extends DurableObject<Env> {
     const weights = decodeWeights(bytes);
     await initBackend();
     const split = await loadSplit(spec.dataset, this.store, spec.datasetVersion);
-    const predictor = new Predictor(foldNetwork(weights, specOf(best.config), split.standardisation));
-    let hits = 0;
-    try {
-      const { mean, std } = split.standardisation;
-      const raw = split.test.x.map((v, i) => v * std[i % split.features]! + mean[i % split.features]!);
-      const probs = predictor.predictProba(raw, split.test.rows);
-      for (let r = 0; r < split.test.rows; r++) {
-        const row = probs.subarray(r * split.classes, (r + 1) * split.classes);
-        let arg = 0;
-        for (let c = 1; c < row.length; c++) if (row[c]! > row[arg]!) arg = c;
-        if (arg === split.test.y[r]) hits++;
-      }
-    } finally {
-      predictor.dispose();
-    }
+    const accuracy = testAccuracy(weights, best.config, split);
     return {
       model: spec.model,
       studyId: spec.id,
@@ -241,7 +266,7 @@ export class StudyCoordinator extends DurableObject<Env> {
       featureNames: split.featureNames,
       classNames: split.classNames,
       standardisation: split.standardisation,
-      metrics: { validationAccuracy: best.final!.valAccuracy, validationLoss: best.final!.valLoss, testAccuracy: hits / split.test.rows },
+      metrics: { validationAccuracy: best.final!.valAccuracy, validationLoss: best.final!.valLoss, testAccuracy: accuracy },
       threshold: DEFAULT_THRESHOLD,
       weightsKey: best.weightsKey!,
     };
@@ -280,7 +305,7 @@ export class StudyCoordinator extends DurableObject<Env> {
         status: v.status,
         createdAt: v.spec.createdAt,
         total: v.progress.total,
-        finished: v.progress.complete + v.progress.diverged + v.progress.failed,
+        finished: v.progress.complete + v.progress.pruned + v.progress.diverged + v.progress.failed,
         bestValAccuracy: v.best?.valAccuracy ?? null,
         promotedVersion: v.promotion?.version ?? null,
       },

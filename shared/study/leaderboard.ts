@@ -2,7 +2,7 @@
 import type { LeaderboardEntry, Progress, TrialRecord, TrialState } from './types';
 
 export function progressOf(states: TrialState[]): Progress {
-  const p: Progress = { total: states.length, pending: 0, running: 0, complete: 0, diverged: 0, failed: 0 };
+  const p: Progress = { total: states.length, pending: 0, running: 0, complete: 0, pruned: 0, diverged: 0, failed: 0 };
   for (const s of states) p[s] += 1;
   return p;
 }
@@ -14,6 +14,7 @@ export function toEntry(r: TrialRecord): LeaderboardEntry {
     valAccuracy: r.final?.valAccuracy ?? null,
     valLoss: r.final?.valLoss ?? null,
     epochs: r.history.length,
+    prunedAtEpoch: r.status === 'pruned' ? (r.prunedAtEpoch ?? r.history.length) : null,
     params: r.params,
     config: r.config,
   };
@@ -21,16 +22,17 @@ export function toEntry(r: TrialRecord): LeaderboardEntry {
 
 /**
  * Ranks trials: complete ones by validation accuracy (higher first), then validation loss (lower
- * first), then trial number; diverged and failed trials after them, never ahead of a complete one.
+ * first), then trial number; pruned trials after them (their accuracy is from fewer epochs, so not
+ * comparable), then diverged and failed ones. Nothing ranks ahead of a complete trial.
  */
 export function rank(records: TrialRecord[]): LeaderboardEntry[] {
-  const score = (e: LeaderboardEntry) => (e.status === 'complete' && e.valAccuracy !== null ? 0 : 1);
+  const score = (e: LeaderboardEntry) => (e.status === 'complete' && e.valAccuracy !== null ? 0 : e.status === 'pruned' ? 1 : 2);
   return records
     .map(toEntry)
     .sort((a, b) => score(a) - score(b) || (b.valAccuracy ?? -1) - (a.valAccuracy ?? -1) || (a.valLoss ?? Infinity) - (b.valLoss ?? Infinity) || a.trial - b.trial);
 }
 
-/** The promotable best: a complete trial with weights. Diverged and failed trials never qualify. */
+/** The promotable best: a complete trial with weights. Pruned, diverged and failed trials never qualify. */
 export function bestPromotable(records: TrialRecord[]): TrialRecord | null {
   const byTrial = new Map(records.map((r) => [r.trial, r]));
   for (const e of rank(records)) {

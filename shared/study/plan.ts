@@ -30,6 +30,8 @@ function samplerSpec(spec: StudySpec, earlier: TrialRecord[]): SamplerSpec {
   const enqueued = spec.warmStart?.params.length ? { enqueued: spec.warmStart.params } : {};
   switch (spec.strategy) {
     case 'random':
+    // ASHA samples as random search does; it differs only in stopping trials early.
+    case 'asha':
       return { kind: 'random', seed: spec.seed, ...enqueued };
     case 'grid':
       return { kind: 'grid', ...enqueued };

@@ -3,11 +3,12 @@
  * study's budget and store its weights. Returns the result the coordinator turns into the record.
  */
 import { encodeWeights } from '../../models/weights-codec';
-import { train } from '../../models/train';
+import { train, type EpochRecord } from '../../models/train';
 import { loadSplit } from '../datasets';
 import { keys } from '../storage/keys';
 import type { Store } from '../storage/store';
 import { initBackend } from '../tf/backend';
+import { ashaRungs, DEFAULT_ASHA, type RungDecision } from './asha';
 import type { PlannedTrial, StudySpec, TrialRecord } from './types';
 
 export interface TrialMessage {
@@ -27,6 +28,8 @@ export interface TrialContext {
   attempt: number;
   /** Whether the study's test-only fault switch may act (ALLOW_FAULT_INJECTION). */
   faultsAllowed: boolean;
+  /** Asks the coordinator whether the trial goes on past a rung (the `asha` strategy). */
+  rung?: (epoch: number, valAccuracy: number) => Promise<RungDecision>;
 }
 
 export class TrialTimeout extends Error {
@@ -64,9 +67,11 @@ async function trainTrial(spec: StudySpec, planned: PlannedTrial, ctx: TrialCont
   const backend = await initBackend();
   const split = await loadSplit(spec.dataset, ctx.store, spec.datasetVersion);
   const config = { ...planned.config, epochs: spec.budget.epochs };
-  const result = await train(config, split, planned.seed, { maxSeconds: spec.budget.maxSeconds });
+  const result = await train(config, split, planned.seed, { maxSeconds: spec.budget.maxSeconds, checkpoint: rungCheckpoint(spec, ctx) });
+  const pruned = result.status === 'complete' && result.stopReason === 'pruned';
   let weightsKey: string | null = null;
-  if (result.status === 'complete' && result.weights) {
+  // A pruned trial's weights are never promotable, so they are not stored.
+  if (result.status === 'complete' && result.weights && !pruned) {
     // Each attempt writes its own immutable key; only the attempt the coordinator accepts is referenced.
     weightsKey = keys.trialWeights(spec.id, planned.trial, `a${ctx.attempt}-${crypto.randomUUID().slice(0, 8)}`);
     const bytes = encodeWeights(result.weights);
@@ -74,8 +79,8 @@ async function trainTrial(spec: StudySpec, planned: PlannedTrial, ctx: TrialCont
   }
   return {
     attempts: ctx.attempt,
-    status: result.status,
-    reason: result.status === 'diverged' ? 'non-finite loss' : null,
+    status: pruned ? 'pruned' : result.status,
+    reason: result.status === 'diverged' ? 'non-finite loss' : pruned ? `pruned by successive halving at rung ${result.history.length}` : null,
     history: result.history,
     final: result.final,
     timing: result.timing,
@@ -83,8 +88,17 @@ async function trainTrial(spec: StudySpec, planned: PlannedTrial, ctx: TrialCont
     backend: result.backend,
     simd: backend.simd,
     weightsKey,
+    prunedAtEpoch: pruned ? result.history.length : null,
     finishedAt: new Date().toISOString(),
   };
+}
+
+/** Under `asha`, the trial asks the coordinator at each rung epoch whether to go on. */
+function rungCheckpoint(spec: StudySpec, ctx: TrialContext) {
+  const ask = ctx.rung;
+  if (spec.strategy !== 'asha' || !ask) return undefined;
+  const rungs = new Set(ashaRungs(spec.asha ?? DEFAULT_ASHA, spec.budget.epochs));
+  return async (r: EpochRecord): Promise<RungDecision> => (rungs.has(r.epoch) ? ask(r.epoch, r.valAccuracy) : 'continue');
 }
 
 export function failedResult(attempts: number, reason: string): TrialResult {

@@ -4,14 +4,21 @@ import type { Assignment } from '../../models/search';
 import type { Standardisation } from '../../models/dataset';
 import type { EpochRecord } from '../../models/train';
 
-export const STRATEGIES = ['random', 'grid', 'local'] as const;
+export const STRATEGIES = ['random', 'grid', 'local', 'asha'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
-export type FinishedState = 'complete' | 'diverged' | 'failed';
+/** `pruned`: stopped early by successive halving at a rung; it has a curve but never weights. */
+export type FinishedState = 'complete' | 'pruned' | 'diverged' | 'failed';
 export type TrialState = 'pending' | 'running' | FinishedState;
 
 export function isFinished(state: TrialState): state is FinishedState {
-  return state === 'complete' || state === 'diverged' || state === 'failed';
+  return state === 'complete' || state === 'pruned' || state === 'diverged' || state === 'failed';
+}
+
+/** Successive-halving settings of the `asha` strategy: rungs at minEpochs * reductionFactor^k epochs. */
+export interface AshaSettings {
+  minEpochs: number;
+  reductionFactor: number;
 }
 
 export interface Budget {
@@ -52,6 +59,8 @@ export interface StudySpec {
   createdAt: string;
   origin: 'api' | 'cron';
   faults: Faults | null;
+  /** Present for the `asha` strategy only. */
+  asha?: AshaSettings | null;
 }
 
 /** One planned trial: the sampled hyperparameters and the full configuration they resolve to. */
@@ -84,6 +93,8 @@ export interface TrialRecord {
   simd: boolean | null;
   /** KV key of the trained weights (immutable); null unless complete. */
   weightsKey: string | null;
+  /** The rung (epoch count) at which successive halving stopped the trial; set only when `pruned`. */
+  prunedAtEpoch?: number | null;
   finishedAt: string;
 }
 
@@ -92,6 +103,7 @@ export interface Progress {
   pending: number;
   running: number;
   complete: number;
+  pruned: number;
   diverged: number;
   failed: number;
 }
@@ -102,6 +114,8 @@ export interface LeaderboardEntry {
   valAccuracy: number | null;
   valLoss: number | null;
   epochs: number;
+  /** The rung a pruned trial stopped at; null otherwise. */
+  prunedAtEpoch: number | null;
   params: Assignment;
   config: ModelConfig;
 }
