@@ -203,6 +203,14 @@ export function softmaxCrossEntropy(z: Float32Array, zOff: number, rows: number,
   return { loss, hits };
 }
 
+/** x[r, j] += v[j] for every row (the bias, when the matmul could not fuse it). */
+export function addRowVector(x: Float32Array, off: number, rows: number, cols: number, v: Float32Array, vOff: number): void {
+  for (let r = 0; r < rows; r++) {
+    const base = off + r * cols;
+    for (let j = 0; j < cols; j++) x[base + j] = x[base + j]! + v[vOff + j]!;
+  }
+}
+
 /** out[j] = sum over rows of x[r, j]. */
 export function columnSums(x: Float32Array, off: number, rows: number, cols: number, out: Float32Array, outOff: number, scratch: Float64Array): void {
   const s = scratch.subarray(0, cols).fill(0);

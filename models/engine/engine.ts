@@ -2,15 +2,22 @@
  * The training engine: the network's forward and backward passes over buffers it owns on the wasm
  * heap. Matmuls go to the backend's XNNPACK kernel (always untransposed operands, with explicit
  * transposes where the backward pass needs X^T or W^T); BN, activations, dropout, the loss and the
- * optimizer are plain loops (elementwise.ts, optimizers.ts). A step costs 3 calls per layer instead of
- * the hundreds of tfjs ops of layers' fit, and no tensor is allocated.
+ * optimizer are plain loops (elementwise.ts, optimizers.ts). A step costs a handful of kernel calls
+ * per layer instead of the hundreds of tfjs ops of layers' fit, and no tensor is allocated.
+ *
+ * XNNPACK packs the right-hand operand of every matmul before multiplying, and in training that
+ * operand has always just changed, so packing is paid on every call (~2-4 ns per element, as much as
+ * the multiply itself for small batches). Each product is therefore computed in whichever orientation
+ * packs the smaller operand: Z = X·W packs W (inputs x units), Z^T = W^T·X^T packs X^T (inputs x rows);
+ * dX = dZ·W^T packs W^T, dX^T = W·dZ^T packs dZ^T (units x rows). Below the layer width, the transposed
+ * form wins; the extra transposes of rows x width blocks are cheap.
  *
  * Parameters are one flat array (layout.ts) and so are their gradients: the weight-gradient matmuls
  * write into their final place and the optimizer is one loop.
  */
 import type { ModelConfig } from '../config';
 import type { NetworkWeights } from '../network';
-import { activateInPlace, activationBackward, addPenaltyGradient, bnBackward, bnCache, bnInference, bnTrainForward, columnSums, multiplyInto, penaltyValue, softmaxCrossEntropy, updateMovingStats, type BnCache, type LossSums } from './elementwise';
+import { activateInPlace, activationBackward, addPenaltyGradient, addRowVector, bnBackward, bnCache, bnInference, bnTrainForward, columnSums, multiplyInto, penaltyValue, softmaxCrossEntropy, updateMovingStats, type BnCache, type LossSums } from './elementwise';
 import { kernelRanges, packTrainables, paramLayout, type LayerSlots, type ParamLayout } from './layout';
 import type { FlatOptimizer } from './optimizers';
 import { WasmKernels, type FusedActivationName, type HeapBuffer } from './wasm';
@@ -58,16 +65,25 @@ interface Layer {
   dropped: HeapBuffer | null;
   /** dL/d(block output), written by the layer above. */
   dOut: HeapBuffer;
-  /** The layer input transposed, for the weight gradient X^T · dZ. */
+  /** The layer input transposed, for the weight gradient X^T · dZ (and the transposed forward). */
   inputT: HeapBuffer;
-  /** The kernel transposed, for the input gradient dZ · W^T; null for the first layer. */
-  kernelT: HeapBuffer | null;
+  /** True when the forward pass already left this batch's X^T in inputT. */
+  inputTReady: boolean;
+  /** The kernel transposed, for dZ · W^T and W^T · X^T. */
+  kernelT: HeapBuffer;
+  /** Weights version kernelT was transposed from. */
+  transposed: number;
   bn: BnCache | null;
   mask: Float32Array | null;
   /** Which buffer holds the block output in the current forward pass. */
   output: HeapBuffer;
   /** Weights version the matmul kernel last packed. */
   packed: number;
+}
+
+/** Whether the transposed orientation of a product is worth its two extra transposes. */
+function transposedPays(rows: number, width: number): boolean {
+  return 2 * rows <= width;
 }
 
 export class Engine {
@@ -84,6 +100,9 @@ export class Engine {
   private readonly labels: Int32Array;
   private readonly layers: Layer[];
   private readonly scratch: Float64Array;
+  /** Transposed intermediates (Z^T, dZ^T, dX^T), consumed right after they are made. */
+  private readonly scratchA: HeapBuffer;
+  private readonly scratchB: HeapBuffer;
   private version = 1;
   private rowsInForward = 0;
 
@@ -112,7 +131,9 @@ export class Engine {
           dropped: hidden && dropout ? k.alloc(capacity * s.units) : null,
           dOut: k.alloc(capacity * s.units),
           inputT: k.alloc(capacity * s.inputs),
-          kernelT: l > 0 ? k.alloc(s.inputs * s.units) : null,
+          inputTReady: false,
+          kernelT: k.alloc(s.inputs * s.units),
+          transposed: 0,
           bn: bn ? bnCache(capacity, s.units) : null,
           mask: hidden && dropout ? new Float32Array(capacity * s.units) : null,
           output: pre,
@@ -121,6 +142,8 @@ export class Engine {
       });
       const widest = Math.max(...spec.sizes);
       this.scratch = new Float64Array(3 * widest);
+      this.scratchA = k.alloc(capacity * widest);
+      this.scratchB = k.alloc(capacity * widest);
       this.movingMean = spec.batchNorm ? Array.from({ length: hiddenCount }, (_, l) => new Float32Array(spec.sizes[l + 1]!)) : [];
       this.movingVariance = spec.batchNorm ? Array.from({ length: hiddenCount }, (_, l) => new Float32Array(spec.sizes[l + 1]!).fill(1)) : [];
     } catch (err) {
@@ -182,19 +205,34 @@ export class Engine {
       const L = this.layers[l]!;
       const { inputs, units } = L.slots;
       const n = rows * units;
-      if (L.packed !== this.version) {
-        k.invalidate(L.kernel);
-        L.packed = this.version;
-      }
       const hidden = l < hiddenCount;
       const bnBefore = hidden && spec.batchNorm && spec.bnPlacement === 'before';
-      const fused = !hidden || bnBefore ? 'linear' : FUSABLE[spec.activation];
-      k.matmul(input, rows, inputs, L.kernel, units, L.pre, L.bias, fused ?? 'linear');
+      // Whether pre still needs the activation after the matmul.
+      let activate = hidden && !bnBefore;
+      L.inputTReady = transposedPays(rows, units);
+      if (L.inputTReady) {
+        // Z^T = W^T · X^T packs X^T (inputs x rows), smaller than W here; X^T is reused by the backward pass.
+        this.transposeKernel(L);
+        k.transpose(input, rows, inputs, L.inputT);
+        k.invalidate(L.inputT);
+        k.matmul(L.kernelT, units, inputs, L.inputT, rows, this.scratchA);
+        k.transpose(this.scratchA, units, rows, L.pre);
+        const h = k.heap();
+        addRowVector(h, L.pre.offset, rows, units, h, this.params.offset + L.slots.bias);
+      } else {
+        if (L.packed !== this.version) {
+          k.invalidate(L.kernel);
+          L.packed = this.version;
+        }
+        const fused = activate ? FUSABLE[spec.activation] : undefined;
+        k.matmul(input, rows, inputs, L.kernel, units, L.pre, L.bias, fused ?? 'linear');
+        if (fused) activate = false;
+      }
       if (!hidden) break;
       const h = k.heap();
       const p = h;
       const s = L.slots;
-      if (!fused) activateInPlace(h, L.pre.offset, n, spec.activation);
+      if (activate) activateInPlace(h, L.pre.offset, n, spec.activation);
       let out = L.pre;
       if (spec.batchNorm) {
         if (training) {
@@ -250,21 +288,36 @@ export class Engine {
       }
       // dL/dz of this layer is now in dOut: weight, bias and input gradients.
       const input = l > 0 ? this.layers[l - 1]!.output : this.input;
-      k.transpose(input, rows, s.inputs, L.inputT);
+      if (!L.inputTReady) k.transpose(input, rows, s.inputs, L.inputT);
       k.invalidate(L.dOut);
       k.matmul(L.inputT, s.inputs, rows, L.dOut, s.units, L.gradKernel);
       const h = k.heap();
       columnSums(h, L.dOut.offset, rows, s.units, h, g0 + s.bias, this.scratch);
-      if (l > 0) {
-        k.transpose(L.kernel, s.inputs, s.units, L.kernelT!);
-        k.invalidate(L.kernelT!);
-        k.matmul(L.dOut, rows, s.units, L.kernelT!, s.inputs, this.layers[l - 1]!.dOut);
+      if (l === 0) continue;
+      const below = this.layers[l - 1]!.dOut;
+      if (transposedPays(rows, s.inputs)) {
+        // dX^T = W · dZ^T packs dZ^T (units x rows) instead of W^T (units x inputs).
+        k.transpose(L.dOut, rows, s.units, this.scratchA);
+        k.invalidate(this.scratchA);
+        k.matmul(L.kernel, s.inputs, s.units, this.scratchA, rows, this.scratchB);
+        k.transpose(this.scratchB, s.inputs, rows, below);
+      } else {
+        this.transposeKernel(L);
+        k.matmul(L.dOut, rows, s.units, L.kernelT, s.inputs, below);
       }
     }
     if (spec.l1 > 0 || spec.l2 > 0) {
       const h = k.heap();
       for (const [start, end] of kernelRanges(this.layout)) addPenaltyGradient(h, this.params.offset + start, g0 + start, end - start, spec.l1, spec.l2);
     }
+  }
+
+  /** Brings kernelT up to date with the current weights (once per update). */
+  private transposeKernel(L: Layer): void {
+    if (L.transposed === this.version) return;
+    this.kernels.transpose(L.kernel, L.slots.inputs, L.slots.units, L.kernelT);
+    this.kernels.invalidate(L.kernelT);
+    L.transposed = this.version;
   }
 
   /** l1 * sum|w| + l2 * sum w^2 over the kernels. */

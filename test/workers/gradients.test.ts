@@ -87,6 +87,10 @@ const CASES: Partial<ModelConfig>[] = [
   { batchNorm: false, activation: 'tanh' },
   { batchNorm: false, depth: 0 },
   { batchNorm: true, depth: 3, width: 9, activation: 'relu', bnPlacement: 'after', dropout: 0.1 },
+  // At least twice as wide as the batch: the engine computes these products in transposed form.
+  { batchNorm: true, depth: 2, width: 48, activation: 'relu', bnPlacement: 'before', dropout: 0.2 },
+  { batchNorm: true, depth: 3, width: 50, activation: 'sigmoid', bnPlacement: 'after', l2: 0.01 },
+  { batchNorm: false, depth: 2, width: 64, activation: 'tanh', l1: 0.01 },
 ];
 
 describe('engine backward pass vs tfjs autodiff of the same loss', () => {
