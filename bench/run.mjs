@@ -14,9 +14,10 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import bundle from './sections/bundle.mjs';
 import environment from './sections/environment.mjs';
+import http from './sections/http.mjs';
 import workerd from './sections/workerd.mjs';
 
-const SECTIONS = [environment, workerd, bundle];
+const SECTIONS = [environment, workerd, bundle, http];
 
 const REQUIRED = {
   'train.fit_samples_per_s': null,

@@ -4,7 +4,7 @@ import { publicCors } from '../../shared/http/cors';
 import { ApiError, errorBody } from '../../shared/http/errors';
 import { logError } from '../../shared/log';
 import { ServingCache } from '../services/serving';
-import { healthRoutes } from './health';
+import { healthRoutes, pingRoutes } from './health';
 import { newRouter } from './router';
 import { modelRoutes } from './models';
 import { datasetRoutes } from './datasets';
@@ -48,6 +48,7 @@ export function createApp(serving = new ServingCache()) {
   });
 
   app.route('/health', healthRoutes());
+  app.route('/ping', pingRoutes());
   app.route('/v1/models', modelRoutes());
   app.route('/v1/studies', studyRoutes());
   app.route('/v1/datasets', datasetRoutes());

@@ -1,4 +1,4 @@
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { initBackend } from '../../shared/tf/backend';
 import { newRouter } from './router';
 import { HealthSchema } from './schemas';
@@ -30,4 +30,15 @@ export function healthRoutes() {
     // while earlier versions keep answering (200, "degraded").
     return info.fallback ? c.json(body, 503) : c.json(body, 200);
   });
+}
+
+const pingRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Liveness: answers without touching TF.js or storage (also the no-op baseline of the HTTP benchmark)',
+  responses: { 200: { description: 'Alive', content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } } } },
+});
+
+export function pingRoutes() {
+  return newRouter().openapi(pingRoute, (c) => c.json({ ok: true as const }, 200));
 }
