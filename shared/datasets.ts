@@ -80,12 +80,9 @@ function splitCounts(d: Dataset): DatasetMeta['splitCounts'] {
 
 const DEFAULT_SETTINGS: DatasetSettings = { schedule: null, space: {} };
 
-let embeddedMeta: Promise<DatasetMeta> | undefined;
-function digitsMeta(): Promise<DatasetMeta> {
-  embeddedMeta ??= loadEmbeddedDigits().then((d) => ({
+function describe(d: Dataset, stored: Pick<DatasetMeta, 'version' | 'embedded' | 'createdAt' | 'chunks' | 'settings'>): DatasetMeta {
+  return {
     name: d.name,
-    version: EMBEDDED_VERSION,
-    embedded: true,
     featureNames: d.featureNames,
     classNames: d.classNames,
     classCounts: classCounts(d),
@@ -93,10 +90,16 @@ function digitsMeta(): Promise<DatasetMeta> {
     features: d.features,
     splitSeed: SPLIT_SEED,
     splitCounts: splitCounts(d),
-    createdAt: '1998-07-01T00:00:00.000Z',
-    chunks: [],
-    settings: DEFAULT_SETTINGS,
-  }));
+    ...stored,
+  };
+}
+
+// The embedded set never changes, so its description is computed once per isolate.
+let embeddedMeta: Promise<DatasetMeta> | undefined;
+function digitsMeta(): Promise<DatasetMeta> {
+  embeddedMeta ??= loadEmbeddedDigits().then((d) =>
+    describe(d, { version: EMBEDDED_VERSION, embedded: true, createdAt: '1998-07-01T00:00:00.000Z', chunks: [], settings: DEFAULT_SETTINGS }),
+  );
   return embeddedMeta;
 }
 
@@ -139,21 +142,7 @@ export async function saveDataset(store: Store, d: Dataset, settings?: DatasetSe
     await Promise.allSettled(chunks.map((c) => store.delete(c.key)));
     throw err;
   }
-  const meta: DatasetMeta = {
-    name: d.name,
-    version,
-    embedded: false,
-    featureNames: d.featureNames,
-    classNames: d.classNames,
-    classCounts: classCounts(d),
-    rows: d.rows,
-    features: d.features,
-    splitSeed: SPLIT_SEED,
-    splitCounts: splitCounts(d),
-    createdAt: new Date().toISOString(),
-    chunks,
-    settings: settings ?? previous?.settings ?? DEFAULT_SETTINGS,
-  };
+  const meta = describe(d, { version, embedded: false, createdAt: new Date().toISOString(), chunks, settings: settings ?? previous?.settings ?? DEFAULT_SETTINGS });
   await putJson(store, metaKey(d.name), meta, { metadata: headlineOf(meta) });
   if (previous) await Promise.allSettled(previous.chunks.map((c) => store.delete(c.key)));
   return meta;

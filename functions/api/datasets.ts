@@ -4,7 +4,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { DatasetError, parseCsvDataset, parseJsonDataset } from '../../models/tabular';
 import { deleteDataset, getDatasetMeta, isEmbeddedDataset, listDatasets, saveDataset, updateSettings, type DatasetMeta } from '../../shared/datasets';
-import { requireAdmin } from '../../shared/http/auth';
 import { ApiError } from '../../shared/http/errors';
 import { log } from '../../shared/log';
 import { KvStore } from '../../shared/storage/kv-store';
@@ -12,12 +11,10 @@ import { keys } from '../../shared/storage/keys';
 import { listAll } from '../../shared/storage/store';
 import { validateSpace } from '../../shared/study/plan';
 import { registryStub } from '../durable/stubs';
-import { newRouter } from './router';
+import { adminOnly, jsonContent, newRouter } from './router';
 import { DatasetJsonSchema, DatasetListSchema, DatasetNameParam, DatasetSettingsSchema, DatasetSummarySchema, DatasetUploadQuery, ErrorSchema, MAX_DATASET_BYTES } from './schemas';
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const admin = { security: [{ adminToken: [] }], middleware: requireAdmin((env: Env) => env.ADMIN_TOKEN) };
-const unauthorized = { 401: json(ErrorSchema, 'Missing or wrong admin token') };
+const unauthorized = { 401: jsonContent(ErrorSchema, 'Missing or wrong admin token') };
 
 async function parseJsonBody(req: Request): Promise<unknown> {
   try {
@@ -46,7 +43,7 @@ const uploadRoute = createRoute({
   method: 'put',
   path: '/{name}',
   summary: `Upload or replace a dataset (admin): CSV with a header row (text/csv) or JSON; at most ${MAX_DATASET_BYTES / 1024 / 1024} MiB`,
-  ...admin,
+  ...adminOnly,
   request: {
     params: DatasetNameParam,
     query: DatasetUploadQuery,
@@ -61,37 +58,37 @@ const uploadRoute = createRoute({
     },
   },
   responses: {
-    201: json(DatasetSummarySchema, 'Stored'),
+    201: jsonContent(DatasetSummarySchema, 'Stored'),
     ...unauthorized,
-    409: json(ErrorSchema, 'Embedded dataset, or a study on it is running'),
-    413: json(ErrorSchema, 'Body too large'),
-    415: json(ErrorSchema, 'Not CSV or JSON'),
-    422: json(ErrorSchema, 'Invalid dataset (names the row and column)'),
+    409: jsonContent(ErrorSchema, 'Embedded dataset, or a study on it is running'),
+    413: jsonContent(ErrorSchema, 'Body too large'),
+    415: jsonContent(ErrorSchema, 'Not CSV or JSON'),
+    422: jsonContent(ErrorSchema, 'Invalid dataset (names the row and column)'),
   },
 });
-const listRoute = createRoute({ method: 'get', path: '/', summary: 'Datasets with their row, feature and class counts', responses: { 200: json(DatasetListSchema, 'Datasets') } });
+const listRoute = createRoute({ method: 'get', path: '/', summary: 'Datasets with their row, feature and class counts', responses: { 200: jsonContent(DatasetListSchema, 'Datasets') } });
 const getRoute = createRoute({
   method: 'get',
   path: '/{name}',
   summary: 'Schema and counts of a dataset (not its rows)',
   request: { params: DatasetNameParam },
-  responses: { 200: json(DatasetSummarySchema, 'Dataset'), 404: json(ErrorSchema, 'Unknown dataset') },
+  responses: { 200: jsonContent(DatasetSummarySchema, 'Dataset'), 404: jsonContent(ErrorSchema, 'Unknown dataset') },
 });
 const settingsRoute = createRoute({
   method: 'put',
   path: '/{name}/settings',
   summary: "Set a dataset's re-tuning schedule and search-space overrides (admin)",
-  ...admin,
+  ...adminOnly,
   request: { params: DatasetNameParam, body: { content: { 'application/json': { schema: DatasetSettingsSchema } }, required: true } },
-  responses: { 200: json(DatasetSummarySchema, 'Updated'), ...unauthorized, 404: json(ErrorSchema, 'Unknown dataset'), 409: json(ErrorSchema, 'Embedded dataset'), 422: json(ErrorSchema, 'Invalid settings') },
+  responses: { 200: jsonContent(DatasetSummarySchema, 'Updated'), ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown dataset'), 409: jsonContent(ErrorSchema, 'Embedded dataset'), 422: jsonContent(ErrorSchema, 'Invalid settings') },
 });
 const deleteRoute = createRoute({
   method: 'delete',
   path: '/{name}',
   summary: 'Delete a dataset (admin); refused while a study on it is running',
-  ...admin,
+  ...adminOnly,
   request: { params: DatasetNameParam },
-  responses: { 204: { description: 'Deleted' }, ...unauthorized, 404: json(ErrorSchema, 'Unknown dataset'), 409: json(ErrorSchema, 'Embedded dataset, or a study on it is running') },
+  responses: { 204: { description: 'Deleted' }, ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown dataset'), 409: jsonContent(ErrorSchema, 'Embedded dataset, or a study on it is running') },
 });
 
 export function datasetRoutes() {

@@ -3,7 +3,6 @@
  */
 import { createRoute, type z } from '@hono/zod-openapi';
 import { getDatasetMeta, isKnownDataset, listDatasets, UnknownDatasetError } from '../../shared/datasets';
-import { requireAdmin } from '../../shared/http/auth';
 import { ApiError } from '../../shared/http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
@@ -13,7 +12,7 @@ import { registryStub } from '../durable/stubs';
 import { SplitMismatchError } from '../services/evaluation';
 import { formatPredictions, toMatrix } from '../services/predict';
 import { ModelUnavailableError, type LoadedModel, type ServingDeps } from '../services/serving';
-import { newRouter, type AppEnv } from './router';
+import { adminOnly, jsonContent, newRouter, type AppEnv } from './router';
 import {
   ErrorSchema,
   EvaluationSchema,
@@ -28,11 +27,10 @@ import {
   VersionParams,
 } from './schemas';
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const errors = {
-  404: json(ErrorSchema, 'Unknown model or version'),
-  422: json(ErrorSchema, 'Invalid input'),
-  503: json(ErrorSchema, 'Known model, nothing promoted yet'),
+  404: jsonContent(ErrorSchema, 'Unknown model or version'),
+  422: jsonContent(ErrorSchema, 'Invalid input'),
+  503: jsonContent(ErrorSchema, 'Known model, nothing promoted yet'),
 };
 
 const deps = (env: Env): ServingDeps => ({ models: env.MODELS, store: new KvStore(env.KV) });
@@ -73,27 +71,26 @@ function metadata(meta: ModelVersion) {
   };
 }
 
-const listRoute = createRoute({ method: 'get', path: '/', summary: 'Every model with its current version and headline metrics', responses: { 200: json(ModelListSchema, 'Models') } });
-const getRoute = createRoute({ method: 'get', path: '/{name}', summary: 'Metadata of the current version', request: { params: ModelNameParam }, responses: { 200: json(ModelMetadataSchema, 'Current version'), ...errors } });
-const versionsRoute = createRoute({ method: 'get', path: '/{name}/versions', summary: 'Versions and promotion history', request: { params: ModelNameParam }, responses: { 200: json(VersionListSchema, 'Versions'), 404: errors[404] } });
+const listRoute = createRoute({ method: 'get', path: '/', summary: 'Every model with its current version and headline metrics', responses: { 200: jsonContent(ModelListSchema, 'Models') } });
+const getRoute = createRoute({ method: 'get', path: '/{name}', summary: 'Metadata of the current version', request: { params: ModelNameParam }, responses: { 200: jsonContent(ModelMetadataSchema, 'Current version'), ...errors } });
+const versionsRoute = createRoute({ method: 'get', path: '/{name}/versions', summary: 'Versions and promotion history', request: { params: ModelNameParam }, responses: { 200: jsonContent(VersionListSchema, 'Versions'), 404: errors[404] } });
 const evaluationRoute = createRoute({
   method: 'get',
   path: '/{name}/evaluation',
   summary: 'Confusion matrix of the current version on its dataset\'s test split',
   request: { params: ModelNameParam },
-  responses: { 200: json(EvaluationSchema, 'Evaluation'), ...errors },
+  responses: { 200: jsonContent(EvaluationSchema, 'Evaluation'), ...errors },
 });
 const predictBody = { body: { content: { 'application/json': { schema: PredictRequestSchema } }, required: true } };
-const predictRoute = createRoute({ method: 'post', path: '/{name}/predict', summary: 'Predict with the current version', request: { params: ModelNameParam, ...predictBody }, responses: { 200: json(PredictResponseSchema, 'Predictions'), ...errors } });
-const pinnedRoute = createRoute({ method: 'post', path: '/{name}/versions/{version}/predict', summary: 'Predict with a pinned, immutable version', request: { params: VersionParams, ...predictBody }, responses: { 200: json(PredictResponseSchema, 'Predictions'), ...errors } });
+const predictRoute = createRoute({ method: 'post', path: '/{name}/predict', summary: 'Predict with the current version', request: { params: ModelNameParam, ...predictBody }, responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors } });
+const pinnedRoute = createRoute({ method: 'post', path: '/{name}/versions/{version}/predict', summary: 'Predict with a pinned, immutable version', request: { params: VersionParams, ...predictBody }, responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors } });
 const rollbackRoute = createRoute({
   method: 'post',
   path: '/{name}/rollback',
   summary: 'Move the current-version pointer back to an existing version (admin)',
-  security: [{ adminToken: [] }],
-  middleware: [requireAdmin((env) => env.ADMIN_TOKEN)] as const,
+  ...adminOnly,
   request: { params: ModelNameParam, body: { content: { 'application/json': { schema: RollbackRequestSchema } }, required: true } },
-  responses: { 200: json(RollbackResponseSchema, 'Pointer moved'), 401: json(ErrorSchema, 'Missing or wrong admin token'), ...errors },
+  responses: { 200: jsonContent(RollbackResponseSchema, 'Pointer moved'), 401: jsonContent(ErrorSchema, 'Missing or wrong admin token'), ...errors },
 });
 
 /** One LoadedModel for the whole request: the answer comes from exactly one version, the one it names. */

@@ -1,4 +1,5 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, type z } from '@hono/zod-openapi';
+import { requireAdmin } from '../../shared/http/auth';
 import { errorBody } from '../../shared/http/errors';
 import { describeZodError } from '../../shared/http/validation';
 import type { ServingCache } from '../services/serving';
@@ -13,3 +14,9 @@ export function newRouter() {
     },
   });
 }
+
+/** A JSON response (or body) entry of a route definition. */
+export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+/** Spread into a route definition: admin token required, and documented as such in /openapi.json. */
+export const adminOnly = { security: [{ adminToken: [] }], middleware: requireAdmin((env: Env) => env.ADMIN_TOKEN) };

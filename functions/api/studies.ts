@@ -3,7 +3,6 @@
  */
 import { createRoute, type z } from '@hono/zod-openapi';
 import { getDatasetMeta } from '../../shared/datasets';
-import { requireAdmin } from '../../shared/http/auth';
 import { ApiError } from '../../shared/http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
@@ -13,40 +12,38 @@ import { validateSpace } from '../../shared/study/plan';
 import type { StudySpec } from '../../shared/study/types';
 import { studyStub } from '../durable/stubs';
 import { newStudyId, resolveWarmStart, startStudy } from '../services/studies';
-import { newRouter } from './router';
+import { adminOnly, jsonContent, newRouter } from './router';
 import { ErrorSchema, StudyIdParam, StudyListSchema, StudyRequestSchema, StudyStartedSchema, StudyViewSchema, TrialListSchema } from './schemas';
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 const startRoute = createRoute({
   method: 'post',
   path: '/',
   summary: 'Start a study (admin): fan out trials, aggregate, promote the best if it beats the champion',
-  security: [{ adminToken: [] }],
-  middleware: [requireAdmin((env) => env.ADMIN_TOKEN)] as const,
+  ...adminOnly,
   request: { body: { content: { 'application/json': { schema: StudyRequestSchema } }, required: true } },
   responses: {
-    202: json(StudyStartedSchema, 'Study started'),
-    401: json(ErrorSchema, 'Missing or wrong admin token'),
-    404: json(ErrorSchema, 'Unknown dataset or `from` study'),
-    409: json(ErrorSchema, 'A study is already running for this model'),
-    422: json(ErrorSchema, 'Invalid request'),
+    202: jsonContent(StudyStartedSchema, 'Study started'),
+    401: jsonContent(ErrorSchema, 'Missing or wrong admin token'),
+    404: jsonContent(ErrorSchema, 'Unknown dataset or `from` study'),
+    409: jsonContent(ErrorSchema, 'A study is already running for this model'),
+    422: jsonContent(ErrorSchema, 'Invalid request'),
   },
 });
-const listRoute = createRoute({ method: 'get', path: '/', summary: 'Studies, newest first', responses: { 200: json(StudyListSchema, 'Studies') } });
+const listRoute = createRoute({ method: 'get', path: '/', summary: 'Studies, newest first', responses: { 200: jsonContent(StudyListSchema, 'Studies') } });
 const getRoute = createRoute({
   method: 'get',
   path: '/{id}',
   summary: 'Status, progress, leaderboard, best trial and promotion outcome',
   request: { params: StudyIdParam },
-  responses: { 200: json(StudyViewSchema, 'Study'), 404: json(ErrorSchema, 'Unknown study') },
+  responses: { 200: jsonContent(StudyViewSchema, 'Study'), 404: jsonContent(ErrorSchema, 'Unknown study') },
 });
 const trialsRoute = createRoute({
   method: 'get',
   path: '/{id}/trials',
   summary: 'Every finished trial record with its learning curve',
   request: { params: StudyIdParam },
-  responses: { 200: json(TrialListSchema, 'Trials'), 404: json(ErrorSchema, 'Unknown study') },
+  responses: { 200: jsonContent(TrialListSchema, 'Trials'), 404: jsonContent(ErrorSchema, 'Unknown study') },
 });
 
 export function studyRoutes() {
