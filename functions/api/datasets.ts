@@ -16,9 +16,9 @@ import { DatasetJsonSchema, DatasetListSchema, DatasetNameParam, DatasetSettings
 
 const unauthorized = { 401: jsonContent(ErrorSchema, 'Missing or wrong admin token') };
 
-async function parseJsonBody(req: Request): Promise<unknown> {
+function parseJsonText(text: string): unknown {
   try {
-    return JSON.parse(await req.text());
+    return JSON.parse(text);
   } catch {
     throw new ApiError('invalid_json', 'the body is not valid JSON');
   }
@@ -106,7 +106,7 @@ export function datasetRoutes() {
         // The route's validator refuses other declared-but-wrong types; a request without any content
         // type (or body) reaches this point, hence the explicit checks.
         if (/^text\/csv\s*(;|$)/i.test(type)) dataset = parseCsvDataset(name, await c.req.text(), label);
-        else if (/^application\/json\s*(;|$)/i.test(type)) dataset = parseJsonDataset(name, await parseJsonBody(c.req.raw));
+        else if (/^application\/json\s*(;|$)/i.test(type)) dataset = parseJsonDataset(name, parseJsonText(await c.req.text()));
         else throw new ApiError('unsupported_media_type', `expected text/csv or application/json, got "${type || 'none'}"`);
       } catch (err) {
         if (err instanceof DatasetError) throw new ApiError('validation_failed', err.message);
