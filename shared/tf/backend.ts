@@ -16,11 +16,15 @@ import '@tensorflow/tfjs-backend-cpu';
 import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import wasmFactory from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm.js';
 import simdWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm';
-import plainWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm';
 // tfjs-core alone does not attach chained methods (x.sum(), x.slice()) that tfjs-layers relies on.
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 
-export type BinaryKind = 'simd' | 'plain';
+/**
+ * Only the SIMD binary is bundled: every Workers runtime (V8) validates wasm SIMD, and the plain binary
+ * would add 117 KB gzip to a bundle that must stay under 600 KiB. Without SIMD the cpu fallback is
+ * taken, loudly (see BackendInfo.fallbackReason).
+ */
+export type BinaryKind = 'simd';
 
 export interface BackendInfo {
   /** The backend TF.js actually runs on: 'wasm' unless the fallback was taken. */
@@ -65,29 +69,27 @@ function wasmBackendFactory(module: WebAssembly.Module): () => Promise<BackendWa
   };
 }
 
-/**
- * Chooses the binary: SIMD when the runtime validates SIMD instructions (it does in workerd).
- * Exposed for tests; `forceBinary` lets a test or benchmark pin one.
- */
-export async function chooseBinary(forceBinary?: BinaryKind): Promise<BinaryKind> {
-  if (forceBinary) return forceBinary;
-  return (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'simd' : 'plain';
+async function simdSupported(): Promise<boolean> {
+  return (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
 }
 
-async function initialise(forceBinary?: BinaryKind): Promise<BackendInfo> {
+async function initialise(): Promise<BackendInfo> {
   const started = performance.now();
-  const binary = await chooseBinary(forceBinary);
-  const module = binary === 'simd' ? simdWasm : plainWasm;
+  const binary: BinaryKind = 'simd';
   // No Web Workers in workerd: one thread, and no attempt at the threaded binary.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   tf.removeBackend('wasm');
-  tf.registerBackend('wasm', wasmBackendFactory(module), 2);
 
   let fallbackReason: string | null = null;
-  try {
-    if (!(await tf.setBackend('wasm'))) fallbackReason = 'tf.setBackend("wasm") returned false';
-  } catch (err) {
-    fallbackReason = `wasm backend failed to initialise: ${String(err)}`;
+  if (!(await simdSupported())) {
+    fallbackReason = 'this runtime has no wasm SIMD (only the SIMD binary is bundled)';
+  } else {
+    tf.registerBackend('wasm', wasmBackendFactory(simdWasm), 2);
+    try {
+      if (!(await tf.setBackend('wasm'))) fallbackReason = 'tf.setBackend("wasm") returned false';
+    } catch (err) {
+      fallbackReason = `wasm backend failed to initialise: ${String(err)}`;
+    }
   }
   if (fallbackReason !== null) {
     await tf.setBackend('cpu');
