@@ -60,8 +60,6 @@ export function isEmbeddedDataset(name: string): boolean {
   return (EMBEDDED_DATASETS as readonly string[]).includes(name);
 }
 
-/** Kept for callers that only need to know a name is servable without storage access. */
-export const isKnownDataset = isEmbeddedDataset;
 
 export class UnknownDatasetError extends Error {
   override name = 'UnknownDatasetError';

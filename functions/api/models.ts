@@ -2,7 +2,7 @@
  * /v1/models: listing, metadata, versions, rollback (admin) and prediction (current or pinned version).
  */
 import { createRoute, type z } from '@hono/zod-openapi';
-import { getDatasetMeta, isKnownDataset, listDatasets, UnknownDatasetError } from '../../shared/datasets';
+import { getDatasetMeta, listDatasets, UnknownDatasetError } from '../../shared/datasets';
 import { ApiError } from '../../shared/http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
@@ -12,7 +12,7 @@ import { registryStub } from '../durable/stubs';
 import { SplitMismatchError } from '../services/evaluation';
 import { formatPredictions, toMatrix } from '../services/predict';
 import { ModelUnavailableError, type LoadedModel, type ServingDeps } from '../services/serving';
-import { adminOnly, jsonContent, newRouter, type AppEnv } from './router';
+import { adminOnly, jsonContent, newRouter } from './router';
 import {
   ErrorSchema,
   EvaluationSchema,

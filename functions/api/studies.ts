@@ -1,7 +1,7 @@
 /**
  * /v1/studies: start (admin), list, inspect, and every trial record with its learning curve.
  */
-import { createRoute, type z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { getDatasetMeta } from '../../shared/datasets';
 import { ApiError } from '../../shared/http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
