@@ -71,6 +71,6 @@ describe('injected faults (test-only switch)', () => {
     const records = await listAll(new KvStore(env.KV), keys.trialRecordPrefix(id));
     expect(records).toHaveLength(6);
     const history = (await registryStub(env.MODELS, 'fault-kill').state()).history;
-    expect(history.filter((h) => h.studyId === id)).toHaveLength(view.promotion.promoted ? 1 : 0);
+    expect(history.filter((h) => h.studyId === id)).toHaveLength(view.promotion?.promoted ? 1 : 0);
   });
 });

@@ -29,7 +29,7 @@ describe('every mutating route requires the admin token', () => {
   it('no token and a wrong token answer 401 on every one of them, before any validation', async () => {
     const ops = (await operations()).filter((o) => o.method !== 'GET' && !isPredict(o.path));
     for (const o of ops) {
-      for (const headers of [{}, { authorization: 'Bearer not-the-token' }, { authorization: `Bearer ${env.ADMIN_TOKEN}x` }, { authorization: env.ADMIN_TOKEN }]) {
+      for (const headers of [{}, { authorization: 'Bearer not-the-token' }, { authorization: `Bearer ${env.ADMIN_TOKEN}x` }, { authorization: env.ADMIN_TOKEN }] as Record<string, string>[]) {
         const res = await call(concrete(o.path), { method: o.method, headers, json: {} });
         expect(res.status, `${o.method} ${o.path} ${JSON.stringify(headers)}`).toBe(401);
         expect(res.body).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
