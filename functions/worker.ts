@@ -6,6 +6,7 @@ import type { TrialMessage } from '../shared/study/trial';
 
 export { ModelRegistry } from './durable/model-registry';
 export { StudyCoordinator } from './durable/study-coordinator';
+export { TrainingSession } from './durable/training-session';
 
 const app = createApp();
 

@@ -20,6 +20,15 @@ export function mixSeed(...parts: number[]): number {
   return h >>> 0;
 }
 
+/** The complete state of an Rng (plain data: storable, and restorable with Rng.fromState). */
+export interface RngState {
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+  spareNormal: number | null;
+}
+
 /** sfc32: small, fast, and passes PractRand far beyond what tuning needs. */
 export class Rng {
   private a: number;
@@ -34,6 +43,21 @@ export class Rng {
     this.c = 0xb7e15162;
     this.d = seed >>> 0;
     for (let i = 0; i < 15; i++) this.nextUint32();
+  }
+
+  /** A snapshot from which fromState continues the exact same stream (a paused training session). */
+  state(): RngState {
+    return { a: this.a, b: this.b, c: this.c, d: this.d, spareNormal: this.spareNormal };
+  }
+
+  static fromState(s: RngState): Rng {
+    const rng = new Rng(0);
+    rng.a = s.a | 0;
+    rng.b = s.b | 0;
+    rng.c = s.c | 0;
+    rng.d = s.d | 0;
+    rng.spareNormal = s.spareNormal;
+    return rng;
   }
 
   nextUint32(): number {

@@ -15,6 +15,7 @@ function isDatasetUpload(method: string, path: string): boolean {
   return method === 'PUT' && /^\/v1\/datasets\/[^/]+\/?$/.test(path);
 }
 import { studyRoutes } from './studies';
+import { sessionRoutes } from './sessions';
 
 /**
  * Builds the HTTP surface once per isolate. The serving cache lives in this closure (not in a module
@@ -51,6 +52,7 @@ export function createApp(serving = new ServingCache()) {
   app.route('/ping', pingRoutes());
   app.route('/v1/models', modelRoutes());
   app.route('/v1/studies', studyRoutes());
+  app.route('/v1/sessions', sessionRoutes());
   app.route('/v1/datasets', datasetRoutes());
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN secret.' });

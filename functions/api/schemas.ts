@@ -274,3 +274,80 @@ export const DatasetListSchema = z
     datasets: z.array(z.object({ name: z.string(), version: z.string(), rows: z.number().int(), features: z.number().int(), classes: z.number().int(), createdAt: z.string(), scheduled: z.boolean() })),
   })
   .openapi('DatasetList');
+
+export const SessionIdParam = z.object({
+  id: z.string().regex(STUDY_ID_PATTERN, 'session ids use a-z, 0-9, "-" and "_"').openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+export const SessionRequestSchema = z
+  .object({
+    dataset: z.string().regex(NAME_PATTERN).default('digits').openapi({ example: 'digits' }),
+    model: z.string().regex(NAME_PATTERN).optional().openapi({ description: 'The model a promotion goes to; defaults to the dataset name.' }),
+    config: ModelConfigSchema.partial().default({}).openapi({ description: 'Hyperparameters (every key optional, filled from the defaults); `epochs` is the target.' }),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    slice: z
+      .object({
+        epochs: z.number().int().min(1).max(10).default(2).openapi({ description: 'Epochs trained per alarm (one invocation).' }),
+        intervalMs: z.number().int().min(0).max(3_600_000).default(0).openapi({ description: 'Pause between slices.' }),
+      })
+      .strict()
+      .default({ epochs: 2, intervalMs: 0 }),
+  })
+  .strict()
+  .openapi('SessionRequest');
+
+export const SessionAdjustSchema = z
+  .object({
+    learningRate: z.number().gt(0).max(100).optional(),
+    batchSize: z.number().int().min(1).max(4096).optional(),
+    dropout: z.number().min(0).max(0.9).optional(),
+    l1: z.number().min(0).max(1).optional(),
+    l2: z.number().min(0).max(1).optional(),
+    epochs: z.number().int().min(1).max(1000).optional().openapi({ description: 'New target; raising it continues a complete session.' }),
+  })
+  .strict()
+  .refine((o) => Object.keys(o).length > 0, 'name at least one hyperparameter to change')
+  .openapi('SessionAdjust');
+
+export const SessionPromoteSchema = z.object({ margin: z.number().min(0).max(1).default(0) }).strict().openapi('SessionPromote');
+
+const EpochRecordSchema = z.object({
+  epoch: z.number().int(),
+  learningRate: z.number(),
+  loss: z.number(),
+  accuracy: z.number(),
+  valLoss: z.number(),
+  valAccuracy: z.number(),
+  ms: z.number(),
+});
+
+export const SessionViewSchema = z
+  .object({
+    id: z.string(),
+    model: z.string(),
+    dataset: z.string(),
+    status: z.enum(['running', 'paused', 'complete', 'diverged']),
+    epoch: z.number().int().openapi({ description: 'Epochs trained so far.' }),
+    config: ModelConfigSchema.openapi({ description: 'The hyperparameters in effect for the next epoch.' }),
+    sliceEpochs: z.number().int(),
+    intervalMs: z.number().int(),
+    curve: z.array(EpochRecordSchema),
+    adjustments: z.array(
+      z.object({
+        epoch: z.number().int().openapi({ description: 'The first epoch trained with the new values.' }),
+        changes: z.record(z.string(), z.number()),
+        previous: z.record(z.string(), z.number()),
+        at: z.string(),
+      }),
+    ),
+    promotion: z.object({ promoted: z.boolean(), version: z.number().int().nullable(), reason: z.string() }).passthrough().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .passthrough()
+  .openapi('SessionView');
+
+export const PromotionSchema = z
+  .object({ promoted: z.boolean(), version: z.number().int().nullable(), reason: z.string(), champion: z.object({ version: z.number().int(), valAccuracy: z.number() }).nullable() })
+  .passthrough()
+  .openapi('Promotion');

@@ -8,6 +8,7 @@ import type { TrialResult } from '../../shared/study/trial';
 import type { RegistryState, RollbackResult } from './model-registry';
 import type { RungDecision } from '../../shared/study/asha';
 import type { RungResult, TrialTask } from './study-coordinator';
+import type { Adjustment, SessionInit, SessionResult, SessionView } from './training-session';
 
 export interface StudyCoordinatorApi {
   start(spec: StudySpec): Promise<StudyView>;
@@ -33,10 +34,23 @@ export interface ModelRegistryApi {
   rollback(version: number): Promise<RollbackResult>;
 }
 
+export interface TrainingSessionApi {
+  start(init: SessionInit): Promise<SessionView>;
+  view(): Promise<SessionView | null>;
+  adjust(changes: Adjustment): Promise<SessionResult<SessionView>>;
+  pause(): Promise<SessionResult<SessionView>>;
+  resume(): Promise<SessionResult<SessionView>>;
+  promote(margin: number): Promise<SessionResult<PromotionOutcome>>;
+}
+
 export function studyStub(ns: Env['STUDIES'], id: string): StudyCoordinatorApi {
   return ns.get(ns.idFromName(id)) as unknown as StudyCoordinatorApi;
 }
 
 export function registryStub(ns: Env['MODELS'], model: string): ModelRegistryApi {
   return ns.get(ns.idFromName(model)) as unknown as ModelRegistryApi;
+}
+
+export function sessionStub(ns: Env['SESSIONS'], id: string): TrainingSessionApi {
+  return ns.get(ns.idFromName(id)) as unknown as TrainingSessionApi;
 }

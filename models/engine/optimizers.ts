@@ -6,15 +6,36 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config';
 
+/** An optimizer's moments and step count: enough to continue training exactly where it stopped. */
+export interface OptimizerState {
+  kind: ModelConfig['optimizer'];
+  step: number;
+  slots: Float32Array[];
+}
+
 export interface FlatOptimizer {
   /** Updates n parameters at p[pOff..] from the gradients at g[gOff..] (p and g may be one array). */
   update(p: Float32Array, pOff: number, g: Float32Array, gOff: number, n: number, learningRate: number): void;
+  /** Copies of the internal state (training sessions persist it between slices). */
+  exportState(): OptimizerState;
+  /** Restores exportState's output; the optimizer kind must match. */
+  importState(state: OptimizerState): void;
+}
+
+function checkKind(state: OptimizerState, kind: OptimizerState['kind'], slots: number): void {
+  if (state.kind !== kind || state.slots.length !== slots) throw new Error(`optimizer state of ${state.kind} (${state.slots.length} slots) cannot restore ${kind}`);
 }
 
 /** p -= lr g */
 class Sgd implements FlatOptimizer {
   update(p: Float32Array, pOff: number, g: Float32Array, gOff: number, n: number, lr: number): void {
     for (let i = 0; i < n; i++) p[pOff + i] = p[pOff + i]! - lr * g[gOff + i]!;
+  }
+  exportState(): OptimizerState {
+    return { kind: 'sgd', step: 0, slots: [] };
+  }
+  importState(state: OptimizerState): void {
+    checkKind(state, 'sgd', 0);
   }
 }
 
@@ -31,6 +52,13 @@ class Momentum implements FlatOptimizer {
       v[i] = vi;
       p[pOff + i] = p[pOff + i]! + Math.fround(vi);
     }
+  }
+  exportState(): OptimizerState {
+    return { kind: 'momentum', step: 0, slots: [this.v.slice()] };
+  }
+  importState(state: OptimizerState): void {
+    checkKind(state, 'momentum', 1);
+    this.v = state.slots[0]!.slice();
   }
 }
 
@@ -52,6 +80,13 @@ class RmsProp implements FlatOptimizer {
       ms[i] = m;
       p[pOff + i] = p[pOff + i]! - (lr * gi) / (Math.sqrt(m) + eps);
     }
+  }
+  exportState(): OptimizerState {
+    return { kind: 'rmsprop', step: 0, slots: [this.ms.slice()] };
+  }
+  importState(state: OptimizerState): void {
+    checkKind(state, 'rmsprop', 1);
+    this.ms = state.slots[0]!.slice();
   }
 }
 
@@ -79,6 +114,15 @@ class Adam implements FlatOptimizer {
       v[i] = vi;
       p[pOff + i] = p[pOff + i]! - (step * mi) / (Math.sqrt(vi / c2) + eps);
     }
+  }
+  exportState(): OptimizerState {
+    return { kind: 'adam', step: this.t, slots: [this.m.slice(), this.v.slice()] };
+  }
+  importState(state: OptimizerState): void {
+    checkKind(state, 'adam', 2);
+    this.t = state.step;
+    this.m = state.slots[0]!.slice();
+    this.v = state.slots[1]!.slice();
   }
 }
 

@@ -1,0 +1,105 @@
+/**
+ * /v1/sessions: "panda mode", one model trained in slices by its own Durable Object, watched through
+ * its live curve and adjusted, paused, resumed or promoted by an admin.
+ */
+import { createRoute } from '@hono/zod-openapi';
+import { ZodError } from 'zod';
+import { resolveConfig, type ModelConfig } from '../../models/config';
+import { getDatasetMeta } from '../../shared/datasets';
+import { ApiError } from '../../shared/http/errors';
+import { KvStore } from '../../shared/storage/kv-store';
+import { sessionStub } from '../durable/stubs';
+import type { SessionResult } from '../durable/training-session';
+import { newStudyId } from '../services/studies';
+import { adminOnly, jsonContent, newRouter } from './router';
+import { ErrorSchema, PromotionSchema, SessionAdjustSchema, SessionIdParam, SessionPromoteSchema, SessionRequestSchema, SessionViewSchema } from './schemas';
+
+const unauthorized = { 401: jsonContent(ErrorSchema, 'Missing or wrong admin token') };
+
+const startRoute = createRoute({
+  method: 'post',
+  path: '/',
+  summary: 'Start a training session (admin): one model trained a few epochs per alarm, state kept in its Durable Object',
+  ...adminOnly,
+  request: { body: { content: { 'application/json': { schema: SessionRequestSchema } }, required: true } },
+  responses: { 202: jsonContent(SessionViewSchema, 'Session started'), ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown dataset'), 422: jsonContent(ErrorSchema, 'Invalid request') },
+});
+const getRoute = createRoute({
+  method: 'get',
+  path: '/{id}',
+  summary: 'Live learning curve, adjustment marks, current hyperparameters and status',
+  request: { params: SessionIdParam },
+  responses: { 200: jsonContent(SessionViewSchema, 'Session'), 404: jsonContent(ErrorSchema, 'Unknown session') },
+});
+const adjustRoute = createRoute({
+  method: 'post',
+  path: '/{id}/adjust',
+  summary: 'Change hyperparameters for the following epochs (admin); recorded on the curve',
+  ...adminOnly,
+  request: { params: SessionIdParam, body: { content: { 'application/json': { schema: SessionAdjustSchema } }, required: true } },
+  responses: { 200: jsonContent(SessionViewSchema, 'Adjusted'), ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown session'), 409: jsonContent(ErrorSchema, 'Diverged'), 422: jsonContent(ErrorSchema, 'Invalid values') },
+});
+const toggle = (action: 'pause' | 'resume', summary: string) =>
+  createRoute({
+    method: 'post',
+    path: `/{id}/${action}`,
+    summary,
+    ...adminOnly,
+    request: { params: SessionIdParam },
+    responses: { 200: jsonContent(SessionViewSchema, 'Session'), ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown session'), 409: jsonContent(ErrorSchema, 'Complete or diverged') },
+  });
+const pauseRoute = toggle('pause', 'Stop training after the current slice (admin)');
+const resumeRoute = toggle('resume', 'Continue a paused session (admin)');
+const promoteRoute = createRoute({
+  method: 'post',
+  path: '/{id}/promote',
+  summary: "Promote the session's current weights if they beat the champion by more than `margin` (admin); once per session",
+  ...adminOnly,
+  request: { params: SessionIdParam, body: { content: { 'application/json': { schema: SessionPromoteSchema } }, required: false } },
+  responses: { 200: jsonContent(PromotionSchema, 'The decision (also when not promoted)'), ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown session'), 409: jsonContent(ErrorSchema, 'Nothing trained yet, or diverged') },
+});
+
+function unwrap<T>(result: SessionResult<T>): T {
+  if (!result.ok) throw new ApiError(result.code, result.reason);
+  return result.value;
+}
+
+export function sessionRoutes() {
+  return newRouter()
+    .openapi(startRoute, async (c) => {
+      const req = c.req.valid('json');
+      const dataset = await getDatasetMeta(new KvStore(c.env.KV), req.dataset);
+      if (!dataset) throw new ApiError('not_found', `unknown dataset "${req.dataset}"`);
+      let config: ModelConfig;
+      try {
+        config = resolveConfig(req.config);
+      } catch (err) {
+        if (err instanceof ZodError) throw new ApiError('validation_failed', `config: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        throw err;
+      }
+      const model = req.model ?? req.dataset;
+      const id = `session-${newStudyId(model)}`;
+      const view = await sessionStub(c.env.SESSIONS, id).start({
+        ...{ id, model, dataset: req.dataset, datasetVersion: dataset.version, config },
+        ...{ seed: req.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]! % 2 ** 31, sliceEpochs: req.slice.epochs, intervalMs: req.slice.intervalMs },
+      });
+      return c.json(view, 202);
+    })
+    .openapi(getRoute, async (c) => {
+      const { id } = c.req.valid('param');
+      const view = await sessionStub(c.env.SESSIONS, id).view();
+      if (!view) throw new ApiError('not_found', `unknown session "${id}"`);
+      return c.json(view, 200);
+    })
+    .openapi(adjustRoute, async (c) => {
+      const { id } = c.req.valid('param');
+      return c.json(unwrap(await sessionStub(c.env.SESSIONS, id).adjust(c.req.valid('json'))), 200);
+    })
+    .openapi(pauseRoute, async (c) => c.json(unwrap(await sessionStub(c.env.SESSIONS, c.req.valid('param').id).pause()), 200))
+    .openapi(resumeRoute, async (c) => c.json(unwrap(await sessionStub(c.env.SESSIONS, c.req.valid('param').id).resume()), 200))
+    .openapi(promoteRoute, async (c) => {
+      const { id } = c.req.valid('param');
+      const body = (c.req.valid('json') as { margin?: number } | undefined) ?? {};
+      return c.json(unwrap(await sessionStub(c.env.SESSIONS, id).promote(body.margin ?? 0)), 200);
+    });
+}

@@ -1,0 +1,267 @@
+/**
+ * "Panda mode": one Durable Object per training session, babysitting a single model. It trains in
+ * slices from its alarm (a few epochs each, so no invocation runs long) and, after every slice, stores
+ * everything the next slice needs in one atomic write: weights (with BN statistics), optimizer moments,
+ * the batch-order and dropout streams, the epoch counter and the curve. A slice that dies half-way
+ * leaves the previous state, and the retried alarm trains the same epochs again, identically.
+ *
+ * Hyperparameters can be adjusted between slices (the change is recorded against the first epoch it
+ * applies to), training paused and resumed, and the model promoted under the registry's guard.
+ * Every state change runs inside blockConcurrencyWhile, so a request never interleaves with a slice.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { ModelConfigSchema, type ModelConfig } from '../../models/config';
+import type { OptimizerState } from '../../models/engine/optimizers';
+import type { RngState } from '../../models/random';
+import { startSession, trainSlice, type SessionState } from '../../models/session-trainer';
+import type { EpochRecord } from '../../models/train';
+import { decodeWeights, encodeWeights } from '../../models/weights-codec';
+import { loadSplit, SPLIT_SEED } from '../../shared/datasets';
+import { log } from '../../shared/log';
+import { KvStore } from '../../shared/storage/kv-store';
+import { keys } from '../../shared/storage/keys';
+import { testAccuracy } from '../../shared/study/test-accuracy';
+import type { PromotionOutcome, VersionCandidate } from '../../shared/study/types';
+import { initBackend } from '../../shared/tf/backend';
+import { registryStub } from './stubs';
+
+export type SessionStatus = 'running' | 'paused' | 'complete' | 'diverged';
+
+/** The hyperparameters a session may change while it trains (the architecture and optimizer stay). */
+export const ADJUSTABLE = ['learningRate', 'batchSize', 'dropout', 'l1', 'l2', 'epochs'] as const;
+export type Adjustment = Partial<Pick<ModelConfig, (typeof ADJUSTABLE)[number]>>;
+
+export interface SessionInit {
+  id: string;
+  model: string;
+  dataset: string;
+  datasetVersion: string;
+  config: ModelConfig;
+  seed: number;
+  /** Epochs per alarm. */
+  sliceEpochs: number;
+  /** Pause between slices (0: back to back). */
+  intervalMs: number;
+}
+
+export interface AdjustmentMark {
+  /** The first epoch (1-based, as on the curve) trained with the new values. */
+  epoch: number;
+  changes: Adjustment;
+  /** The values they replaced. */
+  previous: Adjustment;
+  at: string;
+}
+
+export interface SessionView extends Omit<SessionInit, 'config'> {
+  status: SessionStatus;
+  epoch: number;
+  /** The hyperparameters in effect for the next epoch. */
+  config: ModelConfig;
+  curve: EpochRecord[];
+  adjustments: AdjustmentMark[];
+  promotion: PromotionOutcome | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type SessionResult<T> = { ok: true; value: T } | { ok: false; code: 'not_found' | 'conflict' | 'validation_failed'; reason: string };
+
+interface Meta extends Omit<SessionInit, 'config'> {
+  status: SessionStatus;
+  promotion: PromotionOutcome | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The trained state, stored under these keys in one put; weights are encoded, optimizer slots apart. */
+interface Progress {
+  seed: number;
+  epoch: number;
+  orderRng: RngState;
+  maskRng: RngState;
+  optimizer: { kind: OptimizerState['kind']; step: number; slots: number };
+}
+const slotKey = (i: number) => `opt:${i}`;
+const DEFAULT_THRESHOLD = 0.5;
+
+export class TrainingSession extends DurableObject<Env> {
+  private get store() {
+    return new KvStore(this.env.KV);
+  }
+
+  private async meta(): Promise<Meta | null> {
+    return (await this.ctx.storage.get<Meta>('meta')) ?? null;
+  }
+
+  private async loadState(): Promise<SessionState> {
+    const got = await this.ctx.storage.get(['config', 'progress', 'weights']);
+    const progress = got.get('progress') as Progress;
+    const slots: Float32Array[] = [];
+    for (let i = 0; i < progress.optimizer.slots; i++) slots.push((await this.ctx.storage.get<Float32Array>(slotKey(i)))!);
+    return {
+      config: got.get('config') as ModelConfig,
+      seed: progress.seed,
+      epoch: progress.epoch,
+      weights: decodeWeights(got.get('weights') as Uint8Array),
+      optimizer: { kind: progress.optimizer.kind, step: progress.optimizer.step, slots },
+      orderRng: progress.orderRng,
+      maskRng: progress.maskRng,
+    };
+  }
+
+  /** Everything but the config (adjustments own it), as one batch of entries. */
+  private stateEntries(s: SessionState): Record<string, unknown> {
+    const progress: Progress = { seed: s.seed, epoch: s.epoch, orderRng: s.orderRng, maskRng: s.maskRng, optimizer: { kind: s.optimizer.kind, step: s.optimizer.step, slots: s.optimizer.slots.length } };
+    const entries: Record<string, unknown> = { progress, weights: encodeWeights(s.weights) };
+    s.optimizer.slots.forEach((slot, i) => (entries[slotKey(i)] = slot));
+    return entries;
+  }
+
+  /** Creates the session and schedules its first slice. Idempotent: a second start returns the session. */
+  async start(init: SessionInit): Promise<SessionView> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      if (!(await this.meta())) {
+        await initBackend();
+        const split = await loadSplit(init.dataset, this.store, init.datasetVersion);
+        const state = startSession(init.config, split, init.seed);
+        const now = new Date().toISOString();
+        const { config: _config, ...rest } = init;
+        const meta: Meta = { ...rest, status: 'running', promotion: null, createdAt: now, updatedAt: now };
+        await this.ctx.storage.put({ meta, config: init.config, curve: [], adjustments: [], ...this.stateEntries(state) });
+        await this.scheduleSlice(meta);
+        log('session_start', { sessionId: init.id, model: init.model, dataset: init.dataset, epochs: init.config.epochs, sliceEpochs: init.sliceEpochs });
+      }
+      return (await this.view())!;
+    });
+  }
+
+  /** Every slice, the first one included, starts intervalMs after it is scheduled. */
+  private scheduleSlice(meta: Pick<Meta, 'intervalMs'>): Promise<void> {
+    return this.ctx.storage.setAlarm(Date.now() + meta.intervalMs);
+  }
+
+  async view(): Promise<SessionView | null> {
+    const meta = await this.meta();
+    if (!meta) return null;
+    const got = await this.ctx.storage.get(['config', 'progress', 'curve', 'adjustments']);
+    return {
+      ...meta,
+      epoch: (got.get('progress') as Progress).epoch,
+      config: got.get('config') as ModelConfig,
+      curve: got.get('curve') as EpochRecord[],
+      adjustments: got.get('adjustments') as AdjustmentMark[],
+    };
+  }
+
+  /** One slice: trains sliceEpochs epochs from the stored state and stores the result, then re-arms. */
+  override async alarm(): Promise<void> {
+    await this.ctx.blockConcurrencyWhile(async () => {
+      const meta = await this.meta();
+      if (!meta || meta.status !== 'running') return;
+      await initBackend();
+      const split = await loadSplit(meta.dataset, this.store, meta.datasetVersion);
+      const state = await this.loadState();
+      const slice = trainSlice(state, split, meta.sliceEpochs);
+      const curve = [...((await this.ctx.storage.get<EpochRecord[]>('curve')) ?? []), ...slice.records];
+      const status: SessionStatus = slice.diverged ? 'diverged' : slice.state.epoch >= state.config.epochs ? 'complete' : 'running';
+      const next: Meta = { ...meta, status, updatedAt: new Date().toISOString() };
+      // One write: a slice either happened completely (state, curve, status) or not at all.
+      await this.ctx.storage.put({ ...this.stateEntries(slice.state), curve, meta: next });
+      if (status === 'running') await this.scheduleSlice(meta);
+      const last = slice.records.at(-1);
+      log('session_slice', { sessionId: meta.id, epoch: slice.state.epoch, status, valAccuracy: last?.valAccuracy ?? null, learningRate: last?.learningRate ?? null });
+    });
+  }
+
+  /** Changes hyperparameters for the following epochs; extending `epochs` revives a complete session. */
+  async adjust(changes: Adjustment): Promise<SessionResult<SessionView>> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const meta = await this.meta();
+      if (!meta) return { ok: false, code: 'not_found', reason: 'no such session' };
+      if (meta.status === 'diverged') return { ok: false, code: 'conflict', reason: 'the session diverged; start a new one' };
+      const config = (await this.ctx.storage.get<ModelConfig>('config'))!;
+      const epoch = (await this.ctx.storage.get<Progress>('progress'))!.epoch;
+      const parsed = ModelConfigSchema.safeParse({ ...config, ...changes });
+      if (!parsed.success) return { ok: false, code: 'validation_failed', reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+      if (parsed.data.epochs <= epoch) return { ok: false, code: 'validation_failed', reason: `epochs: must exceed the ${epoch} epochs already trained` };
+      const previous: Adjustment = {};
+      for (const k of Object.keys(changes) as (keyof Adjustment)[]) (previous as Record<string, unknown>)[k] = config[k];
+      const marks = (await this.ctx.storage.get<AdjustmentMark[]>('adjustments')) ?? [];
+      marks.push({ epoch: epoch + 1, changes, previous, at: new Date().toISOString() });
+      const status: SessionStatus = meta.status === 'complete' ? 'running' : meta.status;
+      await this.ctx.storage.put({ config: parsed.data, adjustments: marks, meta: { ...meta, status, updatedAt: new Date().toISOString() } });
+      if (meta.status === 'complete') await this.scheduleSlice(meta);
+      log('session_adjust', { sessionId: meta.id, fromEpoch: epoch + 1, changes });
+      return { ok: true, value: (await this.view())! };
+    });
+  }
+
+  async pause(): Promise<SessionResult<SessionView>> {
+    return this.setRunning(false);
+  }
+
+  async resume(): Promise<SessionResult<SessionView>> {
+    return this.setRunning(true);
+  }
+
+  private async setRunning(run: boolean): Promise<SessionResult<SessionView>> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const meta = await this.meta();
+      if (!meta) return { ok: false, code: 'not_found', reason: 'no such session' };
+      const to: SessionStatus = run ? 'running' : 'paused';
+      // Asking twice is harmless; a complete or diverged session has nothing to pause or resume.
+      if (meta.status === to) return { ok: true, value: (await this.view())! };
+      if (meta.status !== (run ? 'paused' : 'running')) return { ok: false, code: 'conflict', reason: `the session is ${meta.status}` };
+      await this.ctx.storage.put('meta', { ...meta, status: to, updatedAt: new Date().toISOString() } satisfies Meta);
+      if (run) await this.scheduleSlice(meta);
+      else await this.ctx.storage.deleteAlarm();
+      log(run ? 'session_resume' : 'session_pause', { sessionId: meta.id });
+      return { ok: true, value: (await this.view())! };
+    });
+  }
+
+  /**
+   * Promotes the current weights under the same champion/challenger guard as studies. The registry
+   * answers once per session id, so a session promotes at most once; asking again returns that answer.
+   */
+  async promote(margin: number): Promise<SessionResult<PromotionOutcome>> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const meta = await this.meta();
+      if (!meta) return { ok: false, code: 'not_found', reason: 'no such session' };
+      if (meta.promotion) return { ok: true, value: meta.promotion };
+      if (meta.status === 'diverged') return { ok: false, code: 'conflict', reason: 'a diverged session cannot be promoted' };
+      const curve = (await this.ctx.storage.get<EpochRecord[]>('curve')) ?? [];
+      const last = curve.at(-1);
+      if (!last) return { ok: false, code: 'conflict', reason: 'nothing trained yet' };
+      const state = await this.loadState();
+      const outcome = await registryStub(this.env.MODELS, meta.model).promote(await this.candidate(meta, state, last), margin);
+      await this.ctx.storage.put('meta', { ...meta, promotion: outcome, updatedAt: new Date().toISOString() } satisfies Meta);
+      log(outcome.promoted ? 'session_promotion' : 'session_promotion_declined', { sessionId: meta.id, model: meta.model, version: outcome.version, reason: outcome.reason });
+      return { ok: true, value: outcome };
+    });
+  }
+
+  /** As a study's candidate: weights under an immutable KV key first, test accuracy measured as served. */
+  private async candidate(meta: Meta, state: SessionState, last: EpochRecord): Promise<VersionCandidate> {
+    await initBackend();
+    const split = await loadSplit(meta.dataset, this.store, meta.datasetVersion);
+    const weightsKey = keys.trialWeights(meta.id, state.epoch, `session-${crypto.randomUUID().slice(0, 8)}`);
+    await this.store.put(weightsKey, encodeWeights(state.weights));
+    return {
+      model: meta.model,
+      studyId: meta.id,
+      trial: state.epoch,
+      dataset: meta.dataset,
+      datasetVersion: meta.datasetVersion,
+      splitSeed: SPLIT_SEED,
+      config: state.config,
+      featureNames: split.featureNames,
+      classNames: split.classNames,
+      standardisation: split.standardisation,
+      metrics: { validationAccuracy: last.valAccuracy, validationLoss: last.valLoss, testAccuracy: testAccuracy(state.weights, state.config, split) },
+      threshold: DEFAULT_THRESHOLD,
+      weightsKey,
+    };
+  }
+}

@@ -1,0 +1,141 @@
+import { env } from 'cloudflare:workers';
+import { evictDurableObject, runDurableObjectAlarm } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { registryStub } from '../../functions/durable/stubs';
+import { resolveConfig } from '../../models/config';
+import { prepareSplit } from '../../models/dataset';
+import { loadEmbeddedDigits } from '../../models/digits-embedded';
+import { train, type EpochRecord } from '../../models/train';
+import { SPLIT_SEED } from '../../shared/datasets';
+import { KvStore } from '../../shared/storage/kv-store';
+import { call } from './api-helpers';
+import { requireWasmSimd } from './fixtures';
+
+const CONFIG = { depth: 1, width: 32, optimizer: 'adam', learningRate: 0.002, epochs: 12, batchSize: 64, dropout: 0.1 } as const;
+/** The object behind a session id, for the alarm and eviction helpers of cloudflare:test. */
+const objectOf = (id: string) => env.SESSIONS.get(env.SESSIONS.idFromName(id));
+const curveOf = (h: EpochRecord[]) => h.map(({ ms: _ms, ...rest }) => rest);
+
+/** A session whose slices run only when the test fires the alarm (the interval keeps them from firing on their own). */
+async function startSession(model: string, config: Record<string, unknown> = CONFIG, seed = 5): Promise<string> {
+  const res = await call('/v1/sessions', { method: 'POST', admin: true, json: { dataset: 'digits', model, config, seed, slice: { epochs: 2, intervalMs: 3_600_000 } } });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return res.body.id as string;
+}
+
+async function slice(id: string): Promise<any> {
+  expect(await runDurableObjectAlarm(objectOf(id))).toBe(true);
+  return (await call(`/v1/sessions/${id}`)).body;
+}
+
+describe('training sessions (panda mode) in their Durable Object', () => {
+  it('trains 2 epochs per alarm, survives an isolate restart between alarms, and matches one uninterrupted train()', async () => {
+    await requireWasmSimd();
+    const id = await startSession('panda-resume');
+    const started = await call(`/v1/sessions/${id}`);
+    expect(started.body).toMatchObject({ id, model: 'panda-resume', status: 'running', epoch: 0, curve: [], sliceEpochs: 2 });
+    expect(started.body.config).toMatchObject(CONFIG);
+
+    expect((await slice(id)).epoch).toBe(2);
+    // The instance dies: nothing in memory survives, only what the slice stored.
+    await evictDurableObject(objectOf(id));
+    const after = await slice(id);
+    expect(after.epoch).toBe(4);
+    expect(after.curve.map((r: EpochRecord) => r.epoch)).toEqual([1, 2, 3, 4]);
+
+    const split = prepareSplit(await loadEmbeddedDigits(), SPLIT_SEED);
+    const reference = await train(resolveConfig({ ...CONFIG, epochs: 4 }), split, 5);
+    expect(curveOf(after.curve)).toEqual(curveOf(reference.history));
+  });
+
+  it('an adjustment changes the learning rate from the next epoch on and is marked on the curve', async () => {
+    const id = await startSession('panda-adjust');
+    await slice(id);
+    const adjusted = await call(`/v1/sessions/${id}/adjust`, { method: 'POST', admin: true, json: { learningRate: 0.0005, l2: 0.001 } });
+    expect(adjusted.status, JSON.stringify(adjusted.body)).toBe(200);
+    expect(adjusted.body.config).toMatchObject({ learningRate: 0.0005, l2: 0.001 });
+    expect(adjusted.body.adjustments).toEqual([{ epoch: 3, changes: { learningRate: 0.0005, l2: 0.001 }, previous: { learningRate: 0.002, l2: 0 }, at: expect.any(String) }]);
+    const view = await slice(id);
+    expect(view.curve.map((r: EpochRecord) => r.learningRate)).toEqual([0.002, 0.002, 0.0005, 0.0005]);
+
+    const bad = await call(`/v1/sessions/${id}/adjust`, { method: 'POST', admin: true, json: { learningRate: -1 } });
+    expect(bad.status).toBe(422);
+    const shrink = await call(`/v1/sessions/${id}/adjust`, { method: 'POST', admin: true, json: { epochs: 4 } });
+    expect(shrink.status).toBe(422);
+    expect((await call(`/v1/sessions/${id}/adjust`, { method: 'POST', json: { learningRate: 0.1 } })).status).toBe(401);
+  });
+
+  it('pause stops training (no alarm left), resume continues; a session stops at its target and extending it continues', async () => {
+    const id = await startSession('panda-pause', { ...CONFIG, epochs: 3 });
+    await slice(id);
+    const paused = await call(`/v1/sessions/${id}/pause`, { method: 'POST', admin: true, json: {} });
+    expect(paused.body).toMatchObject({ status: 'paused', epoch: 2 });
+    expect(await runDurableObjectAlarm(objectOf(id))).toBe(false);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await call(`/v1/sessions/${id}`)).body.epoch).toBe(2);
+
+    expect((await call(`/v1/sessions/${id}/resume`, { method: 'POST', admin: true, json: {} })).body.status).toBe('running');
+    // The target is 3: the slice trains one epoch and the session completes, with no alarm left.
+    expect(await slice(id)).toMatchObject({ status: 'complete', epoch: 3 });
+    expect(await runDurableObjectAlarm(objectOf(id))).toBe(false);
+    expect((await call(`/v1/sessions/${id}/pause`, { method: 'POST', admin: true, json: {} })).status).toBe(409);
+    const extended = await call(`/v1/sessions/${id}/adjust`, { method: 'POST', admin: true, json: { epochs: 5 } });
+    expect(extended.body).toMatchObject({ status: 'running', adjustments: [{ epoch: 4, changes: { epochs: 5 } }] });
+    expect(await slice(id)).toMatchObject({ status: 'complete', epoch: 5 });
+  });
+
+  it('promote follows the champion/challenger guard, once per session, with the weights stored immutably', async () => {
+    const good = await startSession('panda-promote', { ...CONFIG, epochs: 6 });
+    for (let i = 0; i < 3; i++) await slice(good);
+    const trained = (await call(`/v1/sessions/${good}`)).body;
+    expect((await call(`/v1/sessions/${good}/promote`, { method: 'POST', json: {} })).status).toBe(401);
+    const first = await call(`/v1/sessions/${good}/promote`, { method: 'POST', admin: true, json: {} });
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body).toMatchObject({ promoted: true, version: 1, reason: 'no current champion' });
+    const champion = (await registryStub(env.MODELS, 'panda-promote').current())!;
+    expect(champion).toMatchObject({ studyId: good, trial: 6, version: 1 });
+    expect(champion.metrics.validationAccuracy).toBe(trained.curve[5].valAccuracy);
+    expect(champion.metrics.testAccuracy).toBeGreaterThan(0.8);
+    expect(await new KvStore(env.KV).getBytes(champion.weightsKey)).not.toBeNull();
+    // Asking again returns the same decision; nothing new is promoted.
+    expect((await call(`/v1/sessions/${good}/promote`, { method: 'POST', admin: true, json: {} })).body).toEqual(first.body);
+    expect((await call('/v1/models/panda-promote')).body).toMatchObject({ version: 1, studyId: good });
+
+    // A weaker challenger (one epoch at a tiny learning rate) does not beat the champion.
+    const weak = await startSession('panda-promote', { ...CONFIG, learningRate: 1e-5 }, 6);
+    await slice(weak);
+    const declined = await call(`/v1/sessions/${weak}/promote`, { method: 'POST', admin: true, json: { margin: 0 } });
+    expect(declined.body).toMatchObject({ promoted: false, version: null, champion: { version: 1 } });
+    expect(declined.body.reason).toMatch(/does not beat/);
+    expect((await registryStub(env.MODELS, 'panda-promote').current())!.version).toBe(1);
+
+    const fresh = await startSession('panda-promote-none');
+    expect((await call(`/v1/sessions/${fresh}/promote`, { method: 'POST', admin: true, json: {} })).status).toBe(409);
+  });
+
+  it('with the default pacing the alarms alone train it to its target', async () => {
+    const res = await call('/v1/sessions', { method: 'POST', admin: true, json: { model: 'panda-auto', config: { ...CONFIG, epochs: 5 } } });
+    expect(res.status).toBe(202);
+    let view = res.body;
+    for (let i = 0; i < 100 && view.status !== 'complete'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      view = (await call(`/v1/sessions/${res.body.id}`)).body;
+    }
+    expect(view).toMatchObject({ status: 'complete', epoch: 5, sliceEpochs: 2, intervalMs: 0 });
+    expect(view.curve).toHaveLength(5);
+  });
+
+  it('rejects unknown sessions, datasets and invalid configs, and documents every route in /openapi.json', async () => {
+    expect((await call('/v1/sessions/nope')).status).toBe(404);
+    expect((await call('/v1/sessions/nope/pause', { method: 'POST', admin: true, json: {} })).status).toBe(404);
+    expect((await call('/v1/sessions', { method: 'POST', admin: true, json: { dataset: 'missing' } })).status).toBe(404);
+    const bad = await call('/v1/sessions', { method: 'POST', admin: true, json: { config: { depth: 9 } } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.message).toMatch(/depth/);
+    expect((await call('/v1/sessions', { method: 'POST', json: {} })).status).toBe(401);
+    const doc = (await call('/openapi.json')).body;
+    for (const path of ['/v1/sessions', '/v1/sessions/{id}', '/v1/sessions/{id}/adjust', '/v1/sessions/{id}/pause', '/v1/sessions/{id}/resume', '/v1/sessions/{id}/promote']) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+  });
+});
