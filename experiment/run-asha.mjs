@@ -1,0 +1,53 @@
+/**
+ * npm run experiment:asha — ASHA vs random search at the same total epoch budget on digits.
+ *
+ * Runs experiment/workers/asha.experiment.test.ts inside workerd, then writes experiment/asha-results.json
+ * (every run's best-accuracy-vs-cumulative-epochs curve, plus the summary) and replaces the
+ * "## ASHA vs random search" section of BENCHMARKS.md (the rest of that file is left as it is).
+ * Knobs: ASHA_SEEDS (5), ASHA_EPOCHS (27), ASHA_RANDOM_TRIALS (10; budget = trials x epochs).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderSection, summarise } from './asha-report.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const ANSI = /\u001b\[[0-9;]*m/g;
+const MARKER = 'EXPERIMENT_RESULT ';
+
+function runVitest() {
+  const vitest = join(root, 'node_modules/vitest/vitest.mjs');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [vitest, 'run', '--config', 'experiment/vitest.experiment.config.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => process.stderr.write(d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`vitest exited with ${code}\n${stdout.slice(-4000)}`))));
+  });
+}
+
+const started = Date.now();
+const stdout = (await runVitest()).replace(ANSI, '');
+const line = stdout.split('\n').find((l) => l.includes(MARKER));
+if (!line) throw new Error('no EXPERIMENT_RESULT line in the workerd output');
+const raw = JSON.parse(line.slice(line.indexOf(MARKER) + MARKER.length));
+const summary = summarise(raw);
+const results = { generated_at: new Date().toISOString(), runSeconds: Math.round((Date.now() - started) / 1000), ...raw, summary };
+writeFileSync(join(root, 'experiment/asha-results.json'), JSON.stringify(results, null, 1) + '\n');
+
+// Re-read right before writing: others edit the rest of BENCHMARKS.md.
+const benchPath = join(root, 'BENCHMARKS.md');
+const section = renderSection(results);
+const current = existsSync(benchPath) ? readFileSync(benchPath, 'utf8') : '# Benchmarks\n';
+const heading = '## ASHA vs random search';
+const at = current.indexOf(heading);
+let next;
+if (at < 0) next = `${current.trimEnd()}\n\n${section}`;
+else {
+  const after = current.indexOf('\n## ', at + heading.length);
+  next = current.slice(0, at) + section + (after < 0 ? '' : `\n${current.slice(after + 1)}`);
+}
+writeFileSync(benchPath, next.endsWith('\n') ? next : `${next}\n`);
+process.stderr.write(`[asha] wrote experiment/asha-results.json and the "${heading}" section of BENCHMARKS.md in ${results.runSeconds} s\n`);

@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+// The ASHA experiment trains inside workerd, with the worker's own wrangler config (wasm modules, the
+// embedded dataset). Not part of `npm test`: `npm run experiment:asha` runs it.
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+export default defineConfig({
+  root,
+  test: {
+    name: 'experiment',
+    include: ['experiment/workers/**/*.experiment.test.ts'],
+    testTimeout: 1_200_000,
+    provide: {
+      ashaSeeds: Number(process.env.ASHA_SEEDS ?? 5),
+      ashaEpochs: Number(process.env.ASHA_EPOCHS ?? 27),
+      ashaRandomTrials: Number(process.env.ASHA_RANDOM_TRIALS ?? 10),
+    },
+  },
+  plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+});

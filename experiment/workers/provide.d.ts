@@ -1,0 +1,9 @@
+// The knobs experiment/vitest.experiment.config.ts provides to the experiment inside workerd.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    ashaSeeds: number;
+    ashaEpochs: number;
+    ashaRandomTrials: number;
+  }
+}
+export {};
