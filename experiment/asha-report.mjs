@@ -73,6 +73,18 @@ const pct = (x) => (x === null ? '–' : `${(100 * x).toFixed(2)}%`);
 const st = (s, f = pct) => (s.median === null ? '–' : `${f(s.median)} [${f(s.range[0])}–${f(s.range[1])}]`);
 const ep = (x) => (x === null ? 'never' : String(x));
 
+/** One sentence of reading, computed from the figures so it cannot drift from them. */
+function reading(r) {
+  const m = r.summary.medians;
+  const faster = r.summary.perSeed.filter((p) => p.asha.epochsToRandomBest !== null && p.asha.epochsToRandomBest < p.random.epochsToOwnBest).length;
+  const saved = m.randomEpochsToOwnBest.median && m.ashaEpochsToRandomBest.median !== null ? Math.round(100 * (1 - m.ashaEpochsToRandomBest.median / m.randomEpochsToOwnBest.median)) : null;
+  return (
+    `Reading: ASHA reached random search's final best validation accuracy in ${m.ashaReachedRandomBest}/${r.seeds.length} seeds, sooner than random search itself did in ${faster}/${r.seeds.length}` +
+    (saved === null ? '.' : ` (median ${m.ashaEpochsToRandomBest.median} vs ${m.randomEpochsToOwnBest.median} epochs, ${saved}% fewer).`) +
+    " Both curves start from the same trial: ASHA's first trial is alone at every rung, so it always runs to completion."
+  );
+}
+
 export function renderSection(r) {
   const { summary: s } = r;
   const m = s.medians;
@@ -91,6 +103,8 @@ export function renderSection(r) {
     `| its test accuracy | ${st(m.randomBestTest)} | ${st(m.ashaBestTest)} |`,
     `| epochs to reach random search's final best, median [range] | ${st(m.randomEpochsToOwnBest, ep)} | ${st(m.ashaEpochsToRandomBest, ep)} (reached in ${m.ashaReachedRandomBest}/${r.seeds.length} seeds) |`,
     `| configurations tried | ${r.budget / r.epochs} | ${st(m.ashaTrials, String)} |`,
+    '',
+    reading(r),
     '',
     '| seed | random: best val / test | random: epochs to its best | ASHA: best val / test | ASHA: epochs to random\'s best | ASHA trials: complete / pruned / diverged |',
     '|---|---|---|---|---|---|',

@@ -5,6 +5,7 @@
  * (every run's best-accuracy-vs-cumulative-epochs curve, plus the summary) and replaces the
  * "## ASHA vs random search" section of BENCHMARKS.md (the rest of that file is left as it is).
  * Knobs: ASHA_SEEDS (5), ASHA_EPOCHS (27), ASHA_RANDOM_TRIALS (10; budget = trials x epochs).
+ * `node experiment/run-asha.mjs --report-only` rewrites the BENCHMARKS.md section from the existing results.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,14 +29,19 @@ function runVitest() {
   });
 }
 
-const started = Date.now();
-const stdout = (await runVitest()).replace(ANSI, '');
-const line = stdout.split('\n').find((l) => l.includes(MARKER));
-if (!line) throw new Error('no EXPERIMENT_RESULT line in the workerd output');
-const raw = JSON.parse(line.slice(line.indexOf(MARKER) + MARKER.length));
-const summary = summarise(raw);
-const results = { generated_at: new Date().toISOString(), runSeconds: Math.round((Date.now() - started) / 1000), ...raw, summary };
-writeFileSync(join(root, 'experiment/asha-results.json'), JSON.stringify(results, null, 1) + '\n');
+const resultsPath = join(root, 'experiment/asha-results.json');
+let results;
+if (process.argv.includes('--report-only')) {
+  results = JSON.parse(readFileSync(resultsPath, 'utf8'));
+} else {
+  const started = Date.now();
+  const stdout = (await runVitest()).replace(ANSI, '');
+  const line = stdout.split('\n').find((l) => l.includes(MARKER));
+  if (!line) throw new Error('no EXPERIMENT_RESULT line in the workerd output');
+  const raw = JSON.parse(line.slice(line.indexOf(MARKER) + MARKER.length));
+  results = { generated_at: new Date().toISOString(), runSeconds: Math.round((Date.now() - started) / 1000), ...raw, summary: summarise(raw) };
+  writeFileSync(resultsPath, JSON.stringify(results, null, 1) + '\n');
+}
 
 // Re-read right before writing: others edit the rest of BENCHMARKS.md.
 const benchPath = join(root, 'BENCHMARKS.md');
@@ -50,4 +56,4 @@ else {
   next = current.slice(0, at) + section + (after < 0 ? '' : `\n${current.slice(after + 1)}`);
 }
 writeFileSync(benchPath, next.endsWith('\n') ? next : `${next}\n`);
-process.stderr.write(`[asha] wrote experiment/asha-results.json and the "${heading}" section of BENCHMARKS.md in ${results.runSeconds} s\n`);
+process.stderr.write(`[asha] wrote the "${heading}" section of BENCHMARKS.md (results of ${results.generated_at}, a ${results.runSeconds} s run)\n`);
