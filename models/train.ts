@@ -1,7 +1,8 @@
 /**
  * The training core: train(config, data, seed) -> weights, learning curve, timing and status.
- * Pure: no HTTP, no storage. Runs on the TF.js wasm backend (the caller initialises it), through the
- * engine in ./engine, which calls the backend's kernels directly on buffers it owns.
+ * Pure: no HTTP, no storage. Runs through the engine in ./engine, which calls the TF.js wasm backend's
+ * kernels directly on buffers it owns (the caller initialises the backend); on any other backend the
+ * engine falls back to the same computation in plain JS.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { classWeightsFor, learningRateAt, type ModelConfig } from './config';

@@ -20,7 +20,9 @@ import type { NetworkWeights } from '../network';
 import { activateInPlace, activationBackward, addPenaltyGradient, addRowVector, bnBackward, bnCache, bnInference, bnTrainForward, columnSums, multiplyInto, penaltyValue, softmaxCrossEntropy, updateMovingStats, type BnCache, type LossSums } from './elementwise';
 import { kernelRanges, packTrainables, paramLayout, type LayerSlots, type ParamLayout } from './layout';
 import type { FlatOptimizer } from './optimizers';
-import { WasmKernels, type FusedActivationName, type HeapBuffer } from './wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import { JsKernels } from './js-kernels';
+import { WasmKernels, type FusedActivationName, type HeapBuffer, type Kernels } from './wasm';
 
 export interface EngineSpec {
   /** Input width, hidden widths, classes. */
@@ -91,7 +93,7 @@ export class Engine {
   readonly layout: ParamLayout;
   /** Rows one forward/backward pass can take. */
   readonly capacity: number;
-  readonly kernels: WasmKernels;
+  readonly kernels: Kernels;
   readonly params: HeapBuffer;
   readonly grads: HeapBuffer;
   readonly movingMean: Float32Array[];
@@ -106,11 +108,12 @@ export class Engine {
   private version = 1;
   private rowsInForward = 0;
 
-  constructor(spec: EngineSpec, capacity: number, dropout: boolean) {
+  /** `kernels` defaults to the wasm backend's own when it is active, plain JS otherwise. */
+  constructor(spec: EngineSpec, capacity: number, dropout: boolean, kernels?: Kernels) {
     this.spec = spec;
     this.capacity = capacity;
     this.layout = paramLayout(spec.sizes, spec.batchNorm);
-    const k = (this.kernels = WasmKernels.fromActiveBackend());
+    const k = (this.kernels = kernels ?? (tf.getBackend() === 'wasm' ? WasmKernels.fromActiveBackend() : new JsKernels()));
     try {
       this.params = k.alloc(this.layout.total);
       this.grads = k.alloc(this.layout.total);
@@ -188,7 +191,9 @@ export class Engine {
     const base = this.input.offset;
     for (let r = 0; r < rows; r++) {
       const src = index ? index[start + r]! : start + r;
-      h.set(x.subarray(src * f, (src + 1) * f), base + r * f);
+      const from = src * f;
+      const to = base + r * f;
+      for (let j = 0; j < f; j++) h[to + j] = x[from + j]!;
       this.labels[r] = y[src]!;
     }
   }

@@ -51,7 +51,24 @@ export class HeapBuffer {
   }
 }
 
-export class WasmKernels {
+/**
+ * What the engine needs from a kernel provider: float32 buffers in one heap addressed by offset,
+ * untransposed matmul with fused bias/activation, and 2-D transpose. WasmKernels is the real one;
+ * JsKernels (js-kernels.ts) does the same in plain JS for backends other than wasm.
+ */
+export interface Kernels {
+  heap(): Float32Array;
+  alloc(size: number): HeapBuffer;
+  view(parent: HeapBuffer, start: number, size: number): HeapBuffer;
+  invalidate(b: HeapBuffer): void;
+  write(b: HeapBuffer, values: ArrayLike<number>, at?: number): void;
+  read(b: HeapBuffer, start?: number, size?: number): Float32Array;
+  matmul(a: HeapBuffer, rows: number, k: number, b: HeapBuffer, n: number, out: HeapBuffer, bias?: HeapBuffer | null, activation?: FusedActivationName): void;
+  transpose(x: HeapBuffer, rows: number, cols: number, out: HeapBuffer): void;
+  dispose(): void;
+}
+
+export class WasmKernels implements Kernels {
   private readonly m: EmscriptenHeap;
   /** Every registered id (allocations and views) and the pointers to free. */
   private readonly owned: HeapBuffer[] = [];
