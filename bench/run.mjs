@@ -2,7 +2,8 @@
  * The benchmark suite: runs each section, merges their partial results and writes bench/results.json.
  *
  *   npm run bench                       # every section
- *   npm run bench -- --only workerd     # some sections (comma-separated names)
+ *   npm run bench -- --only workerd     # some sections (comma-separated names); the others'
+ *                                       # figures are kept from the previous results.json
  *   BENCH_REPEATS=9 npm run bench       # more repeats per measurement (default 5)
  *
  * A section is `{ name, run(): Promise<Record<string, unknown>> }` returning flat, dotted keys
@@ -10,7 +11,7 @@
  * bench/sections/<name>.mjs and list it in SECTIONS below. Keys in REQUIRED that no section fills
  * are written as null with a note.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import bundle from './sections/bundle.mjs';
 import environment from './sections/environment.mjs';
@@ -43,7 +44,16 @@ const only = (() => {
 })();
 
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
-const results = { generated_at: new Date().toISOString() };
+
+/** With --only, the other sections' figures of the previous run are kept (each section's time says which run it is from). */
+function previous() {
+  if (!only || !existsSync(out)) return {};
+  const { notes: _notes, generated_at: _at, ...rest } = JSON.parse(readFileSync(out, 'utf8'));
+  return rest;
+}
+
+const results = { ...previous(), generated_at: new Date().toISOString() };
+results.section_times = { ...(results.section_times ?? {}) };
 const notes = {};
 const failures = [];
 for (const section of SECTIONS) {
@@ -52,6 +62,7 @@ for (const section of SECTIONS) {
   process.stderr.write(`[bench] ${section.name} ...\n`);
   try {
     Object.assign(results, await section.run());
+    results.section_times[section.name] = new Date().toISOString();
     process.stderr.write(`[bench] ${section.name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   } catch (err) {
     failures.push(section.name);
