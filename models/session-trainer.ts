@@ -33,6 +33,20 @@ export interface SliceResult {
   diverged: boolean;
 }
 
+/**
+ * Trainable parameters plus BN moving statistics: the float count of the largest stored value (the
+ * weights; each optimizer slot holds one float per trainable parameter, so no more).
+ */
+export function sessionFloats(config: ModelConfig, features: number, classes: number): number {
+  const sizes = [features, ...Array.from({ length: config.depth }, () => config.width), classes];
+  let floats = 0;
+  for (let l = 1; l < sizes.length; l++) {
+    floats += sizes[l - 1]! * sizes[l]! + sizes[l]!;
+    if (config.batchNorm && l < sizes.length - 1) floats += 4 * sizes[l]!;
+  }
+  return floats;
+}
+
 /** Rows per evaluation pass beyond the batch size (as train()). */
 const EVAL_ROWS = 512;
 

@@ -5,6 +5,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { ZodError } from 'zod';
 import { resolveConfig, type ModelConfig } from '../../models/config';
+import { sessionFloats } from '../../models/session-trainer';
 import { getDatasetMeta } from '../../shared/datasets';
 import { ApiError } from '../../shared/http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
@@ -59,6 +60,9 @@ const promoteRoute = createRoute({
   responses: { 200: jsonContent(PromotionSchema, 'The decision (also when not promoted)'), ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown session'), 409: jsonContent(ErrorSchema, 'Nothing trained yet, or diverged') },
 });
 
+/** Durable Object storage takes values up to 2 MiB: the weights (and each optimizer slot) must fit in one. */
+const MAX_SESSION_FLOATS = 450_000;
+
 function unwrap<T>(result: SessionResult<T>): T {
   if (!result.ok) throw new ApiError(result.code, result.reason);
   return result.value;
@@ -76,6 +80,10 @@ export function sessionRoutes() {
       } catch (err) {
         if (err instanceof ZodError) throw new ApiError('validation_failed', `config: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
         throw err;
+      }
+      const floats = sessionFloats(config, dataset.features, dataset.classNames.length);
+      if (floats > MAX_SESSION_FLOATS) {
+        throw new ApiError('validation_failed', `config: ${floats} parameters; a session keeps its weights in Durable Object storage, at most ${MAX_SESSION_FLOATS} (reduce depth or width)`);
       }
       const model = req.model ?? req.dataset;
       const id = `session-${newStudyId(model)}`;

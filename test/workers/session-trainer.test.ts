@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../models/config';
 import { createFlatOptimizer } from '../../models/engine/optimizers';
 import { mixSeed, Rng } from '../../models/random';
-import { startSession, trainSlice, type SessionState } from '../../models/session-trainer';
+import { sessionFloats, startSession, trainSlice, type SessionState } from '../../models/session-trainer';
 import { train, type EpochRecord } from '../../models/train';
 import { digitsSplit, requireWasmSimd, shrink } from './fixtures';
 
@@ -22,6 +22,16 @@ describe('resumable training (session trainer)', () => {
   it('optimizer state refuses a different optimizer kind', () => {
     const adam = createFlatOptimizer(resolveConfig({ optimizer: 'adam' }));
     expect(() => createFlatOptimizer(resolveConfig({ optimizer: 'rmsprop' })).importState(adam.exportState())).toThrow(/cannot restore/);
+  });
+
+  it('sessionFloats counts exactly the floats of the stored weights', async () => {
+    const split = shrink(await digitsSplit(), 50);
+    for (const over of [{ depth: 0 }, { depth: 2, width: 24, batchNorm: true }, { depth: 3, width: 10, batchNorm: false }]) {
+      const config = resolveConfig(over);
+      const w = startSession(config, split, 1).weights;
+      const floats = [...w.hidden.flatMap((h) => [h.dense.kernel, h.dense.bias, ...(h.bn ? [h.bn.gamma, h.bn.beta, h.bn.movingMean, h.bn.movingVariance] : [])]), w.output.kernel, w.output.bias];
+      expect(sessionFloats(config, split.features, split.classes)).toBe(floats.reduce((n, a) => n + a.length, 0));
+    }
   });
 
   for (const optimizer of ['adam', 'momentum', 'rmsprop'] as const) {

@@ -132,6 +132,9 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     const bad = await call('/v1/sessions', { method: 'POST', admin: true, json: { config: { depth: 9 } } });
     expect(bad.status).toBe(422);
     expect(bad.body.error.message).toMatch(/depth/);
+    const huge = await call('/v1/sessions', { method: 'POST', admin: true, json: { config: { depth: 4, width: 1024 } } });
+    expect(huge.status).toBe(422);
+    expect(huge.body.error.message).toMatch(/parameters.*Durable Object storage/);
     expect((await call('/v1/sessions', { method: 'POST', json: {} })).status).toBe(401);
     const doc = (await call('/openapi.json')).body;
     for (const path of ['/v1/sessions', '/v1/sessions/{id}', '/v1/sessions/{id}/adjust', '/v1/sessions/{id}/pause', '/v1/sessions/{id}/resume', '/v1/sessions/{id}/promote']) {
