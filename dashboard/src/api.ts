@@ -1,0 +1,213 @@
+/**
+ * The dashboard's view of the JSON API (README "HTTP API"; /openapi.json). Only the fields the views
+ * read are typed; the worker sends more.
+ */
+
+export type Config = Record<string, unknown> & { optimizer: string; learningRate: number; depth: number; width: number; activation: string; batchNorm: boolean; batchSize: number; dropout: number };
+export type Params = Record<string, unknown>;
+export type FinishedState = 'complete' | 'diverged' | 'failed' | 'pruned';
+
+export interface Metrics {
+  validationAccuracy: number;
+  validationLoss: number;
+  testAccuracy: number;
+}
+
+export interface ModelSummary {
+  name: string;
+  version: number | null;
+  metrics: { validationAccuracy: number; testAccuracy: number } | null;
+  studyId: string | null;
+}
+
+export interface ModelMeta {
+  name: string;
+  version: number;
+  createdAt: string;
+  studyId: string;
+  trial: number;
+  dataset: string;
+  featureNames: string[];
+  standardisation: { mean: number[]; std: number[] };
+  classNames: string[];
+  hyperparameters: Config;
+  metrics: Metrics;
+  threshold: number;
+}
+
+export interface VersionList {
+  model: string;
+  current: number | null;
+  versions: { version: number; createdAt: string; studyId: string; trial: number; metrics: Metrics }[];
+  history: { at: string; action: 'promote' | 'rollback'; from: number | null; to: number; studyId: string | null }[];
+}
+
+export interface Evaluation {
+  model: string;
+  version: number;
+  dataset: string;
+  split: 'test';
+  rows: number;
+  classNames: string[];
+  confusion: number[][];
+  accuracy: number;
+}
+
+export interface Prediction {
+  label: string;
+  classIndex: number;
+  confidence: number;
+  probabilities: Record<string, number>;
+  review: boolean;
+}
+
+export interface PredictResponse {
+  model: string;
+  version: number;
+  predictions: Prediction[];
+}
+
+export interface StudySummary {
+  id: string;
+  model: string;
+  dataset: string;
+  strategy: string;
+  status: string;
+  createdAt: string;
+  total: number;
+  finished: number;
+  bestValAccuracy: number | null;
+  promotedVersion: number | null;
+}
+
+export interface Progress {
+  total: number;
+  pending: number;
+  running: number;
+  complete: number;
+  diverged: number;
+  failed: number;
+  /** Stopped early by successive halving (strategy asha); absent from workers that predate it. */
+  pruned?: number;
+}
+
+export interface LeaderboardEntry {
+  trial: number;
+  status: FinishedState;
+  valAccuracy: number | null;
+  valLoss: number | null;
+  epochs: number;
+  params: Params;
+  config: Config;
+}
+
+export interface StudyView {
+  id: string;
+  spec: { model: string; dataset: string; strategy: string; trials: number; seed: number; parallelism: number; margin: number; budget: { epochs: number; maxSeconds: number }; createdAt: string; origin: string };
+  status: 'running' | 'complete';
+  progress: Progress;
+  leaderboard: LeaderboardEntry[];
+  best: LeaderboardEntry | null;
+  promotion: { promoted: boolean; version: number | null; reason: string; candidate: { trial: number; valAccuracy: number; testAccuracy: number } | null } | null;
+  updatedAt: string;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  learningRate: number;
+  loss: number;
+  accuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+}
+
+export interface TrialRecord {
+  trial: number;
+  status: FinishedState;
+  reason: string | null;
+  params: Params;
+  config: Config;
+  history: EpochRecord[];
+  final: { valAccuracy: number; valLoss: number } | null;
+}
+
+export interface DatasetSummary {
+  name: string;
+  rows: number;
+  features: number;
+  classes: number;
+}
+
+export interface Health {
+  status: 'ok' | 'degraded';
+  backend: string;
+  simd: boolean;
+  tfjsVersion: string;
+}
+
+export interface StudyRequest {
+  dataset: string;
+  model?: string;
+  strategy: string;
+  trials: number;
+  seed?: number;
+  parallelism: number;
+  margin: number;
+  budget: { epochs: number; maxSeconds: number };
+  from?: string;
+}
+
+/** An error answer of the API ({ error: { code, message } }) or a network failure (status 0). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown, token?: string): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (err) {
+    throw new ApiError(0, 'network', `cannot reach the worker: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // A non-JSON answer (e.g. a proxy error page) is reported below with its status.
+  }
+  if (!res.ok) {
+    const e = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(res.status, e?.code ?? 'http', e?.message ?? `${res.status} ${res.statusText}`);
+  }
+  return json as T;
+}
+
+const seg = encodeURIComponent;
+
+export const api = {
+  /** The OpenAPI document: the start form takes its choices (strategies) from it, so it follows the API. */
+  openapi: () => request<{ components?: { schemas?: Record<string, { properties?: Record<string, { enum?: string[] }> }> } }>('GET', '/openapi.json'),
+  health: () => request<Health>('GET', '/health'),
+  datasets: () => request<{ datasets: DatasetSummary[] }>('GET', '/v1/datasets'),
+  models: () => request<{ models: ModelSummary[] }>('GET', '/v1/models'),
+  model: (name: string) => request<ModelMeta>('GET', `/v1/models/${seg(name)}`),
+  versions: (name: string) => request<VersionList>('GET', `/v1/models/${seg(name)}/versions`),
+  evaluation: (name: string) => request<Evaluation>('GET', `/v1/models/${seg(name)}/evaluation`),
+  predict: (name: string, instances: number[][]) => request<PredictResponse>('POST', `/v1/models/${seg(name)}/predict`, { instances }),
+  rollback: (name: string, version: number, token: string) => request<{ model: string; version: number; previous: number | null }>('POST', `/v1/models/${seg(name)}/rollback`, { version }, token),
+  studies: () => request<{ studies: StudySummary[] }>('GET', '/v1/studies'),
+  study: (id: string) => request<StudyView>('GET', `/v1/studies/${seg(id)}`),
+  trials: (id: string) => request<{ studyId: string; trials: TrialRecord[] }>('GET', `/v1/studies/${seg(id)}/trials`),
+  startStudy: (body: StudyRequest, token: string) => request<{ id: string; model: string; status: 'running'; trials: number }>('POST', '/v1/studies', body, token),
+};

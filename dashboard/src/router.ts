@@ -1,0 +1,20 @@
+/**
+ * Hash routes (#/models, #/studies/<id>, …): the worker serves one static page, and the hash never
+ * reaches it, so no route needs a server-side fallback.
+ */
+export interface View {
+  el: HTMLElement;
+  /** Stops polling and frees charts when the user navigates away. */
+  dispose(): void;
+}
+
+export type Route = { page: 'models'; name?: string } | { page: 'studies' } | { page: 'study'; id: string } | { page: 'champion'; name?: string };
+
+export function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const [page, arg] = parts;
+  if (page === 'studies' && arg) return { page: 'study', id: arg };
+  if (page === 'studies') return { page: 'studies' };
+  if (page === 'champion') return arg ? { page: 'champion', name: arg } : { page: 'champion' };
+  return arg && page === 'models' ? { page: 'models', name: arg } : { page: 'models' };
+}

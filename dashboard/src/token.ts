@@ -1,0 +1,44 @@
+/**
+ * The admin token for writes (start a study, roll back). Kept in sessionStorage: it survives reloads
+ * of this tab but is gone when the tab closes, and it is only ever sent to this origin's API.
+ */
+import { h } from './dom';
+
+const KEY = 'edge-tuner.admin-token';
+
+export function adminToken(): string {
+  try {
+    return sessionStorage.getItem(KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function setToken(value: string): void {
+  try {
+    if (value) sessionStorage.setItem(KEY, value);
+    else sessionStorage.removeItem(KEY);
+  } catch {
+    // Storage disabled (private mode): the token then lasts until the page reloads, via the input.
+  }
+}
+
+export function tokenInput(): HTMLElement {
+  const input = h('input', {
+    id: 'admin-token',
+    type: 'password',
+    autocomplete: 'off',
+    placeholder: 'admin token',
+    'aria-label': 'Admin token (needed to start studies and roll back)',
+    value: adminToken(),
+  });
+  input.addEventListener('input', () => setToken(input.value.trim()));
+  // A form around the password field: browsers expect one (and Enter must not reload the page).
+  return h('form', { class: 'token', onsubmit: (ev: Event) => ev.preventDefault() }, h('label', {}, h('span', { class: 'token-label' }, 'Admin '), input));
+}
+
+/** The token, or an explanation of where to enter it. */
+export function requireToken(): { token: string } | { missing: string } {
+  const token = adminToken();
+  return token ? { token } : { missing: 'Enter the admin token (top right) first: writes need it.' };
+}

@@ -1,0 +1,297 @@
+/**
+ * The dashboard in headless Chromium against `wrangler dev` (the deploy bundle plus its static assets),
+ * after real studies: one started through the API, one started and watched live from the UI. Every view
+ * must render with data, charts must have drawn points, the playground must answer, the console must
+ * stay clean, on a desktop and a phone viewport. Screenshots go to test-artifacts/dashboard/.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDevServer } from '../../scripts/dev-server.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.join(root, 'test-artifacts', 'dashboard');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const MODEL = 'digits';
+
+const token = readFileSync(path.join(root, '.dev.vars'), 'utf8')
+  .split('\n')
+  .find((l) => l.startsWith('ADMIN_TOKEN='))!
+  .slice('ADMIN_TOKEN='.length)
+  .trim();
+
+let server: { url: string; stop: () => Promise<void>; output: () => string };
+let persist: string;
+let profile: string;
+let browser: BrowserContext;
+let page: Page;
+let uiStudy: string;
+const consoleErrors: string[] = [];
+
+async function api(method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${server.url}${p}`, {
+    method,
+    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(method === 'POST' ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function waitForStudy(id: string, timeoutMs = 90_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await api('GET', `/v1/studies/${id}`);
+    if (body.status === 'complete') return body;
+    if (Date.now() > deadline) throw new Error(`study ${id} did not complete: ${JSON.stringify(body.progress)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function open(hash: string): Promise<void> {
+  await page.goto(`${server.url}/${hash}`);
+}
+
+async function shot(name: string): Promise<void> {
+  // From the top: a full-page capture of a scrolled page paints the sticky header mid-page.
+  await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Pixels of the chart's canvas within a small distance of any of the colours: proof that uPlot painted
+ * the series, beyond the chart's own claim (data-drawn) that it ran its draw pass.
+ */
+/** The parts of the DOM the in-page callbacks use (the test project compiles without the DOM lib). */
+interface CanvasLike {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+  getBoundingClientRect(): { width: number };
+}
+type PageGlobals = { document: { documentElement: { scrollWidth: number; clientWidth: number } } };
+
+async function colouredPixels(selector: string, colours: string[]): Promise<number> {
+  return page.locator(`${selector} canvas`).first().evaluate((el, hexes: string[]) => {
+    const canvas = el as unknown as CanvasLike;
+    const rgb = hexes.map((hx) => [1, 3, 5].map((i) => parseInt(hx.slice(i, i + 2), 16)));
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3]! < 200) continue;
+      if (rgb.some(([r, g, b]) => Math.abs(data[i]! - r!) + Math.abs(data[i + 1]! - g!) + Math.abs(data[i + 2]! - b!) < 30)) n++;
+    }
+    return n;
+  }, colours);
+}
+
+async function expectChart(name: string, colours: string[]): Promise<void> {
+  const chart = page.locator(`.chart[data-chart="${name}"]`);
+  await expect.poll(() => chart.getAttribute('data-drawn'), { timeout: 10_000 }).toBe('true');
+  expect(Number(await chart.getAttribute('data-points')), name).toBeGreaterThan(0);
+  expect(await colouredPixels(`.chart[data-chart="${name}"]`, colours), `${name}: series pixels`).toBeGreaterThan(15);
+}
+
+/** Nothing wider than the viewport: tables and charts scroll or shrink inside their panels. */
+async function expectNoHorizontalOverflow(): Promise<void> {
+  const { scroll, client } = await page.evaluate(() => {
+    // Runs in the page: only its own globals are in scope there.
+    const root = (globalThis as unknown as PageGlobals).document.documentElement;
+    return { scroll: root.scrollWidth, client: root.clientWidth };
+  });
+  expect(scroll).toBeLessThanOrEqual(client + 1);
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`The dashboard test drives Debian's Chromium at ${CHROMIUM}, which is missing. Install it with \`apt-get update && apt-get install -y chromium\` (.ci/run does this in CI).`);
+  }
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  // Fresh local state: the developer's .wrangler/state stays untouched.
+  persist = mkdtempSync(path.join(tmpdir(), 'edge-tuner-dashboard-state-'));
+  server = await startDevServer({ persistTo: persist });
+
+  // A first, deliberately weak champion (2 epochs), so the study started from the UI promotes v2.
+  const first = await api('POST', '/v1/studies', { dataset: 'digits', trials: 3, seed: 1, parallelism: 3, budget: { epochs: 2, maxSeconds: 30 } });
+  expect(first.status, JSON.stringify(first.body)).toBe(202);
+  const done = await waitForStudy(first.body.id);
+  expect(done.promotion.promoted, server.output()).toBe(true);
+
+  profile = mkdtempSync(path.join(tmpdir(), 'edge-tuner-chromium-'));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: DESKTOP,
+  });
+  page = browser.pages()[0] ?? (await browser.newPage());
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(`${msg.text()} (${msg.location().url})`);
+  });
+  page.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.message}`));
+}, 150_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  for (const dir of [persist, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('dashboard (desktop 1280x800)', () => {
+  it('starts a study from the UI with the admin token and follows it live to its promotion', async () => {
+    await open('#/studies');
+    await page.locator('#admin-token').fill(token);
+    const form = page.locator('#start-study');
+    await form.locator('[name=trials]').fill('8');
+    await form.locator('[name=epochs]').fill('15');
+    await form.locator('[name=parallelism]').fill('2');
+    await form.locator('[name=seed]').fill('7');
+    await form.locator('button[type=submit]').click();
+    await page.waitForURL(/#\/studies\/digits-/);
+    uiStudy = decodeURIComponent(page.url().split('#/studies/')[1]!);
+
+    // Follow the page (no reloads): the finished count must move while the study runs.
+    const seen = new Set<string>();
+    const statuses = new Set<string>();
+    const deadline = Date.now() + 130_000;
+    for (;;) {
+      const finished = await page.locator('.progress-text').getAttribute('data-finished').catch(() => null);
+      const status = await page.locator('#study-status').textContent().catch(() => null);
+      if (finished !== null) seen.add(finished);
+      if (status) statuses.add(status);
+      if (status === 'complete') break;
+      expect(Date.now(), `study ${uiStudy} did not complete in the UI`).toBeLessThan(deadline);
+      await page.waitForTimeout(200);
+    }
+    expect(statuses.has('running'), 'the view showed the study running').toBe(true);
+    expect(seen.size, `progress values seen live: ${[...seen].join(', ')}`).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => page.locator('.progress-text').getAttribute('data-finished')).toBe('8');
+    await expect.poll(() => page.locator('#promotion').textContent()).toContain(`Promoted as ${MODEL} v2`);
+  }, 150_000);
+
+  it('study view: leaderboard, learning curves, learning rate scatter and per-hyperparameter plots have drawn points', async () => {
+    await open(`#/studies/${uiStudy}`);
+    await expect.poll(() => page.locator('#leaderboard tbody tr').count()).toBe(8);
+    const view = (await api('GET', `/v1/studies/${uiStudy}`)).body;
+    expect(await page.locator('#leaderboard tbody tr').first().getAttribute('data-trial')).toBe(String(view.leaderboard[0].trial));
+    await expectChart('curves-loss', ['#4e79a7']);
+    await expectChart('curves-accuracy', ['#4e79a7']);
+    await expectChart('lr-scatter', ['#e15759', '#f28e2b', '#59a14f', '#4e79a7']);
+    const marginals = page.locator('.chart[data-chart^="marginal-"]');
+    expect(await marginals.count()).toBeGreaterThanOrEqual(5);
+    await expectChart('marginal-learningRate', ['#4e79a7']);
+    await expectChart('marginal-optimizer', ['#4e79a7']);
+    await expectNoHorizontalOverflow();
+    await shot('desktop-study');
+  });
+
+  it('studies list shows both studies', async () => {
+    await open('#/studies');
+    await expect.poll(() => page.locator('#studies tbody tr').count()).toBe(2);
+    await expect(page.locator(`#studies tr[data-study="${uiStudy}"]`).textContent()).resolves.toContain('complete');
+    await shot('desktop-studies');
+  });
+
+  it('models view: current version, metrics, history; rollback and roll forward with the admin token', async () => {
+    await open(`#/models/${MODEL}`);
+    const card = page.locator(`.model-card[data-model="${MODEL}"]`);
+    await expect.poll(() => card.textContent()).toContain('v2');
+    await expect.poll(() => page.locator('#versions tbody tr').count()).toBe(2);
+    expect(await page.locator('#history li').count()).toBe(2);
+    await shot('desktop-models');
+
+    await page.locator('button[data-rollback="1"]').click();
+    await expect.poll(() => page.locator('.status-line').textContent()).toContain(`${MODEL} now serves v1`);
+    await expect.poll(async () => (await api('GET', `/v1/models/${MODEL}/versions`)).body.current).toBe(1);
+    await expect.poll(() => page.locator('#history li').first().textContent()).toContain('rollback');
+    await shot('desktop-models-rolled-back');
+
+    await page.locator('button[data-rollback="2"]').click();
+    await expect.poll(async () => (await api('GET', `/v1/models/${MODEL}/versions`)).body.current).toBe(2);
+    await expect.poll(() => page.locator('#history li').count()).toBe(4);
+  });
+
+  it('champion view: confusion matrix of the test split and a playground that predicts a drawn digit', async () => {
+    await open(`#/champion/${MODEL}`);
+    // The pointer was moved back to v2 a moment ago; serving re-reads it within its 2 s TTL.
+    await expect.poll(async () => (await page.reload(), page.locator('[data-champion]').getAttribute('data-champion')), { timeout: 15_000, interval: 1000 }).toBe(`${MODEL}@2`);
+    const meta = (await api('GET', `/v1/models/${MODEL}`)).body;
+    const matrix = page.locator('table.matrix');
+    const rows = Number(await matrix.getAttribute('data-rows'));
+    const cells = await matrix.locator('tbody td:not(.recall)').allTextContents();
+    expect(cells).toHaveLength(100);
+    expect(cells.map(Number).reduce((a, b) => a + b, 0)).toBe(rows);
+    const diagonal = await matrix.locator('tbody td.diag').allTextContents();
+    expect(diagonal.map(Number).reduce((a, b) => a + b, 0) / rows).toBe(meta.metrics.testAccuracy);
+
+    // Draw a "1": one vertical stroke down the middle of the pad.
+    const pad = page.locator('canvas.pad');
+    const box = (await pad.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.52, box.y + box.height * 0.12);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.88, { steps: 12 });
+    await page.mouse.up();
+    const features = (await page.locator('.preview').getAttribute('data-features'))!.split(',').map(Number);
+    expect(features).toHaveLength(64);
+    expect(Math.max(...features)).toBeLessThanOrEqual(16);
+    // The stroke fills the middle columns of every row, after the pad's size normalisation.
+    for (let r = 0; r < 8; r++) expect(features[r * 8 + 3]! + features[r * 8 + 4]!, `row ${r}`).toBeGreaterThan(0);
+    const result = page.locator('.result');
+    await expect.poll(() => result.getAttribute('data-label')).toMatch(/^[0-9]$/);
+    expect(['true', 'false']).toContain(await result.getAttribute('data-review'));
+    const probs = (await result.locator('.probs .p').allTextContents()).map((t) => parseFloat(t));
+    expect(probs).toHaveLength(10);
+    expect(Math.abs(probs.reduce((a, b) => a + b, 0) - 100)).toBeLessThan(1.5);
+    await shot('desktop-champion');
+
+    // The example row is a handwritten 0 from the dataset; the champion gets it right.
+    await page.getByRole('button', { name: 'Example row' }).click();
+    await expect.poll(() => result.getAttribute('data-label')).toBe('0');
+  });
+});
+
+describe('dashboard (phone 390x844)', () => {
+  beforeAll(async () => {
+    await page.setViewportSize(PHONE);
+  });
+
+  it('every view renders, fits the width and draws its charts', async () => {
+    await open('#/models');
+    await expect.poll(() => page.locator('#versions tbody tr').count()).toBe(2);
+    await expectNoHorizontalOverflow();
+    await shot('phone-models');
+
+    await open(`#/studies/${uiStudy}`);
+    await expect.poll(() => page.locator('#leaderboard tbody tr').count()).toBe(8);
+    await expectChart('curves-accuracy', ['#4e79a7']);
+    await expectChart('lr-scatter', ['#e15759', '#f28e2b', '#59a14f', '#4e79a7']);
+    await expectChart('marginal-learningRate', ['#4e79a7']);
+    const width = await page.locator('.chart[data-chart="lr-scatter"] canvas').evaluate((c) => (c as unknown as CanvasLike).getBoundingClientRect().width);
+    expect(width).toBeLessThanOrEqual(PHONE.width);
+    await expectNoHorizontalOverflow();
+    await shot('phone-study');
+
+    await open('#/studies');
+    await expect.poll(() => page.locator('#studies tbody tr').count()).toBe(2);
+    await expectNoHorizontalOverflow();
+    await shot('phone-studies');
+
+    await open(`#/champion/${MODEL}`);
+    await expect.poll(() => page.locator('table.matrix').getAttribute('data-rows')).not.toBeNull();
+    await page.getByRole('button', { name: 'Example row' }).click();
+    await expect.poll(() => page.locator('.result').getAttribute('data-label')).toBe('0');
+    await expectNoHorizontalOverflow();
+    await shot('phone-champion');
+  });
+});
+
+describe('console', () => {
+  it('no errors were logged by any page', () => {
+    expect(consoleErrors).toEqual([]);
+  });
+});
