@@ -284,8 +284,17 @@ export class StudyCoordinator extends DurableObject<Env> {
       leaderboard: ranked.slice(0, LEADERBOARD_SIZE),
       best: ranked[0]?.status === 'complete' ? ranked[0] : null,
       promotion: (await this.ctx.storage.get<PromotionOutcome>('promotion')) ?? null,
+      ...(spec.strategy === 'asha' ? { rungs: await this.rungSummary(spec) } : {}),
       updatedAt: new Date().toISOString(),
     };
+  }
+
+  private async rungSummary(spec: StudySpec): Promise<NonNullable<StudyView['rungs']>> {
+    const stored = await this.rungs();
+    return ashaRungs(spec.asha ?? DEFAULT_ASHA, spec.budget.epochs).map((epoch) => {
+      const results = stored[String(epoch)] ?? [];
+      return { epoch, reported: results.length, continued: results.filter((r) => r.decision === 'continue').length };
+    });
   }
 
   /** null when this object holds no study (the id was never started). */

@@ -139,6 +139,8 @@ export interface StudyView {
   leaderboard: LeaderboardEntry[];
   best: LeaderboardEntry | null;
   promotion: PromotionOutcome | null;
+  /** Strategy `asha`: per rung (epochs), how many trials reported there and how many went on. */
+  rungs?: { epoch: number; reported: number; continued: number }[];
   updatedAt: string;
 }
 

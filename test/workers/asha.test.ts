@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { registryStub, studyStub } from '../../functions/durable/stubs';
 import { ashaDecision } from '../../shared/study/asha';
-import type { TrialRecord } from '../../shared/study/types';
+import type { StudyView, TrialRecord } from '../../shared/study/types';
 import { call, startStudy, studyRequest, waitForStudy } from './api-helpers';
 import { requireWasmSimd } from './fixtures';
 
@@ -17,43 +17,19 @@ describe('strategy asha through the real local Queue, Durable Objects and KV', (
     expect(view.progress.pruned).toBeGreaterThan(0);
     expect(view.progress.complete).toBeGreaterThan(0);
 
-    const trials = (await call(`/v1/studies/${id}/trials`)).body.trials as TrialRecord[];
-    for (const t of trials) {
-      if (t.status === 'pruned') {
-        expect([1, 3]).toContain(t.prunedAtEpoch);
-        expect(t.history).toHaveLength(t.prunedAtEpoch!);
-        expect(t).toMatchObject({ stopReason: 'pruned', weightsKey: null });
-        expect(t.final!.valAccuracy).toBe(t.history.at(-1)!.valAccuracy);
-      } else if (t.status === 'complete') {
-        expect(t.history).toHaveLength(9);
-        expect(t.weightsKey).toMatch(/^weights\//);
-      }
-    }
+    await expectAshaInvariants(id, view, [1, 3], 9);
+    expect((await registryStub(env.MODELS, 'asha-basic').current())!.trial).toBe(view.promotion!.candidate!.trial);
+  });
 
-    // Every decision the coordinator stored follows the rule over the values that arrived before it, and
-    // every trial's fate matches its decisions: stopped at rung r => pruned at r; continued past all => complete.
+  it('with trials in parallel, each decision is made on arrival (no waiting for the rung to fill) and the same invariants hold', async () => {
+    const id = await startStudy('asha-parallel', { strategy: 'asha', trials: 9, parallelism: 3, seed: 12, budget: { epochs: 4, maxSeconds: 60 }, asha: { minEpochs: 1, reductionFactor: 2 } });
+    const view = await waitForStudy(id, 110_000);
+    expect(view.progress.total).toBe(9);
+    expect(view.progress.pruned).toBeGreaterThan(0);
+    await expectAshaInvariants(id, view, [1, 2], 4, 2);
+    // The first arrival at a rung was judged alone, before any other trial got there.
     const rungs = await studyStub(env.STUDIES, id).rungs();
-    expect(Object.keys(rungs).sort()).toEqual(['1', '3']);
-    for (const results of Object.values(rungs)) {
-      results.forEach((r, i) => expect(r.decision).toBe(ashaDecision(r.valAccuracy, results.slice(0, i).map((e) => e.valAccuracy), 3)));
-    }
-    for (const t of trials.filter((t) => t.status === 'pruned' || t.status === 'complete')) {
-      const at1 = rungs['1']!.find((r) => r.trial === t.trial)!;
-      expect(at1.valAccuracy).toBe(t.history[0]!.valAccuracy);
-      const at3 = rungs['3']!.find((r) => r.trial === t.trial);
-      if (t.status === 'pruned' && t.prunedAtEpoch === 1) expect([at1.decision, at3]).toEqual(['stop', undefined]);
-      if (t.status === 'pruned' && t.prunedAtEpoch === 3) expect([at1.decision, at3!.decision]).toEqual(['continue', 'stop']);
-      if (t.status === 'complete') expect([at1.decision, at3!.decision]).toEqual(['continue', 'continue']);
-    }
-
-    // Pruned trials are listed after the complete ones, with the rung they reached; never promoted.
-    const statuses = view.leaderboard.map((e: { status: string }) => e.status);
-    expect(statuses.lastIndexOf('complete')).toBeLessThan(statuses.indexOf('pruned'));
-    for (const e of view.leaderboard) if (e.status === 'pruned') expect(e.prunedAtEpoch).toBeGreaterThan(0);
-    expect(view.promotion.promoted).toBe(true);
-    const promoted = trials.find((t) => t.trial === view.promotion.candidate.trial)!;
-    expect(promoted.status).toBe('complete');
-    expect((await registryStub(env.MODELS, 'asha-basic').current())!.trial).toBe(promoted.trial);
+    expect(rungs['1']![0]!.decision).toBe('continue');
   });
 
   it('a late rung report for a finished trial is told to stop and changes nothing', async () => {
@@ -75,3 +51,42 @@ describe('strategy asha through the real local Queue, Durable Objects and KV', (
     expect(none.body.error.message).toMatch(/minEpochs/);
   });
 });
+
+/**
+ * What any asha study must satisfy: pruned trials stopped exactly at a rung with no weights; every stored
+ * decision follows the rule over the values that reached the rung before it; each trial's fate matches its
+ * decisions; the rung summary in the view counts them; and only a complete trial is promoted.
+ */
+async function expectAshaInvariants(id: string, view: StudyView, rungEpochs: number[], epochs: number, eta = 3): Promise<void> {
+  const trials = (await call(`/v1/studies/${id}/trials`)).body.trials as TrialRecord[];
+  const rungs = await studyStub(env.STUDIES, id).rungs();
+  expect(Object.keys(rungs).map(Number).sort((a, b) => a - b)).toEqual(rungEpochs);
+  for (const results of Object.values(rungs)) {
+    results.forEach((r, i) => expect(r.decision).toBe(ashaDecision(r.valAccuracy, results.slice(0, i).map((e) => e.valAccuracy), eta)));
+  }
+  expect(view.rungs).toEqual(rungEpochs.map((epoch) => ({ epoch, reported: rungs[String(epoch)]!.length, continued: rungs[String(epoch)]!.filter((r) => r.decision === 'continue').length })));
+  for (const t of trials) {
+    const fate = rungEpochs.map((e) => rungs[String(e)]!.find((r) => r.trial === t.trial)?.decision ?? null);
+    if (t.status === 'pruned') {
+      expect(rungEpochs).toContain(t.prunedAtEpoch);
+      expect(t.history).toHaveLength(t.prunedAtEpoch!);
+      expect(t).toMatchObject({ stopReason: 'pruned', weightsKey: null });
+      expect(t.final!.valAccuracy).toBe(t.history.at(-1)!.valAccuracy);
+      const at = rungEpochs.indexOf(t.prunedAtEpoch!);
+      expect(fate.slice(0, at + 1)).toEqual([...Array(at).fill('continue'), 'stop']);
+      expect(fate.slice(at + 1).every((d) => d === null)).toBe(true);
+    } else if (t.status === 'complete') {
+      expect(t.history).toHaveLength(epochs);
+      expect(t.weightsKey).toMatch(/^weights\//);
+      expect(fate).toEqual(rungEpochs.map(() => 'continue'));
+      for (const e of rungEpochs) expect(rungs[String(e)]!.find((r) => r.trial === t.trial)!.valAccuracy).toBe(t.history[e - 1]!.valAccuracy);
+    }
+  }
+  // Pruned trials are listed after the complete ones, with the rung they reached; never promoted.
+  const statuses = view.leaderboard.map((e) => e.status);
+  if (statuses.includes('pruned')) expect(statuses.lastIndexOf('complete')).toBeLessThan(statuses.indexOf('pruned'));
+  for (const e of view.leaderboard) if (e.status === 'pruned') expect(rungEpochs).toContain(e.prunedAtEpoch);
+  if (view.promotion?.candidate) expect(trials.find((t) => t.trial === view.promotion!.candidate!.trial)!.status).toBe('complete');
+  expect(view.progress.complete).toBeGreaterThan(0);
+  expect(view.promotion!.promoted).toBe(true);
+}
