@@ -16,13 +16,14 @@ beforeAll(async () => {
 });
 
 function flatten(w: NetworkWeights): number[] {
-  const out: number[] = [];
+  const parts: Float32Array[] = [];
   for (const b of w.hidden) {
-    out.push(...b.dense.kernel, ...b.dense.bias);
-    if (b.bn) out.push(...b.bn.gamma, ...b.bn.beta, ...b.bn.movingMean, ...b.bn.movingVariance);
+    parts.push(b.dense.kernel, b.dense.bias);
+    if (b.bn) parts.push(b.bn.gamma, b.bn.beta, b.bn.movingMean, b.bn.movingVariance);
   }
-  out.push(...w.output.kernel, ...w.output.bias);
-  return out;
+  parts.push(w.output.kernel, w.output.bias);
+  // Concatenated without spreading: wide layers exceed the call-stack limit of push(...array).
+  return parts.flatMap((p) => Array.from(p));
 }
 
 /** Full-batch steps (order-independent) of tfjs-layers fit from the given weights. */
@@ -47,6 +48,9 @@ const CASES: Partial<ModelConfig>[] = [
   { optimizer: 'adam', learningRate: 0.01, batchNorm: true, bnPlacement: 'after', l2: 1e-3 },
   { optimizer: 'sgd', learningRate: 0.05, batchNorm: false, l1: 1e-3, activation: 'sigmoid' },
   { optimizer: 'momentum', learningRate: 0.05, momentum: 0.9, batchNorm: false, activation: 'elu' },
+  // Layers at least twice as wide as the batch: the engine's transposed-product paths.
+  { optimizer: 'sgd', learningRate: 0.1, batchNorm: true, bnPlacement: 'before', width: 512, activation: 'relu' },
+  { optimizer: 'momentum', learningRate: 0.05, momentum: 0.9, batchNorm: true, bnPlacement: 'after', width: 512, activation: 'tanh', l2: 1e-3 },
 ];
 
 describe('engine steps equal tfjs-layers fit steps (same weights, full batch)', () => {
