@@ -39,6 +39,16 @@ export function createApp(serving = new ServingCache()) {
   const smallBody = limit(MAX_BODY_BYTES);
   const uploadBody = limit(MAX_DATASET_BYTES);
   app.use('*', publicCors());
+  // Server-Timing on predictions: the handler's own time, and whether this was the isolate's first
+  // (cold: backend init, registry pointer, weights from KV, fold) — read by the cold-start benchmark.
+  let served = 0;
+  app.use('/v1/models/*', async (c, next) => {
+    if (c.req.method !== 'POST' || !c.req.path.endsWith('/predict')) return next();
+    const started = performance.now();
+    const cold = served++ === 0;
+    await next();
+    c.res.headers.append('server-timing', `predict;dur=${(performance.now() - started).toFixed(2)}${cold ? ';desc="cold"' : ''}`);
+  });
   app.use('/v1/*', (c, next) => (isDatasetUpload(c.req.method, c.req.path) ? uploadBody(c, next) : smallBody(c, next)));
   app.use('/v1/*', async (c, next) => {
     if ((c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH') && !isDatasetUpload(c.req.method, c.req.path)) {
