@@ -180,6 +180,8 @@ export class TrainingSession extends DurableObject<Env> {
       const meta = await this.meta();
       if (!meta) return { ok: false, code: 'not_found', reason: 'no such session' };
       if (meta.status === 'diverged') return { ok: false, code: 'conflict', reason: 'the session diverged; start a new one' };
+      const fixed = Object.keys(changes).filter((k) => !(ADJUSTABLE as readonly string[]).includes(k));
+      if (fixed.length) return { ok: false, code: 'validation_failed', reason: `${fixed.join(', ')}: fixed for the session's life (adjustable: ${ADJUSTABLE.join(', ')})` };
       const config = (await this.ctx.storage.get<ModelConfig>('config'))!;
       const epoch = (await this.ctx.storage.get<Progress>('progress'))!.epoch;
       const parsed = ModelConfigSchema.safeParse({ ...config, ...changes });

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { evictDurableObject, runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { registryStub } from '../../functions/durable/stubs';
+import { registryStub, sessionStub } from '../../functions/durable/stubs';
 import { resolveConfig } from '../../models/config';
 import { prepareSplit } from '../../models/dataset';
 import { loadEmbeddedDigits } from '../../models/digits-embedded';
@@ -63,6 +63,11 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     const shrink = await call(`/v1/sessions/${id}/adjust`, { method: 'POST', admin: true, json: { epochs: 4 } });
     expect(shrink.status).toBe(422);
     expect((await call(`/v1/sessions/${id}/adjust`, { method: 'POST', json: { learningRate: 0.1 } })).status).toBe(401);
+    expect((await call(`/v1/sessions/${id}/adjust`, { method: 'POST', admin: true, json: { optimizer: 'sgd' } })).status).toBe(422);
+    // The object itself refuses what the route's schema would: the architecture and optimizer stay.
+    const direct = await sessionStub(env.SESSIONS, id).adjust({ depth: 3 } as never);
+    expect(direct).toMatchObject({ ok: false, code: 'validation_failed', reason: expect.stringMatching(/depth: fixed/) });
+    expect((await call(`/v1/sessions/${id}`)).body.config.depth).toBe(1);
   });
 
   it('pause stops training (no alarm left), resume continues; a session stops at its target and extending it continues', async () => {
