@@ -18,6 +18,8 @@ const ARTIFACTS = path.join(root, 'test-artifacts', 'dashboard');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const MODEL = 'digits';
+/** expect.poll gives up after 1 s by default; pages and charts under a loaded CI machine need longer. */
+const WAIT = { timeout: 20_000, interval: 100 };
 
 const token = readFileSync(path.join(root, '.dev.vars'), 'utf8')
   .split('\n')
@@ -91,7 +93,7 @@ async function colouredPixels(selector: string, colours: string[]): Promise<numb
 
 async function expectChart(name: string, colours: string[]): Promise<void> {
   const chart = page.locator(`.chart[data-chart="${name}"]`);
-  await expect.poll(() => chart.getAttribute('data-drawn'), { timeout: 10_000 }).toBe('true');
+  await expect.poll(() => chart.getAttribute('data-drawn'), WAIT).toBe('true');
   expect(Number(await chart.getAttribute('data-points')), name).toBeGreaterThan(0);
   expect(await colouredPixels(`.chart[data-chart="${name}"]`, colours), `${name}: series pixels`).toBeGreaterThan(15);
 }
@@ -170,13 +172,13 @@ describe('dashboard (desktop 1280x800)', () => {
     }
     expect(statuses.has('running'), 'the view showed the study running').toBe(true);
     expect(seen.size, `progress values seen live: ${[...seen].join(', ')}`).toBeGreaterThanOrEqual(2);
-    await expect.poll(() => page.locator('.progress-text').getAttribute('data-finished')).toBe('8');
-    await expect.poll(() => page.locator('#promotion').textContent()).toContain(`Promoted as ${MODEL} v2`);
+    await expect.poll(() => page.locator('.progress-text').getAttribute('data-finished'), WAIT).toBe('8');
+    await expect.poll(() => page.locator('#promotion').textContent(), WAIT).toContain(`Promoted as ${MODEL} v2`);
   }, 150_000);
 
   it('study view: leaderboard, learning curves, learning rate scatter and per-hyperparameter plots have drawn points', async () => {
     await open(`#/studies/${uiStudy}`);
-    await expect.poll(() => page.locator('#leaderboard tbody tr').count()).toBe(8);
+    await expect.poll(() => page.locator('#leaderboard tbody tr').count(), WAIT).toBe(8);
     const view = (await api('GET', `/v1/studies/${uiStudy}`)).body;
     expect(await page.locator('#leaderboard tbody tr').first().getAttribute('data-trial')).toBe(String(view.leaderboard[0].trial));
     await expectChart('curves-loss', ['#4e79a7']);
@@ -192,7 +194,7 @@ describe('dashboard (desktop 1280x800)', () => {
 
   it('studies list shows both studies', async () => {
     await open('#/studies');
-    await expect.poll(() => page.locator('#studies tbody tr').count()).toBe(2);
+    await expect.poll(() => page.locator('#studies tbody tr').count(), WAIT).toBe(2);
     await expect(page.locator(`#studies tr[data-study="${uiStudy}"]`).textContent()).resolves.toContain('complete');
     await shot('desktop-studies');
   });
@@ -200,26 +202,26 @@ describe('dashboard (desktop 1280x800)', () => {
   it('models view: current version, metrics, history; rollback and roll forward with the admin token', async () => {
     await open(`#/models/${MODEL}`);
     const card = page.locator(`.model-card[data-model="${MODEL}"]`);
-    await expect.poll(() => card.textContent()).toContain('v2');
-    await expect.poll(() => page.locator('#versions tbody tr').count()).toBe(2);
+    await expect.poll(() => card.textContent(), WAIT).toContain('v2');
+    await expect.poll(() => page.locator('#versions tbody tr').count(), WAIT).toBe(2);
     expect(await page.locator('#history li').count()).toBe(2);
     await shot('desktop-models');
 
     await page.locator('button[data-rollback="1"]').click();
-    await expect.poll(() => page.locator('.status-line').textContent()).toContain(`${MODEL} now serves v1`);
-    await expect.poll(async () => (await api('GET', `/v1/models/${MODEL}/versions`)).body.current).toBe(1);
-    await expect.poll(() => page.locator('#history li').first().textContent()).toContain('rollback');
+    await expect.poll(() => page.locator('.status-line').textContent(), WAIT).toContain(`${MODEL} now serves v1`);
+    await expect.poll(async () => (await api('GET', `/v1/models/${MODEL}/versions`)).body.current, WAIT).toBe(1);
+    await expect.poll(() => page.locator('#history li').first().textContent(), WAIT).toContain('rollback');
     await shot('desktop-models-rolled-back');
 
     await page.locator('button[data-rollback="2"]').click();
-    await expect.poll(async () => (await api('GET', `/v1/models/${MODEL}/versions`)).body.current).toBe(2);
-    await expect.poll(() => page.locator('#history li').count()).toBe(4);
+    await expect.poll(async () => (await api('GET', `/v1/models/${MODEL}/versions`)).body.current, WAIT).toBe(2);
+    await expect.poll(() => page.locator('#history li').count(), WAIT).toBe(4);
   });
 
   it('champion view: confusion matrix of the test split and a playground that predicts a drawn digit', async () => {
     await open(`#/champion/${MODEL}`);
     // The pointer was moved back to v2 a moment ago; serving re-reads it within its 2 s TTL.
-    await expect.poll(async () => (await page.reload(), page.locator('[data-champion]').getAttribute('data-champion')), { timeout: 15_000, interval: 1000 }).toBe(`${MODEL}@2`);
+    await expect.poll(async () => (await page.reload(), page.locator('[data-champion]').getAttribute('data-champion')), { timeout: 20_000, interval: 1000 }).toBe(`${MODEL}@2`);
     const meta = (await api('GET', `/v1/models/${MODEL}`)).body;
     const matrix = page.locator('table.matrix');
     const rows = Number(await matrix.getAttribute('data-rows'));
@@ -242,7 +244,7 @@ describe('dashboard (desktop 1280x800)', () => {
     // The stroke fills the middle columns of every row, after the pad's size normalisation.
     for (let r = 0; r < 8; r++) expect(features[r * 8 + 3]! + features[r * 8 + 4]!, `row ${r}`).toBeGreaterThan(0);
     const result = page.locator('.result');
-    await expect.poll(() => result.getAttribute('data-label')).toMatch(/^[0-9]$/);
+    await expect.poll(() => result.getAttribute('data-label'), WAIT).toMatch(/^[0-9]$/);
     expect(['true', 'false']).toContain(await result.getAttribute('data-review'));
     const probs = (await result.locator('.probs .p').allTextContents()).map((t) => parseFloat(t));
     expect(probs).toHaveLength(10);
@@ -251,7 +253,7 @@ describe('dashboard (desktop 1280x800)', () => {
 
     // The example row is a handwritten 0 from the dataset; the champion gets it right.
     await page.getByRole('button', { name: 'Example row' }).click();
-    await expect.poll(() => result.getAttribute('data-label')).toBe('0');
+    await expect.poll(() => result.getAttribute('data-label'), WAIT).toBe('0');
   });
 });
 
@@ -262,12 +264,12 @@ describe('dashboard (phone 390x844)', () => {
 
   it('every view renders, fits the width and draws its charts', async () => {
     await open('#/models');
-    await expect.poll(() => page.locator('#versions tbody tr').count()).toBe(2);
+    await expect.poll(() => page.locator('#versions tbody tr').count(), WAIT).toBe(2);
     await expectNoHorizontalOverflow();
     await shot('phone-models');
 
     await open(`#/studies/${uiStudy}`);
-    await expect.poll(() => page.locator('#leaderboard tbody tr').count()).toBe(8);
+    await expect.poll(() => page.locator('#leaderboard tbody tr').count(), WAIT).toBe(8);
     await expectChart('curves-accuracy', ['#4e79a7']);
     await expectChart('lr-scatter', ['#e15759', '#f28e2b', '#59a14f', '#4e79a7']);
     await expectChart('marginal-learningRate', ['#4e79a7']);
@@ -277,14 +279,14 @@ describe('dashboard (phone 390x844)', () => {
     await shot('phone-study');
 
     await open('#/studies');
-    await expect.poll(() => page.locator('#studies tbody tr').count()).toBe(2);
+    await expect.poll(() => page.locator('#studies tbody tr').count(), WAIT).toBe(2);
     await expectNoHorizontalOverflow();
     await shot('phone-studies');
 
     await open(`#/champion/${MODEL}`);
-    await expect.poll(() => page.locator('table.matrix').getAttribute('data-rows')).not.toBeNull();
+    await expect.poll(() => page.locator('table.matrix').getAttribute('data-rows'), WAIT).not.toBeNull();
     await page.getByRole('button', { name: 'Example row' }).click();
-    await expect.poll(() => page.locator('.result').getAttribute('data-label')).toBe('0');
+    await expect.poll(() => page.locator('.result').getAttribute('data-label'), WAIT).toBe('0');
     await expectNoHorizontalOverflow();
     await shot('phone-champion');
   });
