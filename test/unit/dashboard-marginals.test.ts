@@ -52,6 +52,14 @@ describe('dashboard marginal plots (data)', () => {
     expect(niceTicks(-1.3, 2.2, 4)).toEqual([-1, 0, 1, 2]);
   });
 
+  it('shows choice-like integers (consecutive, powers of two) as categories, other integers on a numeric axis', () => {
+    const kinds = (values: number[]) => marginals(values.map((v, i) => trial(i, { p: v }, 0.5 + i / 100)))[0]!.axis.kind;
+    expect(kinds([0, 1, 2, 3, 4, 2])).toBe('category');
+    expect(kinds([16, 32, 64, 128, 32])).toBe('category');
+    expect(kinds([22, 67, 78, 211, 219])).toBe('linear');
+    expect(kinds([2, 5, 14, 5])).toBe('linear');
+  });
+
   it('jitters category points deterministically within their lane', () => {
     const trials = Array.from({ length: 12 }, (_, i) => trial(i, { activation: i % 2 ? 'relu' : 'tanh' }, 0.9));
     const a = marginals(trials)[0]!;

@@ -34,7 +34,8 @@ export function lrScatter(records: TrialRecord[]): { el: HTMLElement; destroy():
     260,
     {
       legend: { show: false },
-      scales: { x: { time: false, distr: 3 }, y: { range: (_u, _min, max) => [0, Math.min(1, Math.max(max, 0.1) + 0.02)] } },
+      // Whole decades at both ends, so the axis always names where it starts and ends.
+      scales: { x: { time: false, distr: 3, range: (_u, min, max) => [10 ** Math.floor(Math.log10(min)), 10 ** Math.ceil(Math.log10(max))] }, y: { range: (_u, _min, max) => [0, Math.min(1, Math.max(max, 0.1) + 0.02)] } },
       axes: [axis('learning rate', { values: (_u, splits) => splits.map((v) => logLabel(v, [1], (x) => x.toExponential(0).replace('e-', 'e−'))) }), axis('validation accuracy', { size: 48, values: (_u, splits) => splits.map((v) => (v === null ? '' : `${Math.round(v * 100)}%`)) })],
       series,
     },

@@ -30,12 +30,22 @@ export interface Marginal {
   spread: number | null;
 }
 
-/** Integer parameters with at most this many distinct values are shown as categories (depth, batch size). */
+/**
+ * Integer parameters with at most this many distinct values that look like a choice list (consecutive
+ * integers such as depth, or powers of two such as batch size) are shown as categories; a width that
+ * happens to take few values stays on a numeric axis.
+ */
 const MAX_NUMERIC_CATEGORIES = 6;
 /** A positive numeric parameter spanning this ratio or more gets a log axis (the same for 1 - v near 1). */
 const LOG_RATIO = 20;
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function looksDiscrete(values: number[]): boolean {
+  if (!values.every(Number.isInteger)) return false;
+  const powerOfTwo = (v: number) => v > 0 && (v & (v - 1)) === 0;
+  return Math.max(...values) - Math.min(...values) <= MAX_NUMERIC_CATEGORIES - 1 || values.every(powerOfTwo);
+}
 
 export function formatTick(v: number): string {
   if (v === 0) return '0';
@@ -134,7 +144,7 @@ export function marginals(trials: ScoredTrial[]): Marginal[] {
     const rows = trials.filter((t) => name in t.params && t.params[name] !== null).map((t) => ({ trial: t.trial, value: t.params[name], score: t.score }));
     const distinct = new Set(rows.map((r) => JSON.stringify(r.value)));
     if (rows.length < 2 || distinct.size < 2) continue;
-    const continuous = rows.every((r) => isNum(r.value)) && (distinct.size > MAX_NUMERIC_CATEGORIES || rows.some((r) => !Number.isInteger(r.value)));
+    const continuous = rows.every((r) => isNum(r.value)) && !(distinct.size <= MAX_NUMERIC_CATEGORIES && looksDiscrete(rows.map((r) => r.value as number)));
     out.push(continuous ? numeric(name, rows as { trial: number; value: number; score: number }[]) : categorical(name, rows));
   }
   return out.sort((a, b) => (b.spread ?? -1) - (a.spread ?? -1) || a.name.localeCompare(b.name));

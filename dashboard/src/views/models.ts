@@ -42,12 +42,13 @@ function versionsPanel(list: VersionList, flash: HTMLElement | null, refresh: (f
       return h(
         'tr',
         { class: current ? 'current' : '' },
+        // The action sits next to the version: on a phone the later columns are off-screen until scrolled.
         h('td', {}, `v${v.version}`, current ? h('span', { class: 'badge ok' }, 'current') : ''),
+        h('td', {}, current ? '' : button),
         h('td', {}, pct(v.metrics.validationAccuracy)),
         h('td', {}, pct(v.metrics.testAccuracy)),
         h('td', {}, h('a', { href: `#/studies/${encodeURIComponent(v.studyId)}` }, v.studyId), ` #${v.trial}`),
         h('td', {}, when(v.createdAt)),
-        h('td', {}, current ? '' : button),
       );
     });
   const history = [...list.history].reverse().map((e) =>
@@ -59,7 +60,7 @@ function versionsPanel(list: VersionList, flash: HTMLElement | null, refresh: (f
     h('h2', {}, `${list.model}: versions`),
     list.versions.length === 0
       ? notice('info', 'No version yet: the first study that completes a trial promotes one.')
-      : h('div', { class: 'scroll' }, h('table', { class: 'table', id: 'versions' }, h('thead', {}, h('tr', {}, ['version', 'validation', 'test', 'study / trial', 'created', ''].map((t) => h('th', {}, t)))), h('tbody', {}, rows))),
+      : h('div', { class: 'scroll' }, h('table', { class: 'table', id: 'versions' }, h('thead', {}, h('tr', {}, ['version', '', 'validation', 'test', 'study / trial', 'created'].map((t) => h('th', {}, t)))), h('tbody', {}, rows))),
     h('p', { class: 'muted small' }, 'Rolling back moves the current-version pointer to another immutable version (admin token). Predictions follow within seconds.'),
     status,
     h('h3', {}, 'Promotion history'),
