@@ -275,6 +275,23 @@ export const DatasetListSchema = z
   })
   .openapi('DatasetList');
 
+export const SessionListSchema = z
+  .object({
+    sessions: z.array(
+      z.object({
+        id: z.string(),
+        model: z.string(),
+        dataset: z.string(),
+        status: z.string(),
+        epoch: z.number().int(),
+        epochs: z.number().int(),
+        createdAt: z.string(),
+        valAccuracy: z.number().nullable(),
+      }),
+    ),
+  })
+  .openapi('SessionList');
+
 export const SessionIdParam = z.object({
   id: z.string().regex(STUDY_ID_PATTERN, 'session ids use a-z, 0-9, "-" and "_"').openapi({ param: { name: 'id', in: 'path' } }),
 });

@@ -9,11 +9,13 @@ import { sessionFloats } from '../../models/session-trainer';
 import { getDatasetMeta } from '../../shared/datasets';
 import { ApiError } from '../../shared/http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
+import { keys } from '../../shared/storage/keys';
+import { listAll } from '../../shared/storage/store';
 import { sessionStub } from '../durable/stubs';
 import type { SessionResult } from '../durable/training-session';
 import { newStudyId } from '../services/studies';
 import { adminOnly, jsonContent, newRouter } from './router';
-import { ErrorSchema, PromotionSchema, SessionAdjustSchema, SessionIdParam, SessionPromoteSchema, SessionRequestSchema, SessionViewSchema } from './schemas';
+import { ErrorSchema, PromotionSchema, SessionListSchema, SessionAdjustSchema, SessionIdParam, SessionPromoteSchema, SessionRequestSchema, SessionViewSchema } from './schemas';
 
 const unauthorized = { 401: jsonContent(ErrorSchema, 'Missing or wrong admin token') };
 
@@ -24,6 +26,12 @@ const startRoute = createRoute({
   ...adminOnly,
   request: { body: { content: { 'application/json': { schema: SessionRequestSchema } }, required: true } },
   responses: { 202: jsonContent(SessionViewSchema, 'Session started'), ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown dataset'), 422: jsonContent(ErrorSchema, 'Invalid request') },
+});
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Training sessions, newest first, with status and progress',
+  responses: { 200: jsonContent(SessionListSchema, 'Sessions') },
 });
 const getRoute = createRoute({
   method: 'get',
@@ -92,6 +100,15 @@ export function sessionRoutes() {
         ...{ seed: req.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]! % 2 ** 31, sliceEpochs: req.slice.epochs, intervalMs: req.slice.intervalMs },
       });
       return c.json(view, 202);
+    })
+    .openapi(listRoute, async (c) => {
+      type Headline = { model: string; dataset: string; status: string; epoch: number; epochs: number; createdAt: string; valAccuracy: number | null };
+      const listed = await listAll<Headline>(new KvStore(c.env.KV), keys.sessionIndexPrefix);
+      const sessions = listed
+        .filter((k) => k.metadata)
+        .map((k) => ({ id: k.name.slice(keys.sessionIndexPrefix.length), ...k.metadata! }))
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      return c.json({ sessions }, 200);
     })
     .openapi(getRoute, async (c) => {
       const { id } = c.req.valid('param');

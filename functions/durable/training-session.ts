@@ -20,12 +20,16 @@ import { loadSplit, SPLIT_SEED } from '../../shared/datasets';
 import { log } from '../../shared/log';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
+import { putJson } from '../../shared/storage/store';
 import { testAccuracy } from '../../shared/study/test-accuracy';
 import type { PromotionOutcome, VersionCandidate } from '../../shared/study/types';
 import { initBackend } from '../../shared/tf/backend';
 import { registryStub } from './stubs';
 
 export type SessionStatus = 'running' | 'paused' | 'complete' | 'diverged';
+
+/** The session listing in KV is refreshed at most this often while slices run. */
+const INDEX_INTERVAL_MS = 2000;
 
 /** The hyperparameters a session may change while it trains (the architecture and optimizer stay). */
 export const ADJUSTABLE = ['learningRate', 'batchSize', 'dropout', 'l1', 'l2', 'epochs'] as const;
@@ -130,10 +134,26 @@ export class TrainingSession extends DurableObject<Env> {
         const meta: Meta = { ...rest, status: 'running', promotion: null, createdAt: now, updatedAt: now };
         await this.ctx.storage.put({ meta, config: init.config, curve: [], adjustments: [], ...this.stateEntries(state) });
         await this.scheduleSlice(meta);
+        await this.writeIndex(true);
         log('session_start', { sessionId: init.id, model: init.model, dataset: init.dataset, epochs: init.config.epochs, sliceEpochs: init.sliceEpochs });
       }
       return (await this.view())!;
     });
+  }
+
+  /**
+   * The session's line in the KV listing (GET /v1/sessions): refreshed on every state change, and at
+   * most every INDEX_INTERVAL_MS while slices run (KV takes about one write per second per key).
+   */
+  private async writeIndex(force: boolean): Promise<void> {
+    const last = (await this.ctx.storage.get<number>('indexWrittenAt')) ?? 0;
+    if (!force && Date.now() - last < INDEX_INTERVAL_MS) return;
+    const view = await this.view();
+    if (!view) return;
+    const { curve, ...rest } = view;
+    const headline = { model: view.model, dataset: view.dataset, status: view.status, epoch: view.epoch, epochs: view.config.epochs, createdAt: view.createdAt, valAccuracy: curve.at(-1)?.valAccuracy ?? null };
+    await putJson(this.store, keys.sessionIndex(view.id), { ...rest, lastEpoch: curve.at(-1) ?? null }, { metadata: headline });
+    await this.ctx.storage.put('indexWrittenAt', Date.now());
   }
 
   /** Every slice, the first one included, starts intervalMs after it is scheduled. */
@@ -169,6 +189,7 @@ export class TrainingSession extends DurableObject<Env> {
       // One write: a slice either happened completely (state, curve, status) or not at all.
       await this.ctx.storage.put({ ...this.stateEntries(slice.state), curve, meta: next });
       if (status === 'running') await this.scheduleSlice(meta);
+      await this.writeIndex(status !== 'running');
       const last = slice.records.at(-1);
       log('session_slice', { sessionId: meta.id, epoch: slice.state.epoch, status, valAccuracy: last?.valAccuracy ?? null, learningRate: last?.learningRate ?? null });
     });
@@ -194,6 +215,7 @@ export class TrainingSession extends DurableObject<Env> {
       const status: SessionStatus = meta.status === 'complete' ? 'running' : meta.status;
       await this.ctx.storage.put({ config: parsed.data, adjustments: marks, meta: { ...meta, status, updatedAt: new Date().toISOString() } });
       if (meta.status === 'complete') await this.scheduleSlice(meta);
+      await this.writeIndex(true);
       log('session_adjust', { sessionId: meta.id, fromEpoch: epoch + 1, changes });
       return { ok: true, value: (await this.view())! };
     });
@@ -218,6 +240,7 @@ export class TrainingSession extends DurableObject<Env> {
       await this.ctx.storage.put('meta', { ...meta, status: to, updatedAt: new Date().toISOString() } satisfies Meta);
       if (run) await this.scheduleSlice(meta);
       else await this.ctx.storage.deleteAlarm();
+      await this.writeIndex(true);
       log(run ? 'session_resume' : 'session_pause', { sessionId: meta.id });
       return { ok: true, value: (await this.view())! };
     });
@@ -239,6 +262,7 @@ export class TrainingSession extends DurableObject<Env> {
       const state = await this.loadState();
       const outcome = await registryStub(this.env.MODELS, meta.model).promote(await this.candidate(meta, state, last), margin);
       await this.ctx.storage.put('meta', { ...meta, promotion: outcome, updatedAt: new Date().toISOString() } satisfies Meta);
+      await this.writeIndex(true);
       log(outcome.promoted ? 'session_promotion' : 'session_promotion_declined', { sessionId: meta.id, model: meta.model, version: outcome.version, reason: outcome.reason });
       return { ok: true, value: outcome };
     });

@@ -10,6 +10,9 @@ export const keys = {
   /** Study summary for listings: value = StudyView, metadata = headline. */
   studyIndex: (studyId: string) => `studyidx/${studyId}`,
   studyIndexPrefix: 'studyidx/',
+  /** Session summary for listings: value = the session view without its curve, metadata = headline. */
+  sessionIndex: (sessionId: string) => `sessionidx/${sessionId}`,
+  sessionIndexPrefix: 'sessionidx/',
   /** Current version of a model for listings: value = ModelVersion, metadata = headline. */
   modelIndex: (model: string) => `modelidx/${model}`,
   modelIndexPrefix: 'modelidx/',

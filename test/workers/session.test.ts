@@ -146,4 +146,23 @@ describe('training sessions (panda mode) in their Durable Object', () => {
       expect(doc.paths[path], path).toBeDefined();
     }
   });
+
+  it('GET /v1/sessions lists sessions newest first with status and progress', async () => {
+    const first = await startSession('panda-list-a');
+    await new Promise((r) => setTimeout(r, 5));
+    const second = await startSession('panda-list-b');
+    await slice(second);
+    await call(`/v1/sessions/${first}/pause`, { method: 'POST', admin: true, json: {} });
+    const list = (await call('/v1/sessions')).body.sessions as { id: string; status: string; epoch: number; epochs: number; model: string; valAccuracy: number | null }[];
+    const ids = list.map((s) => s.id);
+    expect(ids.indexOf(second)).toBeLessThan(ids.indexOf(first));
+    expect(list.find((s) => s.id === first)).toMatchObject({ model: 'panda-list-a', status: 'paused', epoch: 0, epochs: CONFIG.epochs, valAccuracy: null });
+    expect(list.find((s) => s.id === second)).toMatchObject({ model: 'panda-list-b', status: 'running' });
+    // While slices run the listing is refreshed at most every 2 s (KV's per-key write rate).
+    await new Promise((r) => setTimeout(r, 2100));
+    await slice(second);
+    const later = (await call('/v1/sessions')).body.sessions.find((s: { id: string }) => s.id === second);
+    expect(later).toMatchObject({ status: 'running', epoch: 4 });
+    expect(later.valAccuracy).toBeGreaterThan(0);
+  });
 });
