@@ -157,6 +157,45 @@ export interface StudyRequest {
   from?: string;
 }
 
+export interface SessionSummary {
+  id: string;
+  model: string;
+  dataset: string;
+  status: string;
+  epoch: number;
+  epochs: number;
+  createdAt: string;
+  valAccuracy: number | null;
+}
+
+export interface AdjustmentMark {
+  /** The first epoch trained with the new values. */
+  epoch: number;
+  changes: Record<string, number>;
+  previous: Record<string, number>;
+  at: string;
+}
+
+export interface SessionView {
+  id: string;
+  model: string;
+  dataset: string;
+  status: 'running' | 'paused' | 'complete' | 'diverged';
+  epoch: number;
+  sliceEpochs: number;
+  config: Config & { epochs: number };
+  curve: EpochRecord[];
+  adjustments: AdjustmentMark[];
+  promotion: { promoted: boolean; version: number | null; reason: string } | null;
+  createdAt: string;
+}
+
+export interface SessionRequest {
+  dataset: string;
+  model?: string;
+  config: Record<string, number | string | boolean>;
+}
+
 /** An error answer of the API ({ error: { code, message } }) or a network failure (status 0). */
 export class ApiError extends Error {
   constructor(
@@ -209,5 +248,12 @@ export const api = {
   studies: () => request<{ studies: StudySummary[] }>('GET', '/v1/studies'),
   study: (id: string) => request<StudyView>('GET', `/v1/studies/${seg(id)}`),
   trials: (id: string) => request<{ studyId: string; trials: TrialRecord[] }>('GET', `/v1/studies/${seg(id)}/trials`),
+  sessions: () => request<{ sessions: SessionSummary[] }>('GET', '/v1/sessions'),
+  session: (id: string) => request<SessionView>('GET', `/v1/sessions/${seg(id)}`),
+  startSession: (body: SessionRequest, token: string) => request<SessionView>('POST', '/v1/sessions', body, token),
+  adjustSession: (id: string, changes: Record<string, number>, token: string) => request<SessionView>('POST', `/v1/sessions/${seg(id)}/adjust`, changes, token),
+  pauseSession: (id: string, token: string) => request<SessionView>('POST', `/v1/sessions/${seg(id)}/pause`, {}, token),
+  resumeSession: (id: string, token: string) => request<SessionView>('POST', `/v1/sessions/${seg(id)}/resume`, {}, token),
+  promoteSession: (id: string, token: string) => request<{ promoted: boolean; version: number | null; reason: string }>('POST', `/v1/sessions/${seg(id)}/promote`, {}, token),
   startStudy: (body: StudyRequest, token: string) => request<{ id: string; model: string; status: 'running'; trials: number }>('POST', '/v1/studies', body, token),
 };

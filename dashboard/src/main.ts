@@ -12,6 +12,8 @@ import { championView } from './views/champion';
 import { modelsView } from './views/models';
 import { studiesView } from './views/studies';
 import { studyView } from './views/study';
+import { sessionView } from './views/session';
+import { sessionsView } from './views/sessions';
 
 function viewFor(route: Route): View {
   switch (route.page) {
@@ -21,6 +23,10 @@ function viewFor(route: Route): View {
       return studiesView();
     case 'study':
       return studyView(route.id);
+    case 'sessions':
+      return sessionsView();
+    case 'session':
+      return sessionView(route.id);
     case 'champion':
       return championView(route.name);
   }
@@ -29,6 +35,7 @@ function viewFor(route: Route): View {
 const nav = h('nav', { 'aria-label': 'Sections' }, [
   h('a', { href: '#/models', 'data-page': 'models' }, 'Models'),
   h('a', { href: '#/studies', 'data-page': 'studies' }, 'Studies'),
+  h('a', { href: '#/sessions', 'data-page': 'sessions' }, 'Sessions'),
   h('a', { href: '#/champion', 'data-page': 'champion' }, 'Champion'),
 ]);
 const backend = h('span', { class: 'badge', id: 'backend' }, '…');
@@ -41,7 +48,7 @@ function show(): void {
   current?.dispose();
   current = viewFor(route);
   main.replaceChildren(current.el);
-  const section = route.page === 'study' ? 'studies' : route.page;
+  const section = route.page === 'study' ? 'studies' : route.page === 'session' ? 'sessions' : route.page;
   for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.page === section);
 }
 window.addEventListener('hashchange', show);

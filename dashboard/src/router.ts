@@ -8,13 +8,21 @@ export interface View {
   dispose(): void;
 }
 
-export type Route = { page: 'models'; name?: string } | { page: 'studies' } | { page: 'study'; id: string } | { page: 'champion'; name?: string };
+export type Route =
+  | { page: 'models'; name?: string }
+  | { page: 'studies' }
+  | { page: 'study'; id: string }
+  | { page: 'sessions' }
+  | { page: 'session'; id: string }
+  | { page: 'champion'; name?: string };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   const [page, arg] = parts;
   if (page === 'studies' && arg) return { page: 'study', id: arg };
   if (page === 'studies') return { page: 'studies' };
+  if (page === 'sessions' && arg) return { page: 'session', id: arg };
+  if (page === 'sessions') return { page: 'sessions' };
   if (page === 'champion') return arg ? { page: 'champion', name: arg } : { page: 'champion' };
   return arg && page === 'models' ? { page: 'models', name: arg } : { page: 'models' };
 }

@@ -33,6 +33,7 @@ let profile: string;
 let browser: BrowserContext;
 let page: Page;
 let uiStudy: string;
+let sessionId: string;
 const consoleErrors: string[] = [];
 
 async function api(method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -255,6 +256,36 @@ describe('dashboard (desktop 1280x800)', () => {
     await page.getByRole('button', { name: 'Example row' }).click();
     await expect.poll(() => result.getAttribute('data-label'), WAIT).toBe('0');
   });
+
+  it('session view: live curve with the adjustment marked; pause from the UI', async () => {
+    // Slow pacing (a slice every 400 ms) so the test sees it running, then adjusts it through the API.
+    const started = await api('POST', '/v1/sessions', { dataset: 'digits', model: 'panda-ui', config: { depth: 1, width: 32, learningRate: 0.003, epochs: 40 }, seed: 3, slice: { epochs: 2, intervalMs: 400 } });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    sessionId = started.body.id;
+    await expect.poll(async () => (await api('GET', `/v1/sessions/${sessionId}`)).body.epoch, WAIT).toBeGreaterThanOrEqual(2);
+    const adjusted = await api('POST', `/v1/sessions/${sessionId}/adjust`, { learningRate: 0.0005 });
+    expect(adjusted.status, JSON.stringify(adjusted.body)).toBe(200);
+    // A few epochs on each side of the marker.
+    await expect.poll(async () => (await api('GET', `/v1/sessions/${sessionId}`)).body.epoch, WAIT).toBeGreaterThanOrEqual(6);
+
+    await open(`#/sessions/${sessionId}`);
+    await expect.poll(() => page.locator('#session-status').textContent(), WAIT).toBe('running');
+    const chart = page.locator('.chart[data-chart="session-curve"]');
+    await expect.poll(() => chart.getAttribute('data-marks'), WAIT).toBe('1');
+    await expectChart('session-curve', ['#4e79a7', '#f28e2b']);
+    // The marker itself is drawn (in its own colour) on the canvas.
+    expect(await colouredPixels('.chart[data-chart="session-curve"]', ['#b07aa1'])).toBeGreaterThan(15);
+    await expect.poll(() => page.locator('#adjustments li').count(), WAIT).toBe(1);
+    expect(await page.locator('#adjustments li').textContent()).toMatch(/learningRate .*→ 5\.0e−4|learningRate .*→ 0\.0005/);
+    await page.locator('#session-pause').click();
+    await expect.poll(() => page.locator('#session-status').textContent(), WAIT).toBe('paused');
+    await expectNoHorizontalOverflow();
+    await shot('desktop-session');
+
+    await open('#/sessions');
+    await expect.poll(() => page.locator('#sessions tbody tr').count(), WAIT).toBeGreaterThanOrEqual(1);
+    await shot('desktop-sessions');
+  });
 });
 
 describe('dashboard (phone 390x844)', () => {
@@ -289,6 +320,12 @@ describe('dashboard (phone 390x844)', () => {
     await expect.poll(() => page.locator('.result').getAttribute('data-label'), WAIT).toBe('0');
     await expectNoHorizontalOverflow();
     await shot('phone-champion');
+
+    await open(`#/sessions/${sessionId}`);
+    await expect.poll(() => page.locator('.chart[data-chart="session-curve"]').getAttribute('data-marks'), WAIT).toBe('1');
+    await expectChart('session-curve', ['#4e79a7']);
+    await expectNoHorizontalOverflow();
+    await shot('phone-session');
   });
 });
 
