@@ -123,7 +123,7 @@ async function main() {
   } else {
     console.log(`No champion yet: ${model.body.error.message}`);
   }
-  console.log(`\nAPI: ${base}/openapi.json   studies: ${base}/v1/studies   health: ${base}/health`);
+  console.log(`\nDashboard: ${base}/   API: ${base}/openapi.json   studies: ${base}/v1/studies   health: ${base}/health`);
   if (args['no-serve']) {
     await stop();
     return;

@@ -6,6 +6,7 @@
  * Durable Object's input gate makes it atomic: readers see the old pointer or the new one.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { log } from '../../shared/log';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { putJson } from '../../shared/storage/store';
@@ -121,6 +122,7 @@ export class ModelRegistry extends DurableObject<Env> {
     const history = (await this.ctx.storage.get<RegistryEvent[]>('history')) ?? [];
     history.push({ at: new Date().toISOString(), action: 'rollback', from: previous, to: version, studyId: null });
     await this.ctx.storage.put({ current: version, history });
+    log('rollback', { model: target.model, from: previous, to: version });
     await this.mirror(target);
     return { ok: true, version, previous };
   }
