@@ -2,10 +2,10 @@
  * Serving-side inference over a folded network (BN and standardisation already in the weights).
  *
  * On the wasm backend the weights are copied once to the wasm heap and every layer is one direct call
- * to the backend's fused matmul (XNNPACK, bias and relu/sigmoid/elu in its epilogue). The weights
- * never change, so XNNPACK packs them once and keeps the packed copy for every later call; with no
- * tfjs op dispatch, a one-row prediction costs a few microseconds. Probabilities depend on the row
- * alone, never on the rest of the batch.
+ * to the backend's fused matmul (XNNPACK, bias and relu/sigmoid/elu in its epilogue), then one call to
+ * its softmax kernel. The weights never change, so XNNPACK packs them once and keeps the packed copy
+ * for every later call; with no tfjs op dispatch, a one-row prediction costs a few microseconds.
+ * Probabilities depend on the row alone, never on the rest of the batch.
  *
  * Any other backend (the cpu fallback) takes the same computation through tfjs ops.
  */
@@ -67,31 +67,16 @@ class HeapPath {
         }
         src = dst;
       }
-      softmaxRows(this.k.heap(), this.buffers[src]!.offset, n, classes, out, start * classes);
+      const logits = this.buffers[src]!;
+      const probs = this.buffers[1 - src]!;
+      this.k.softmax(logits, n, classes, probs);
+      out.set(this.k.heap().subarray(probs.offset, probs.offset + n * classes), start * classes);
     }
     return out;
   }
 
   dispose(): void {
     this.k.dispose();
-  }
-}
-
-/** Row-wise softmax from the heap into `out`. */
-function softmaxRows(h: Float32Array, off: number, rows: number, classes: number, out: Float32Array, outOff: number): void {
-  for (let r = 0; r < rows; r++) {
-    const base = off + r * classes;
-    const o = outOff + r * classes;
-    let max = -Infinity;
-    for (let c = 0; c < classes; c++) if (h[base + c]! > max) max = h[base + c]!;
-    let sum = 0;
-    for (let c = 0; c < classes; c++) {
-      const e = Math.exp(h[base + c]! - max);
-      out[o + c] = e;
-      sum += e;
-    }
-    const inv = 1 / sum;
-    for (let c = 0; c < classes; c++) out[o + c] = out[o + c]! * inv;
   }
 }
 

@@ -30,6 +30,8 @@ interface EmscriptenHeap {
   __FusedMatMul(...args: number[]): void;
   // x, x shape, rank, dtype, out, perm, perm length.
   _Transpose(...args: number[]): void;
+  // x, out, channels, batch: row-wise softmax (XNNPACK's vectorised exp).
+  _Softmax(...args: number[]): void;
 }
 
 /** Activations the matmul kernel applies in its epilogue (values of the backend's FusableActivation). */
@@ -87,7 +89,7 @@ export class WasmKernels implements Kernels {
     if (tf.getBackend() !== 'wasm') throw new Error(`the engine needs the wasm backend, active: ${tf.getBackend()}`);
     const backend = tf.backend() as unknown as { wasm?: EmscriptenHeap };
     const m = backend.wasm;
-    if (!m || typeof m.__FusedMatMul !== 'function' || typeof m._Transpose !== 'function') throw new Error('wasm backend does not export the expected kernels');
+    if (!m || typeof m.__FusedMatMul !== 'function' || typeof m._Transpose !== 'function' || typeof m._Softmax !== 'function') throw new Error('wasm backend does not export the expected kernels');
     return new WasmKernels(m);
   }
 
@@ -159,6 +161,11 @@ export class WasmKernels implements Kernels {
     h32[s + 2] = 1;
     h32[s + 3] = 0;
     this.m._Transpose(x.id, this.shapes + 32, 2, 0, out.id, this.shapes + 40, 2);
+  }
+
+  /** Row-wise softmax of `rows` rows of `cols` values into out (the serving path's last step). */
+  softmax(x: HeapBuffer, rows: number, cols: number, out: HeapBuffer): void {
+    this.m._Softmax(x.id, out.id, cols, rows);
   }
 
   /** Frees every buffer allocated through this instance. */
