@@ -43,7 +43,8 @@ rows.push(
 );
 
 const lines = [
-  `Run of ${r.generated_at} on ${r.machine?.cpu ?? '?'}, ${r.machine?.cores ?? '?'} cores (load average at start ${r.machine?.load_average_at_start?.join(' / ') ?? '?'}); medians with (min–max).`,
+  `Results of ${Object.entries(r.section_times ?? { all: r.generated_at }).map(([k, t]) => `${k} ${t}`).join(', ')} on ${r.machine?.cpu ?? '?'}, ${r.machine?.cores ?? '?'} cores.`,
+  `Load average (1/5/15 min) when each section started: ${Object.entries(r.section_load_average ?? {}).map(([k, l]) => `${k} ${l.join(' / ')}`).join('; ') || r.machine?.load_average_at_start?.join(' / ') || '?'}. Medians with (min–max).`,
   '',
   '| Measure | This run, in workerd | Anchor (plain Node) | Target |',
   '|---|---|---|---|',

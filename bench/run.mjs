@@ -12,6 +12,7 @@
  * are written as null with a note.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import bundle from './sections/bundle.mjs';
 import environment from './sections/environment.mjs';
@@ -54,12 +55,15 @@ function previous() {
 
 const results = { ...previous(), generated_at: new Date().toISOString() };
 results.section_times = { ...(results.section_times ?? {}) };
+// The two cores are shared: each section records the load it started under.
+results.section_load_average = { ...(results.section_load_average ?? {}) };
 const notes = {};
 const failures = [];
 for (const section of SECTIONS) {
   if (only && !only.has(section.name)) continue;
   const t0 = Date.now();
   process.stderr.write(`[bench] ${section.name} ...\n`);
+  results.section_load_average[section.name] = os.loadavg().map((v) => +v.toFixed(2));
   try {
     Object.assign(results, await section.run());
     results.section_times[section.name] = new Date().toISOString();
