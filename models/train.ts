@@ -5,30 +5,13 @@
  * engine falls back to the same computation in plain JS.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { classWeightsFor, learningRateAt, type ModelConfig } from './config';
-import type { Part } from './dataset';
-import { Engine, engineSpec, type MaskSource } from './engine/engine';
+import type { ModelConfig } from './config';
+import { epochRunner, type EpochRecord, type TrainingData } from './epoch';
 import { createFlatOptimizer } from './engine/optimizers';
 import { allFinite, initialWeights, type NetworkWeights } from './network';
 import { mixSeed, Rng } from './random';
 
-export interface TrainingData {
-  features: number;
-  classes: number;
-  train: Part;
-  validation: Part;
-}
-
-export interface EpochRecord {
-  epoch: number;
-  learningRate: number;
-  /** Mean training loss over the epoch's batches (data loss + L1/L2 penalty), dropout active. */
-  loss: number;
-  accuracy: number;
-  valLoss: number;
-  valAccuracy: number;
-  ms: number;
-}
+export type { EpochRecord, TrainingData } from './epoch';
 
 export type TrainStatus = 'complete' | 'diverged';
 export type StopReason = 'epochs' | 'time_budget' | 'non_finite_loss' | 'pruned';
@@ -69,25 +52,6 @@ export interface TrainOptions {
 /** Lets timers and I/O run between epochs; on Workers the clock also only advances across such a wait. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-function classCounts(y: Int32Array, classes: number): number[] {
-  const counts = new Array<number>(classes).fill(0);
-  for (const c of y) counts[c]! += 1;
-  return counts;
-}
-
-/** Inverted-dropout masks drawn from the seeded stream: 0 or 1/(1-p), layer by layer, row-major. */
-function dropoutMasks(rng: Rng, rate: number): MaskSource {
-  if (rate <= 0) return null;
-  const keep = 1 - rate;
-  const scale = 1 / keep;
-  return (_layer, mask, n) => {
-    for (let i = 0; i < n; i++) mask[i] = rng.next() < keep ? scale : 0;
-  };
-}
-
-/** Rows per evaluation pass beyond the batch size: validation runs in a few large matmuls. */
-const EVAL_ROWS = 512;
-
 /**
  * Trains the configured network with mini-batch gradient descent.
  * Same config + data + seed => the same initial weights, batch order, dropout masks, hence the same history.
@@ -96,47 +60,21 @@ export async function train(config: ModelConfig, data: TrainingData, seed: numbe
   const started = performance.now();
   const { features, classes } = data;
   const n = data.train.rows;
-  const weightsPerClass = classWeightsFor(config, classCounts(data.train.y, classes));
-  const orderRng = new Rng(mixSeed(seed, 2));
-  const masks = dropoutMasks(new Rng(mixSeed(seed, 3)), config.dropout);
-
-  const capacity = Math.max(Math.min(config.batchSize, n), Math.min(EVAL_ROWS, Math.max(data.validation.rows, 1)));
-  const engine = new Engine(engineSpec(config, features, classes), capacity, config.dropout > 0);
+  const runner = epochRunner(config, data, new Rng(mixSeed(seed, 2)), new Rng(mixSeed(seed, 3)));
+  const { engine } = runner;
   const optimizer = createFlatOptimizer(config);
   const history: EpochRecord[] = [];
   let status: TrainStatus = 'complete';
   let stopReason: StopReason = 'epochs';
   let computeMs = 0;
-  const order = new Int32Array(n);
   try {
     engine.setWeights(options.initialWeights ?? initialWeights(config, features, classes, mixSeed(seed, 1)));
     for (let epoch = 0; epoch < config.epochs; epoch++) {
-      const epochStart = performance.now();
-      const lr = learningRateAt(config, epoch);
-      for (let i = 0; i < n; i++) order[i] = i;
-      orderRng.shuffle(order);
-      let lossSum = 0;
-      let correct = 0;
-      for (let start = 0; start < n; start += config.batchSize) {
-        const rows = Math.min(n, start + config.batchSize) - start;
-        engine.stage(data.train.x, data.train.y, order, start, rows);
-        engine.forward(rows, true, masks);
-        const sums = engine.loss(rows, weightsPerClass, true);
-        // The reported loss includes the penalty of the weights this step started from, as fit's does.
-        lossSum += sums.loss + engine.penalty() * rows;
-        correct += sums.hits;
-        engine.backward(rows);
-        engine.update(optimizer, lr);
-      }
-      const loss = lossSum / n;
-      const accuracy = correct / n;
-      const val = engine.evaluate(data.validation.x, data.validation.y, data.validation.rows);
-      const ms = performance.now() - epochStart;
-      computeMs += ms;
-      const record: EpochRecord = { epoch: epoch + 1, learningRate: lr, loss, accuracy, valLoss: val.loss, valAccuracy: val.accuracy, ms };
+      const record = runner.run(epoch, optimizer);
+      computeMs += record.ms;
       history.push(record);
       options.onEpoch?.(record);
-      if (!Number.isFinite(loss) || !Number.isFinite(val.loss)) {
+      if (!Number.isFinite(record.loss) || !Number.isFinite(record.valLoss)) {
         status = 'diverged';
         stopReason = 'non_finite_loss';
         break;
