@@ -52,6 +52,8 @@ export class ServingCache {
   async current(deps: ServingDeps, name: string): Promise<ModelVersion | null> {
     const cached = this.pointers.get(name);
     if (cached && this.now() - cached.at < POINTER_TTL_MS) return cached.meta;
+    // A fresh isolate starts the wasm backend while the registry answers (build() awaits the same promise).
+    initBackend().catch(() => {});
     const meta = await registryStub(deps.models, name).current();
     this.pointers.set(name, { meta, at: this.now() });
     return meta;
@@ -143,8 +145,8 @@ export class ServingCache {
   }
 
   private async build(deps: ServingDeps, meta: ModelVersion): Promise<LoadedModel> {
-    await initBackend();
-    const bytes = await deps.store.getBytes(meta.weightsKey);
+    // The cold path: the wasm backend's start-up and the weights' KV read overlap.
+    const [, bytes] = await Promise.all([initBackend(), deps.store.getBytes(meta.weightsKey)]);
     if (!bytes) throw new Error(`weights of ${meta.model} v${meta.version} are missing (${meta.weightsKey})`);
     const weights = decodeWeights(bytes);
     const predictor = new Predictor(foldNetwork(weights, specOf(meta.config), meta.standardisation));
