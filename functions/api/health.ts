@@ -24,6 +24,7 @@ export function healthRoutes() {
       binary: info.binary,
       threads: info.threads,
       tfjsVersion: info.tfjsVersion,
+      initMs: Math.round(info.initMs * 10) / 10,
       ...(problems.length ? { problems } : {}),
     };
     // Off the wasm backend the isolate is unfit to serve (503); an unloadable model version is reported

@@ -149,10 +149,16 @@ export function modelRoutes() {
     })
     .openapi(predictRoute, async (c) => {
       const { name } = c.req.valid('param');
+      const t0 = performance.now();
       const meta = await c.var.serving.current(deps(c.env), name);
       if (!meta) return notServable(c.env, name);
       const body = c.req.valid('json');
-      return c.json(predictWith(await unavailableAs503(c.var.serving.loadServable(deps(c.env), meta)), body), 200);
+      const t1 = performance.now();
+      const loaded = await unavailableAs503(c.var.serving.loadServable(deps(c.env), meta));
+      const t2 = performance.now();
+      // Where a request's time goes (mostly visible on an isolate's first, cold request).
+      c.header('server-timing', `pointer;dur=${(t1 - t0).toFixed(1)}, load;dur=${(t2 - t1).toFixed(1)}`, { append: true });
+      return c.json(predictWith(loaded, body), 200);
     })
     .openapi(pinnedRoute, async (c) => {
       const { name, version } = c.req.valid('param');

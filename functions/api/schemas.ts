@@ -212,6 +212,7 @@ export const HealthSchema = z
     binary: z.string().nullable(),
     threads: z.number().int(),
     tfjsVersion: z.string(),
+    initMs: z.number().openapi({ description: 'How long the backend took to start in this isolate.' }),
     problems: z.array(z.string()).optional(),
   })
   .openapi('Health');
