@@ -10,7 +10,7 @@ import { getDatasetMeta } from '../../shared/datasets';
 import { ApiError } from '../../shared/http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
-import { listAll } from '../../shared/storage/store';
+import { listIndex } from '../../shared/storage/store';
 import { sessionStub } from '../durable/stubs';
 import type { SessionResult } from '../durable/training-session';
 import { newStudyId } from '../services/studies';
@@ -103,12 +103,7 @@ export function sessionRoutes() {
     })
     .openapi(listRoute, async (c) => {
       type Headline = { model: string; dataset: string; status: string; epoch: number; epochs: number; createdAt: string; valAccuracy: number | null };
-      const listed = await listAll<Headline>(new KvStore(c.env.KV), keys.sessionIndexPrefix);
-      const sessions = listed
-        .filter((k) => k.metadata)
-        .map((k) => ({ id: k.name.slice(keys.sessionIndexPrefix.length), ...k.metadata! }))
-        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      return c.json({ sessions }, 200);
+      return c.json({ sessions: await listIndex<Headline>(new KvStore(c.env.KV), keys.sessionIndexPrefix) }, 200);
     })
     .openapi(getRoute, async (c) => {
       const { id } = c.req.valid('param');

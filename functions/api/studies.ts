@@ -6,7 +6,7 @@ import { getDatasetMeta } from '../../shared/datasets';
 import { ApiError } from '../../shared/http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
-import { listAll } from '../../shared/storage/store';
+import { listIndex } from '../../shared/storage/store';
 import { ashaRungs, DEFAULT_ASHA } from '../../shared/study/asha';
 import { validateSpace } from '../../shared/study/plan';
 import type { StudySpec } from '../../shared/study/types';
@@ -91,12 +91,7 @@ export function studyRoutes() {
     })
     .openapi(listRoute, async (c) => {
       type Meta = { model: string; dataset: string; strategy: string; status: string; createdAt: string; total: number; finished: number; bestValAccuracy: number | null; promotedVersion: number | null };
-      const listed = await listAll<Meta>(new KvStore(c.env.KV), keys.studyIndexPrefix);
-      const studies = listed
-        .filter((k) => k.metadata)
-        .map((k) => ({ id: k.name.slice(keys.studyIndexPrefix.length), ...k.metadata! }))
-        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      return c.json({ studies }, 200);
+      return c.json({ studies: await listIndex<Meta>(new KvStore(c.env.KV), keys.studyIndexPrefix) }, 200);
     })
     .openapi(getRoute, async (c) => {
       const { id } = c.req.valid('param');

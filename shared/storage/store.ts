@@ -59,3 +59,15 @@ export function checkMetadata(metadata: Metadata | undefined): void {
     throw new Error(`metadata over ${MAX_METADATA_BYTES} bytes`);
   }
 }
+
+/**
+ * A listing index (one key per item under `prefix`, its headline in the metadata): the items newest
+ * first, each with its id (the key without the prefix). One list call per 1,000 items, no per-item reads.
+ */
+export async function listIndex<M extends Metadata & { createdAt: string }>(store: Store, prefix: string): Promise<(M & { id: string })[]> {
+  const listed = await listAll<M>(store, prefix);
+  return listed
+    .filter((k): k is ListedKey<M> & { metadata: M } => k.metadata !== null)
+    .map((k) => ({ ...k.metadata, id: k.name.slice(prefix.length) }))
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { KvStore } from '../../shared/storage/kv-store';
 import { MemoryStore } from '../../shared/storage/memory-store';
-import { getJson, listAll, putJson, type Store } from '../../shared/storage/store';
+import { getJson, listAll, listIndex, putJson, type Store } from '../../shared/storage/store';
 
 /** The one contract every Store implementation passes; KV runs against the real local namespace. */
 function contract(name: string, make: () => Store) {
@@ -59,6 +59,17 @@ function contract(name: string, make: () => Store) {
       expect((await s.list(`${p}none/`)).keys).toEqual([]);
       await s.put(`${p}nometa`, 'v');
       expect((await s.list(`${p}nometa`)).keys[0]!.metadata).toBeNull();
+    });
+
+    it('listIndex: items of an index newest first, with their ids, skipping keys without metadata', async () => {
+      const s = make();
+      const p = ns();
+      await s.put(`${p}a`, '{}', { metadata: { createdAt: '2026-01-01T00:00:00.000Z', n: 1 } });
+      await s.put(`${p}b`, '{}', { metadata: { createdAt: '2026-03-01T00:00:00.000Z', n: 2 } });
+      await s.put(`${p}c`, '{}');
+      await s.put(`${p}d`, '{}', { metadata: { createdAt: '2026-02-01T00:00:00.000Z', n: 3 } });
+      const items = await listIndex<{ createdAt: string; n: number }>(s, p);
+      expect(items.map((i) => [i.id, i.n])).toEqual([['b', 2], ['d', 3], ['a', 1]]);
     });
 
     it('refuses metadata over 1,024 bytes', async () => {
