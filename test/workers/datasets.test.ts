@@ -94,6 +94,7 @@ describe('dataset rejections leave nothing behind', () => {
     ['one class', 'bad-oneclass', 'a,label\n1,x\n2,x\n', 'text/csv', 422, /at least 2 classes/],
     ['class with one row', 'bad-scarce', 'a,label\n1,x\n2,x\n3,y\n', 'text/csv', 422, /class "y" has 1 row/],
     ['too many features', 'bad-wide', `${Array.from({ length: 1100 }, (_, i) => `f${i}`).join(',')},label\n`, 'text/csv', 422, /at most 1024 features/],
+    ['too many classes', 'bad-classes', `a,label\n${Array.from({ length: 202 }, (_, i) => `${i},c${i >> 1}`).join('\n')}\n`, 'text/csv', 422, /at most 100 classes/],
     ['too many rows', 'bad-long', `a,label\n${Array.from({ length: 20_001 }, (_, i) => `${i},${i % 2}`).join('\n')}\n`, 'text/csv', 422, /at most 20000 rows/],
     ['unknown label column', 'bad-label', good, 'text/csv', 422, /label column "nope"/],
     ['wrong content type', 'bad-type', good, 'text/plain', 415, /content type "text\/plain" is not accepted/],
