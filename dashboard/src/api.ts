@@ -1,3 +1,11 @@
+// Wire types the server defines once; type-only imports, erased from the bundle.
+import type { EpochRecord } from '../../models/epoch';
+import type { Evaluation } from '../../functions/services/evaluation';
+import type { Prediction } from '../../functions/services/predict';
+import type { LeaderboardEntry } from '../../shared/study/types';
+
+export type { EpochRecord, Evaluation, LeaderboardEntry, Prediction };
+
 /**
  * The dashboard's view of the JSON API (README "HTTP API"; /openapi.json). Only the fields the views
  * read are typed; the worker sends more.
@@ -42,24 +50,7 @@ export interface VersionList {
   history: { at: string; action: 'promote' | 'rollback'; from: number | null; to: number; studyId: string | null }[];
 }
 
-export interface Evaluation {
-  model: string;
-  version: number;
-  dataset: string;
-  split: 'test';
-  rows: number;
-  classNames: string[];
-  confusion: number[][];
-  accuracy: number;
-}
 
-export interface Prediction {
-  label: string;
-  classIndex: number;
-  confidence: number;
-  probabilities: Record<string, number>;
-  review: boolean;
-}
 
 export interface PredictResponse {
   model: string;
@@ -91,15 +82,6 @@ export interface Progress {
   pruned?: number;
 }
 
-export interface LeaderboardEntry {
-  trial: number;
-  status: FinishedState;
-  valAccuracy: number | null;
-  valLoss: number | null;
-  epochs: number;
-  params: Params;
-  config: Config;
-}
 
 export interface StudyView {
   id: string;
@@ -112,14 +94,6 @@ export interface StudyView {
   updatedAt: string;
 }
 
-export interface EpochRecord {
-  epoch: number;
-  learningRate: number;
-  loss: number;
-  accuracy: number;
-  valLoss: number;
-  valAccuracy: number;
-}
 
 export interface TrialRecord {
   trial: number;
