@@ -11,7 +11,13 @@ export default defineConfig({
       },
       {
         // The bundle as wrangler builds it, served by `wrangler dev` on loopback.
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 120_000 },
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
       },
       {
         plugins: [
@@ -22,7 +28,16 @@ export default defineConfig({
               bindings: {
                 ALLOW_FAULT_INJECTION: 'true',
                 // Small scheduled studies so the cron tests finish in seconds.
-                RETUNE_SCHEDULES: JSON.stringify([{ model: 'cron-digits', dataset: 'digits', everyHours: 24, trials: 2, budget: { epochs: 2, maxSeconds: 30 }, parallelism: 2 }]),
+                RETUNE_SCHEDULES: JSON.stringify([
+                  {
+                    model: 'cron-digits',
+                    dataset: 'digits',
+                    everyHours: 24,
+                    trials: 2,
+                    budget: { epochs: 2, maxSeconds: 30 },
+                    parallelism: 2,
+                  },
+                ]),
               },
             },
           }),

@@ -30,5 +30,7 @@ const result = await build({
 });
 for (const file of result.outputFiles) writeAtomic(file.path, file.contents);
 writeAtomic(path.join(out, 'index.html'), readFileSync(path.join(here, 'index.html')));
-const sizes = result.outputFiles.map((f) => `${path.relative(out, f.path)} ${(f.contents.length / 1024).toFixed(1)} KiB`);
+const sizes = result.outputFiles.map(
+  (f) => `${path.relative(out, f.path)} ${(f.contents.length / 1024).toFixed(1)} KiB`,
+);
 console.log(`dashboard -> ${path.relative(process.cwd(), out) || '.'}/: ${sizes.join(', ')}`);

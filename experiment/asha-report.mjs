@@ -33,7 +33,12 @@ export function summarise({ seeds, runs, epochs, budget }) {
     const aFinal = asha.points.at(-1);
     return {
       seed,
-      random: { bestVal: rFinal.bestVal, bestTest: rFinal.bestTest, epochsToOwnBest: epochsToReach(random, rFinal.bestVal), trials: random.trials },
+      random: {
+        bestVal: rFinal.bestVal,
+        bestTest: rFinal.bestTest,
+        epochsToOwnBest: epochsToReach(random, rFinal.bestVal),
+        trials: random.trials,
+      },
       asha: {
         bestVal: aFinal.bestVal,
         bestTest: aFinal.bestTest,
@@ -76,11 +81,18 @@ const ep = (x) => (x === null ? 'never' : String(x));
 /** One sentence of reading, computed from the figures so it cannot drift from them. */
 function reading(r) {
   const m = r.summary.medians;
-  const faster = r.summary.perSeed.filter((p) => p.asha.epochsToRandomBest !== null && p.asha.epochsToRandomBest < p.random.epochsToOwnBest).length;
-  const saved = m.randomEpochsToOwnBest.median && m.ashaEpochsToRandomBest.median !== null ? Math.round(100 * (1 - m.ashaEpochsToRandomBest.median / m.randomEpochsToOwnBest.median)) : null;
+  const faster = r.summary.perSeed.filter(
+    (p) => p.asha.epochsToRandomBest !== null && p.asha.epochsToRandomBest < p.random.epochsToOwnBest,
+  ).length;
+  const saved =
+    m.randomEpochsToOwnBest.median && m.ashaEpochsToRandomBest.median !== null
+      ? Math.round(100 * (1 - m.ashaEpochsToRandomBest.median / m.randomEpochsToOwnBest.median))
+      : null;
   return (
     `Reading: ASHA reached random search's final best validation accuracy in ${m.ashaReachedRandomBest}/${r.seeds.length} seeds, sooner than random search itself did in ${faster}/${r.seeds.length}` +
-    (saved === null ? '.' : ` (median ${m.ashaEpochsToRandomBest.median} vs ${m.randomEpochsToOwnBest.median} epochs, ${saved}% fewer).`) +
+    (saved === null
+      ? '.'
+      : ` (median ${m.ashaEpochsToRandomBest.median} vs ${m.randomEpochsToOwnBest.median} epochs, ${saved}% fewer).`) +
     " Both curves start from the same trial: ASHA's first trial is alone at every rung, so it always runs to completion."
   );
 }
@@ -106,7 +118,7 @@ export function renderSection(r) {
     '',
     reading(r),
     '',
-    '| seed | random: best val / test | random: epochs to its best | ASHA: best val / test | ASHA: epochs to random\'s best | ASHA trials: complete / pruned / diverged |',
+    "| seed | random: best val / test | random: epochs to its best | ASHA: best val / test | ASHA: epochs to random's best | ASHA trials: complete / pruned / diverged |",
     '|---|---|---|---|---|---|',
     ...s.perSeed.map(
       (p) =>
@@ -117,7 +129,9 @@ export function renderSection(r) {
     '',
     '| epochs | random: val | ASHA: val | random: test | ASHA: test |',
     '|---|---|---|---|---|',
-    ...s.curve.map((c) => `| ${c.epochs} | ${st(c.random.val)} | ${st(c.asha.val)} | ${st(c.random.test)} | ${st(c.asha.test)} |`),
+    ...s.curve.map(
+      (c) => `| ${c.epochs} | ${st(c.random.val)} | ${st(c.asha.val)} | ${st(c.random.test)} | ${st(c.asha.test)} |`,
+    ),
     '',
   ];
   return lines.join('\n');

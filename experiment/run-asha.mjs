@@ -20,12 +20,17 @@ const MARKER = 'EXPERIMENT_RESULT ';
 function runVitest() {
   const vitest = join(root, 'node_modules/vitest/vitest.mjs');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [vitest, 'run', '--config', 'experiment/vitest.experiment.config.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [vitest, 'run', '--config', 'experiment/vitest.experiment.config.ts'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => process.stderr.write(d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`vitest exited with ${code}\n${stdout.slice(-4000)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`vitest exited with ${code}\n${stdout.slice(-4000)}`)),
+    );
   });
 }
 
@@ -39,7 +44,12 @@ if (process.argv.includes('--report-only')) {
   const line = stdout.split('\n').find((l) => l.includes(MARKER));
   if (!line) throw new Error('no EXPERIMENT_RESULT line in the workerd output');
   const raw = JSON.parse(line.slice(line.indexOf(MARKER) + MARKER.length));
-  results = { generated_at: new Date().toISOString(), runSeconds: Math.round((Date.now() - started) / 1000), ...raw, summary: summarise(raw) };
+  results = {
+    generated_at: new Date().toISOString(),
+    runSeconds: Math.round((Date.now() - started) / 1000),
+    ...raw,
+    summary: summarise(raw),
+  };
   writeFileSync(resultsPath, JSON.stringify(results, null, 1) + '\n');
 }
 
@@ -56,4 +66,6 @@ else {
   next = current.slice(0, at) + section + (after < 0 ? '' : `\n${current.slice(after + 1)}`);
 }
 writeFileSync(benchPath, next.endsWith('\n') ? next : `${next}\n`);
-process.stderr.write(`[asha] wrote the "${heading}" section of BENCHMARKS.md (results of ${results.generated_at}, a ${results.runSeconds} s run)\n`);
+process.stderr.write(
+  `[asha] wrote the "${heading}" section of BENCHMARKS.md (results of ${results.generated_at}, a ${results.runSeconds} s run)\n`,
+);

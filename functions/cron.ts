@@ -26,7 +26,16 @@ const ScheduleSchema = z
 export type Schedule = z.infer<typeof ScheduleSchema>;
 
 /** Used when RETUNE_SCHEDULES is unset or invalid. */
-export const DEFAULT_SCHEDULES: Schedule[] = [{ model: 'digits', dataset: 'digits', everyHours: 24, trials: 24, budget: { epochs: 20, maxSeconds: 60 }, parallelism: 4 }];
+export const DEFAULT_SCHEDULES: Schedule[] = [
+  {
+    model: 'digits',
+    dataset: 'digits',
+    everyHours: 24,
+    trials: 24,
+    budget: { epochs: 20, maxSeconds: 60 },
+    parallelism: 4,
+  },
+];
 
 /** The re-tuning schedules are data: the RETUNE_SCHEDULES variable in wrangler.toml (a JSON array). */
 export function schedulesFrom(env: Pick<Env, 'RETUNE_SCHEDULES'>): Schedule[] {
@@ -56,7 +65,11 @@ async function datasetSchedules(store: KvStore): Promise<Schedule[]> {
   return out;
 }
 
-export async function runSchedules(env: Env, now = new Date(), schedules?: Schedule[]): Promise<{ started: string[]; resumed: string[] }> {
+export async function runSchedules(
+  env: Env,
+  now = new Date(),
+  schedules?: Schedule[],
+): Promise<{ started: string[]; resumed: string[] }> {
   const store = new KvStore(env.KV);
   const all = schedules ?? [...schedulesFrom(env), ...(await datasetSchedules(store))];
   const started: string[] = [];

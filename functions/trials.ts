@@ -52,7 +52,10 @@ export async function consumeTrials(batch: MessageBatch<TrialMessage>, env: Env)
 async function consumeDeadLetters(batch: MessageBatch<TrialMessage>, env: Env): Promise<void> {
   for (const msg of batch.messages) {
     const { studyId, trial } = msg.body;
-    await coordinator(env, studyId).report(trial, failedResult(Number(env.TRIAL_MAX_ATTEMPTS) || 3, 'dead-lettered: retries exhausted'));
+    await coordinator(env, studyId).report(
+      trial,
+      failedResult(Number(env.TRIAL_MAX_ATTEMPTS) || 3, 'dead-lettered: retries exhausted'),
+    );
     msg.ack();
   }
 }

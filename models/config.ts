@@ -106,6 +106,7 @@ export function classWeightsFor(config: ModelConfig, classCounts: number[]): num
     const total = classCounts.reduce((a, b) => a + b, 0);
     return classCounts.map((n) => (n > 0 ? total / (classCounts.length * n) : 0));
   }
-  if (cw.length !== classCounts.length) throw new Error(`classWeights has ${cw.length} entries for ${classCounts.length} classes`);
+  if (cw.length !== classCounts.length)
+    throw new Error(`classWeights has ${cw.length} entries for ${classCounts.length} classes`);
   return cw;
 }

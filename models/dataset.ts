@@ -63,7 +63,11 @@ function take(data: Dataset, rows: number[]): Part {
  * Per class, shuffles its rows with the seed and deals them out by the fractions, so every part keeps
  * the class proportions. Rows within a part are then shuffled so classes interleave.
  */
-export function stratifiedSplit(data: Dataset, seed: number, fractions = DEFAULT_FRACTIONS): { train: number[]; validation: number[]; test: number[] } {
+export function stratifiedSplit(
+  data: Dataset,
+  seed: number,
+  fractions = DEFAULT_FRACTIONS,
+): { train: number[]; validation: number[]; test: number[] } {
   const rng = new Rng(seed);
   const byClass: number[][] = data.classNames.map(() => []);
   for (let i = 0; i < data.rows; i++) byClass[data.y[i]!]!.push(i);

@@ -20,14 +20,17 @@ export function parseDigitsCsv(text: string): Dataset {
   const y = new Int32Array(lines.length);
   lines.forEach((line, r) => {
     const cells = line.split(',');
-    if (cells.length !== DIGITS_FEATURES + 1) throw new Error(`digits row ${r + 1}: expected ${DIGITS_FEATURES + 1} cells, got ${cells.length}`);
+    if (cells.length !== DIGITS_FEATURES + 1)
+      throw new Error(`digits row ${r + 1}: expected ${DIGITS_FEATURES + 1} cells, got ${cells.length}`);
     for (let f = 0; f < DIGITS_FEATURES; f++) {
       const v = integerCell(cells[f]!);
-      if (v === null || v > 16) throw new Error(`digits row ${r + 1}, column ${f + 1}: bad pixel ${JSON.stringify(cells[f])}`);
+      if (v === null || v > 16)
+        throw new Error(`digits row ${r + 1}, column ${f + 1}: bad pixel ${JSON.stringify(cells[f])}`);
       x[r * DIGITS_FEATURES + f] = v;
     }
     const label = integerCell(cells[DIGITS_FEATURES]!);
-    if (label === null || label >= DIGITS_CLASSES) throw new Error(`digits row ${r + 1}: bad label ${JSON.stringify(cells[DIGITS_FEATURES])}`);
+    if (label === null || label >= DIGITS_CLASSES)
+      throw new Error(`digits row ${r + 1}: bad label ${JSON.stringify(cells[DIGITS_FEATURES])}`);
     y[r] = label;
   });
   return {

@@ -80,7 +80,15 @@ export function epochRunner(config: ModelConfig, data: TrainingData, orderRng: R
         engine.update(optimizer, lr);
       }
       const val = engine.evaluate(data.validation.x, data.validation.y, data.validation.rows);
-      return { epoch: epoch + 1, learningRate: lr, loss: lossSum / n, accuracy: correct / n, valLoss: val.loss, valAccuracy: val.accuracy, ms: performance.now() - started };
+      return {
+        epoch: epoch + 1,
+        learningRate: lr,
+        loss: lossSum / n,
+        accuracy: correct / n,
+        valLoss: val.loss,
+        valAccuracy: val.accuracy,
+        ms: performance.now() - started,
+      };
     },
   };
 }

@@ -47,7 +47,10 @@ function bnScale(gamma: Float32Array, variance: Float32Array, eps: number): Floa
 export function foldNetwork(w: NetworkWeights, spec: NetworkSpec, standardisation?: Standardisation): FoldedNetwork {
   const denses = [...w.hidden.map((b) => b.dense), w.output];
   let pending: InputAffine | null = standardisation
-    ? { scale: Float64Array.from(standardisation.std, (s) => 1 / s), shift: Float64Array.from(standardisation.mean, (m, i) => -m / standardisation.std[i]!) }
+    ? {
+        scale: Float64Array.from(standardisation.std, (s) => 1 / s),
+        shift: Float64Array.from(standardisation.mean, (m, i) => -m / standardisation.std[i]!),
+      }
     : null;
   const layers: FoldedLayer[] = denses.map((d, i) => {
     const kernel = Float64Array.from(d.kernel);

@@ -48,7 +48,11 @@ export function forwardUnfoldedRow(w: NetworkWeights, spec: NetworkSpec, x: Arra
     let z = dense(h, b.dense);
     const bn = spec.batchNorm ? b.bn : null;
     const norm = (v: Float64Array) =>
-      v.map((val, j) => ((val - bn!.movingMean[j]!) / Math.sqrt(bn!.movingVariance[j]! + spec.bnEpsilon)) * bn!.gamma[j]! + bn!.beta[j]!);
+      v.map(
+        (val, j) =>
+          ((val - bn!.movingMean[j]!) / Math.sqrt(bn!.movingVariance[j]! + spec.bnEpsilon)) * bn!.gamma[j]! +
+          bn!.beta[j]!,
+      );
     if (bn && spec.bnPlacement === 'before') z = norm(z);
     z = z.map((v) => act(v, spec.activation));
     if (bn && spec.bnPlacement === 'after') z = norm(z);

@@ -59,7 +59,16 @@ class HeapPath {
       for (const l of this.layers) {
         const dst = 1 - src;
         const fused = FUSED[l.activation];
-        this.k.matmul(this.buffers[src]!, n, l.inputs, l.kernel, l.units, this.buffers[dst]!, l.bias, fused ?? 'linear');
+        this.k.matmul(
+          this.buffers[src]!,
+          n,
+          l.inputs,
+          l.kernel,
+          l.units,
+          this.buffers[dst]!,
+          l.bias,
+          fused ?? 'linear',
+        );
         if (l.activation === 'tanh') {
           const h = this.k.heap();
           const off = this.buffers[dst]!.offset;
@@ -85,14 +94,23 @@ class TensorPath {
   private readonly layers: { kernel: tf.Tensor2D; bias: tf.Tensor1D; activation: FoldedActivation }[];
 
   constructor(net: FoldedNetwork) {
-    this.layers = net.layers.map((l) => ({ kernel: tf.tensor2d(l.kernel, [l.inputs, l.units]), bias: tf.tensor1d(l.bias), activation: l.activation }));
+    this.layers = net.layers.map((l) => ({
+      kernel: tf.tensor2d(l.kernel, [l.inputs, l.units]),
+      bias: tf.tensor1d(l.bias),
+      activation: l.activation,
+    }));
   }
 
   run(x: Float32Array, rows: number, features: number): Float32Array {
     const probs = tf.tidy(() => {
       let h: tf.Tensor2D = tf.tensor2d(x, [rows, features]);
       for (const l of this.layers) {
-        h = tf.fused.matMul({ a: h, b: l.kernel, bias: l.bias, activation: FUSED[l.activation] ?? 'linear' }) as tf.Tensor2D;
+        h = tf.fused.matMul({
+          a: h,
+          b: l.kernel,
+          bias: l.bias,
+          activation: FUSED[l.activation] ?? 'linear',
+        }) as tf.Tensor2D;
         if (l.activation === 'tanh') h = tf.tanh(h);
         else if (l.activation === 'softmax') h = tf.softmax(h);
       }

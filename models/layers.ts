@@ -26,10 +26,19 @@ export function buildLayersModel(config: ModelConfig, features: number, classes:
         return tfl.initializers.heUniform(args);
     }
   };
-  const regularizer = config.l1 > 0 || config.l2 > 0 ? tfl.regularizers.l1l2({ l1: config.l1, l2: config.l2 }) : undefined;
+  const regularizer =
+    config.l1 > 0 || config.l2 > 0 ? tfl.regularizers.l1l2({ l1: config.l1, l2: config.l2 }) : undefined;
   for (let l = 0; l < config.depth; l++) {
     const bnBefore = config.batchNorm && config.bnPlacement === 'before';
-    model.add(tfl.layers.dense({ units: config.width, inputShape, activation: bnBefore ? 'linear' : config.activation, kernelInitializer: init(l), kernelRegularizer: regularizer }));
+    model.add(
+      tfl.layers.dense({
+        units: config.width,
+        inputShape,
+        activation: bnBefore ? 'linear' : config.activation,
+        kernelInitializer: init(l),
+        kernelRegularizer: regularizer,
+      }),
+    );
     inputShape = undefined;
     if (config.batchNorm) {
       model.add(tfl.layers.batchNormalization({ momentum: config.bnMomentum, epsilon: config.bnEpsilon }));
@@ -37,7 +46,15 @@ export function buildLayersModel(config: ModelConfig, features: number, classes:
     }
     if (config.dropout > 0) model.add(tfl.layers.dropout({ rate: config.dropout }));
   }
-  model.add(tfl.layers.dense({ units: classes, inputShape, activation: 'softmax', kernelInitializer: init(config.depth), kernelRegularizer: regularizer }));
+  model.add(
+    tfl.layers.dense({
+      units: classes,
+      inputShape,
+      activation: 'softmax',
+      kernelInitializer: init(config.depth),
+      kernelRegularizer: regularizer,
+    }),
+  );
   return model;
 }
 
@@ -49,11 +66,18 @@ export function setLayersWeights(model: tfl.Sequential, w: NetworkWeights): void
   const perLayer: tf.Tensor[][] = [];
   for (const b of w.hidden) {
     perLayer.push([tf.tensor2d(b.dense.kernel, [b.dense.inputs, b.dense.units]), tf.tensor1d(b.dense.bias)]);
-    if (b.bn) perLayer.push([tf.tensor1d(b.bn.gamma), tf.tensor1d(b.bn.beta), tf.tensor1d(b.bn.movingMean), tf.tensor1d(b.bn.movingVariance)]);
+    if (b.bn)
+      perLayer.push([
+        tf.tensor1d(b.bn.gamma),
+        tf.tensor1d(b.bn.beta),
+        tf.tensor1d(b.bn.movingMean),
+        tf.tensor1d(b.bn.movingVariance),
+      ]);
   }
   perLayer.push([tf.tensor2d(w.output.kernel, [w.output.inputs, w.output.units]), tf.tensor1d(w.output.bias)]);
   const weighted = model.layers.filter((l) => l.getWeights().length > 0);
-  if (weighted.length !== perLayer.length) throw new Error(`model has ${weighted.length} weighted layers, weights have ${perLayer.length}`);
+  if (weighted.length !== perLayer.length)
+    throw new Error(`model has ${weighted.length} weighted layers, weights have ${perLayer.length}`);
   weighted.forEach((layer, i) => layer.setWeights(perLayer[i]!));
   tf.dispose(perLayer.flat());
 }

@@ -39,7 +39,12 @@ export interface NetworkSpec {
 }
 
 export function specOf(config: ModelConfig): NetworkSpec {
-  return { activation: config.activation, batchNorm: config.batchNorm, bnPlacement: config.bnPlacement, bnEpsilon: config.bnEpsilon };
+  return {
+    activation: config.activation,
+    batchNorm: config.batchNorm,
+    bnPlacement: config.bnPlacement,
+    bnEpsilon: config.bnEpsilon,
+  };
 }
 
 /** Layer widths from input to output, e.g. [64, 128, 128, 10]. */
@@ -93,7 +98,12 @@ export function initialWeights(config: ModelConfig, features: number, classes: n
     hidden.push({
       dense: dense(config.init, sizes[l]!, units, rng),
       bn: config.batchNorm
-        ? { gamma: new Float32Array(units).fill(1), beta: new Float32Array(units), movingMean: new Float32Array(units), movingVariance: new Float32Array(units).fill(1) }
+        ? {
+            gamma: new Float32Array(units).fill(1),
+            beta: new Float32Array(units),
+            movingMean: new Float32Array(units),
+            movingVariance: new Float32Array(units).fill(1),
+          }
         : null,
     });
   }

@@ -79,7 +79,14 @@ export function trainSlice(state: SessionState, data: TrainingData, epochs: numb
     const weights = engine.getWeights();
     if (!allFinite(weights)) return { state, records, diverged: true };
     return {
-      state: { ...state, epoch: last, weights, optimizer: optimizer.exportState(), orderRng: orderRng.state(), maskRng: maskRng.state() },
+      state: {
+        ...state,
+        epoch: last,
+        weights,
+        optimizer: optimizer.exportState(),
+        orderRng: orderRng.state(),
+        maskRng: maskRng.state(),
+      },
       records,
       diverged: false,
     };

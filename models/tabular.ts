@@ -47,10 +47,13 @@ function finish(name: string, featureNames: string[], x: Float32Array, rawLabels
   const counts = new Map<string, number>();
   for (const l of rawLabels) counts.set(l, (counts.get(l) ?? 0) + 1);
   const classNames = orderClasses(new Set(counts.keys()));
-  if (classNames.length < 2) throw new DatasetError(`need at least 2 classes, found ${classNames.length} (${classNames.join(', ')})`);
-  if (classNames.length > DATASET_LIMITS.maxClasses) throw new DatasetError(`at most ${DATASET_LIMITS.maxClasses} classes, found ${classNames.length}`);
+  if (classNames.length < 2)
+    throw new DatasetError(`need at least 2 classes, found ${classNames.length} (${classNames.join(', ')})`);
+  if (classNames.length > DATASET_LIMITS.maxClasses)
+    throw new DatasetError(`at most ${DATASET_LIMITS.maxClasses} classes, found ${classNames.length}`);
   const scarce = classNames.find((c) => counts.get(c)! < 2);
-  if (scarce !== undefined) throw new DatasetError(`class "${scarce}" has ${counts.get(scarce)} row; every class needs at least 2`);
+  if (scarce !== undefined)
+    throw new DatasetError(`class "${scarce}" has ${counts.get(scarce)} row; every class needs at least 2`);
   const index = new Map(classNames.map((c, i) => [c, i]));
   return {
     name,
@@ -65,7 +68,8 @@ function finish(name: string, featureNames: string[], x: Float32Array, rawLabels
 
 function checkFeatureNames(names: string[]): void {
   if (names.length === 0) throw new DatasetError('no feature columns');
-  if (names.length > DATASET_LIMITS.maxFeatures) throw new DatasetError(`at most ${DATASET_LIMITS.maxFeatures} features, found ${names.length}`);
+  if (names.length > DATASET_LIMITS.maxFeatures)
+    throw new DatasetError(`at most ${DATASET_LIMITS.maxFeatures} features, found ${names.length}`);
   const seen = new Set<string>();
   names.forEach((n, i) => {
     if (n === '') throw new DatasetError(`column ${i + 1} has an empty name`);
@@ -107,15 +111,20 @@ export function parseCsvDataset(name: string, text: string, labelColumn?: string
         if (!header) {
           header = cells.map((c) => c.trim());
           labelAt = labelColumn === undefined ? header.length - 1 : header.indexOf(labelColumn);
-          if (labelAt < 0) throw new DatasetError(`label column "${labelColumn}" is not in the header (${header.slice(0, 10).join(', ')}${header.length > 10 ? ', …' : ''})`);
-          if (header.length < 2) throw new DatasetError('the header needs at least one feature column and a label column');
+          if (labelAt < 0)
+            throw new DatasetError(
+              `label column "${labelColumn}" is not in the header (${header.slice(0, 10).join(', ')}${header.length > 10 ? ', …' : ''})`,
+            );
+          if (header.length < 2)
+            throw new DatasetError('the header needs at least one feature column and a label column');
           featureNames = header.filter((_, i) => i !== labelAt);
           checkFeatureNames(featureNames);
           return;
         }
         row += 1;
         if (row > DATASET_LIMITS.maxRows) throw new DatasetError(`at most ${DATASET_LIMITS.maxRows} rows`);
-        if (cells.length !== header.length) throw new DatasetError(`row ${row} has ${cells.length} columns, the header has ${header.length}`);
+        if (cells.length !== header.length)
+          throw new DatasetError(`row ${row} has ${cells.length} columns, the header has ${header.length}`);
         for (let i = 0; i < cells.length; i++) {
           if (i === labelAt) continue;
           x.push(cellValue(cells[i]!, row, header[i]!));
@@ -136,11 +145,13 @@ export function parseCsvDataset(name: string, text: string, labelColumn?: string
 
 /** JSON form: { "features": [names], "rows": [[numbers]], "labels": [string | integer] }. */
 export function parseJsonDataset(name: string, input: unknown): Dataset {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new DatasetError('expected an object { features, rows, labels }');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new DatasetError('expected an object { features, rows, labels }');
   const { features, rows, labels, ...rest } = input as Record<string, unknown>;
   const extra = Object.keys(rest);
   if (extra.length) throw new DatasetError(`unknown field "${extra[0]}"`);
-  if (!Array.isArray(features) || !features.every((f) => typeof f === 'string')) throw new DatasetError('features must be an array of column names');
+  if (!Array.isArray(features) || !features.every((f) => typeof f === 'string'))
+    throw new DatasetError('features must be an array of column names');
   if (!Array.isArray(rows)) throw new DatasetError('rows must be an array of arrays of numbers');
   if (!Array.isArray(labels)) throw new DatasetError('labels must be an array');
   const names = (features as string[]).map((f) => f.trim());
@@ -150,10 +161,14 @@ export function parseJsonDataset(name: string, input: unknown): Dataset {
   const x = new Float32Array(rows.length * names.length);
   rows.forEach((r, i) => {
     if (!Array.isArray(r)) throw new DatasetError(`row ${i + 1} is not an array`);
-    if (r.length !== names.length) throw new DatasetError(`row ${i + 1} has ${r.length} values, there are ${names.length} features`);
+    if (r.length !== names.length)
+      throw new DatasetError(`row ${i + 1} has ${r.length} values, there are ${names.length} features`);
     r.forEach((v, j) => {
       if (v === null || v === undefined) throw new DatasetError(`row ${i + 1}, column "${names[j]}": missing value`);
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new DatasetError(`row ${i + 1}, column "${names[j]}": ${JSON.stringify(v)?.slice(0, 40)} is not a finite number`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new DatasetError(
+          `row ${i + 1}, column "${names[j]}": ${JSON.stringify(v)?.slice(0, 40)} is not a finite number`,
+        );
       x[i * names.length + j] = v;
     });
   });

@@ -56,7 +56,12 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve
  * Trains the configured network with mini-batch gradient descent.
  * Same config + data + seed => the same initial weights, batch order, dropout masks, hence the same history.
  */
-export async function train(config: ModelConfig, data: TrainingData, seed: number, options: TrainOptions = {}): Promise<TrainResult> {
+export async function train(
+  config: ModelConfig,
+  data: TrainingData,
+  seed: number,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
   const started = performance.now();
   const { features, classes } = data;
   const n = data.train.rows;
@@ -84,7 +89,11 @@ export async function train(config: ModelConfig, data: TrainingData, seed: numbe
         break;
       }
       await yieldToEventLoop();
-      if (options.maxSeconds !== undefined && (performance.now() - started) / 1000 >= options.maxSeconds && epoch + 1 < config.epochs) {
+      if (
+        options.maxSeconds !== undefined &&
+        (performance.now() - started) / 1000 >= options.maxSeconds &&
+        epoch + 1 < config.epochs
+      ) {
         stopReason = 'time_budget';
         break;
       }
@@ -111,7 +120,12 @@ export async function train(config: ModelConfig, data: TrainingData, seed: numbe
       final,
       seed,
       backend: tf.getBackend(),
-      timing: { wallMs, computeMs, epochsRun: history.length, samplesPerSecond: computeMs > 0 ? (history.length * n) / (computeMs / 1000) : 0 },
+      timing: {
+        wallMs,
+        computeMs,
+        epochsRun: history.length,
+        samplesPerSecond: computeMs > 0 ? (history.length * n) / (computeMs / 1000) : 0,
+      },
     };
   } finally {
     engine.dispose();

@@ -81,7 +81,8 @@ export function decodeWeights(buffer: ArrayBuffer | Uint8Array): NetworkWeights 
     throw new CorruptWeightsError('weights header is not valid JSON');
   }
   const payloadBytes = bytes.slice(8 + headerLen);
-  if (payloadBytes.length !== header.floats * 4) throw new CorruptWeightsError(`weights payload has ${payloadBytes.length} bytes, header says ${header.floats * 4}`);
+  if (payloadBytes.length !== header.floats * 4)
+    throw new CorruptWeightsError(`weights payload has ${payloadBytes.length} bytes, header says ${header.floats * 4}`);
   if (fnv1a(payloadBytes) !== header.checksum) throw new CorruptWeightsError('weights checksum mismatch');
   const payload = new Float32Array(payloadBytes.buffer);
   let at = 0;
@@ -90,10 +91,17 @@ export function decodeWeights(buffer: ArrayBuffer | Uint8Array): NetworkWeights 
     at += n;
     return a;
   };
-  const dense = (inputs: number, units: number): DenseWeights => ({ inputs, units, kernel: take(inputs * units), bias: take(units) });
+  const dense = (inputs: number, units: number): DenseWeights => ({
+    inputs,
+    units,
+    kernel: take(inputs * units),
+    bias: take(units),
+  });
   const hidden = header.hidden.map((h) => {
     const d = dense(h.inputs, h.units);
-    const bn: BatchNormWeights | null = h.bn ? { gamma: take(h.units), beta: take(h.units), movingMean: take(h.units), movingVariance: take(h.units) } : null;
+    const bn: BatchNormWeights | null = h.bn
+      ? { gamma: take(h.units), beta: take(h.units), movingMean: take(h.units), movingVariance: take(h.units) }
+      : null;
     return { dense: d, bn };
   });
   const output = dense(header.output.inputs, header.output.units);

@@ -27,11 +27,25 @@ export function freePort() {
 export async function startDevServer(opts = {}) {
   const port = opts.port ?? (await freePort());
   const inspector = await freePort();
-  const args = [wranglerBin, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--show-interactive-dev-session=false'];
+  const args = [
+    wranglerBin,
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(inspector),
+    '--show-interactive-dev-session=false',
+  ];
   if (opts.persistTo) args.push('--persist-to', opts.persistTo);
   args.push(...(opts.extraArgs ?? []));
   // process.execPath: the Node that runs this script (npm scripts provide Node 22, which wrangler needs).
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const onData = (chunk) => {
     const text = chunk.toString();

@@ -16,7 +16,10 @@ export async function closedLoop(opts) {
       let status = 0;
       let body = '';
       try {
-        const res = await fetch(typeof opts.url === 'function' ? opts.url() : opts.url, typeof opts.init === 'function' ? opts.init() : opts.init);
+        const res = await fetch(
+          typeof opts.url === 'function' ? opts.url() : opts.url,
+          typeof opts.init === 'function' ? opts.init() : opts.init,
+        );
         status = res.status;
         body = await res.text();
       } catch (err) {
@@ -33,7 +36,15 @@ export async function closedLoop(opts) {
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? null;
-  return { requests, errors, seconds: elapsed, rps: requests / elapsed, p50_ms: q(0.5), p99_ms: q(0.99), max_ms: latencies.at(-1) ?? null };
+  return {
+    requests,
+    errors,
+    seconds: elapsed,
+    rps: requests / elapsed,
+    p50_ms: q(0.5),
+    p99_ms: q(0.99),
+    max_ms: latencies.at(-1) ?? null,
+  };
 }
 
 export function median(values) {

@@ -12,12 +12,21 @@ import { startDevServer } from './dev-server.mjs';
 import { closedLoop } from './load.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, connections: { type: 'string', default: '8' } } });
+const { values: args } = parseArgs({
+  options: { seconds: { type: 'string', default: '30' }, connections: { type: 'string', default: '8' } },
+});
 const SECONDS = Math.min(120, Number(args.seconds));
 const CONNECTIONS = Math.min(64, Number(args.connections));
-const token = readFileSync(path.join(root, '.dev.vars'), 'utf8').split('\n').find((l) => l.startsWith('ADMIN_TOKEN=')).slice('ADMIN_TOKEN='.length).trim();
+const token = readFileSync(path.join(root, '.dev.vars'), 'utf8')
+  .split('\n')
+  .find((l) => l.startsWith('ADMIN_TOKEN='))
+  .slice('ADMIN_TOKEN='.length)
+  .trim();
 
-const lines = gunzipSync(readFileSync(path.join(root, 'models/data/digits.csv.gz'))).toString('utf8').trim().split('\n');
+const lines = gunzipSync(readFileSync(path.join(root, 'models/data/digits.csv.gz')))
+  .toString('utf8')
+  .trim()
+  .split('\n');
 const rows = lines.slice(0, 32).map((l) => l.split(',').slice(0, 64).map(Number));
 
 async function json(res) {
@@ -30,7 +39,11 @@ async function json(res) {
 }
 
 async function study(base, body) {
-  const res = await fetch(`${base}/v1/studies`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ dataset: 'digits', ...body }) });
+  const res = await fetch(`${base}/v1/studies`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ dataset: 'digits', ...body }),
+  });
   const { id } = await json(res);
   for (;;) {
     const view = await json(await fetch(`${base}/v1/studies/${id}`));
@@ -41,7 +54,11 @@ async function study(base, body) {
 
 /** Each version's own answer for every test row, from the pinned endpoint. */
 async function reference(base, version) {
-  const res = await fetch(`${base}/v1/models/digits/versions/${version}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: rows }) });
+  const res = await fetch(`${base}/v1/models/digits/versions/${version}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ instances: rows }),
+  });
   return (await json(res)).predictions.map((p) => p.probabilities);
 }
 
@@ -75,7 +92,11 @@ async function main() {
     console.log(`load: ${CONNECTIONS} connections for ${SECONDS} s, a promotion in the middle ...`);
     const result = await closedLoop({
       url: `${base}/v1/models/digits/predict`,
-      init: () => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [rows[Math.floor(Math.random() * rows.length)]] }) }),
+      init: () => ({
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: [rows[Math.floor(Math.random() * rows.length)]] }),
+      }),
       connections: CONNECTIONS,
       seconds: SECONDS,
       onResponse: (r) => responses.push(r),
@@ -102,7 +123,13 @@ async function main() {
     }
     const summary = {
       generated_at: new Date().toISOString(),
-      setup: { connections: CONNECTIONS, seconds: SECONDS, target: 'POST /v1/models/digits/predict (1 row)', server: 'wrangler dev, 127.0.0.1', promotion: 'a 2-trial x 15-epoch study started at 1/4 of the run' },
+      setup: {
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        target: 'POST /v1/models/digits/predict (1 row)',
+        server: 'wrangler dev, 127.0.0.1',
+        promotion: 'a 2-trial x 15-epoch study started at 1/4 of the run',
+      },
       requests: result.requests,
       errors,
       inconsistent,

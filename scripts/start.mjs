@@ -34,7 +34,10 @@ const pct = (v) => (v === null || v === undefined ? '   -  ' : `${(v * 100).toFi
 async function api(base, method, p, body) {
   const res = await fetch(`${base}${p}`, {
     method,
-    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(method !== 'GET' ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(method !== 'GET' ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   const json = await res.json();
@@ -51,7 +54,9 @@ async function main() {
   const logFile = path.join(root, '.wrangler', 'dev.log');
   const logStream = createWriteStream(logFile, { flags: 'a' });
   const port = args.port ? Number(args.port) : await freePort().then(async (p) => ((await isFree(8787)) ? 8787 : p));
-  console.log(`Starting the local edge stack (wrangler dev on http://127.0.0.1:${port}; worker logs: ${path.relative(process.cwd(), logFile)}) ...`);
+  console.log(
+    `Starting the local edge stack (wrangler dev on http://127.0.0.1:${port}; worker logs: ${path.relative(process.cwd(), logFile)}) ...`,
+  );
   const server = await startDevServer({ port, log: (line) => logStream.write(`${line}\n`), timeoutMs: 120_000 });
   const base = server.url;
   const stop = async () => {
@@ -62,7 +67,9 @@ async function main() {
   process.on('SIGTERM', () => stop().then(() => process.exit(0)));
 
   const health = await api(base, 'GET', '/health');
-  console.log(`Backend: ${health.body.backend}${health.body.simd ? ' (SIMD)' : ''}, TF.js ${health.body.tfjsVersion}${health.body.status !== 'ok' ? `  !! ${health.body.status}: ${(health.body.problems ?? []).join('; ')}` : ''}`);
+  console.log(
+    `Backend: ${health.body.backend}${health.body.simd ? ' (SIMD)' : ''}, TF.js ${health.body.tfjsVersion}${health.body.status !== 'ok' ? `  !! ${health.body.status}: ${(health.body.problems ?? []).join('; ')}` : ''}`,
+  );
 
   const before = await api(base, 'GET', '/v1/studies');
   const earlier = before.body.studies.filter((s) => s.model === 'digits');
@@ -79,9 +86,13 @@ async function main() {
   });
   if (started.status === 202) {
     studyId = started.body.id;
-    console.log(`Study ${studyId}: random search, ${args.trials} trials x ${args.epochs} epochs, seed ${seed}, parallelism ${args.parallelism}`);
+    console.log(
+      `Study ${studyId}: random search, ${args.trials} trials x ${args.epochs} epochs, seed ${seed}, parallelism ${args.parallelism}`,
+    );
   } else if (started.status === 409) {
-    studyId = earlier.find((s) => s.status === 'running')?.id ?? /study (\S+) is already running/.exec(started.body.error.message)?.[1];
+    studyId =
+      earlier.find((s) => s.status === 'running')?.id ??
+      /study (\S+) is already running/.exec(started.body.error.message)?.[1];
     console.log(`A digits study is already running (${studyId}); following it.`);
   } else {
     throw new Error(`could not start the study: ${started.status} ${JSON.stringify(started.body)}`);
@@ -104,26 +115,36 @@ async function main() {
 
   console.log('\nLeaderboard (validation accuracy):');
   for (const e of view.leaderboard.slice(0, 8)) {
-    console.log(`  #${String(e.trial).padStart(2)}  ${pct(e.valAccuracy)}  ${e.status.padEnd(8)}  ${describeConfig(e.config)}`);
+    console.log(
+      `  #${String(e.trial).padStart(2)}  ${pct(e.valAccuracy)}  ${e.status.padEnd(8)}  ${describeConfig(e.config)}`,
+    );
   }
   const pr = view.promotion;
   console.log(`\nPromotion: ${pr.promoted ? `promoted as version ${pr.version}` : 'not promoted'} — ${pr.reason}`);
   const model = await api(base, 'GET', '/v1/models/digits');
   if (model.status === 200) {
     const m = model.body;
-    console.log(`Champion: digits v${m.version} from ${m.studyId} trial ${m.trial}: validation ${pct(m.metrics.validationAccuracy)}, test ${pct(m.metrics.testAccuracy)}`);
-    const [firstRow] = gunzipSync(readFileSync(path.join(root, 'models', 'data', 'digits.csv.gz'))).toString('utf8').split('\n');
+    console.log(
+      `Champion: digits v${m.version} from ${m.studyId} trial ${m.trial}: validation ${pct(m.metrics.validationAccuracy)}, test ${pct(m.metrics.testAccuracy)}`,
+    );
+    const [firstRow] = gunzipSync(readFileSync(path.join(root, 'models', 'data', 'digits.csv.gz')))
+      .toString('utf8')
+      .split('\n');
     const cells = firstRow.split(',').map(Number);
     const pixels = cells.slice(0, 64);
     console.log(`\nPredict (this row is a handwritten ${cells[64]}):`);
-    console.log(`  curl -s -X POST ${base}/v1/models/digits/predict -H 'content-type: application/json' -d '{"instances":[[${pixels.join(',')}]]}'`);
+    console.log(
+      `  curl -s -X POST ${base}/v1/models/digits/predict -H 'content-type: application/json' -d '{"instances":[[${pixels.join(',')}]]}'`,
+    );
     const pred = await api(base, 'POST', '/v1/models/digits/predict', { instances: [pixels] });
     const p0 = pred.body.predictions?.[0];
     if (p0) console.log(`  -> label ${p0.label}, confidence ${p0.confidence.toFixed(4)}, review ${p0.review}`);
   } else {
     console.log(`No champion yet: ${model.body.error.message}`);
   }
-  console.log(`\nDashboard: ${base}/   API: ${base}/openapi.json   studies: ${base}/v1/studies   health: ${base}/health`);
+  console.log(
+    `\nDashboard: ${base}/   API: ${base}/openapi.json   studies: ${base}/v1/studies   health: ${base}/health`,
+  );
   if (args['no-serve']) {
     await stop();
     return;

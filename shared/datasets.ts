@@ -20,7 +20,12 @@ const MAX_CACHED_SPLITS = 3;
 
 export interface DatasetSettings {
   /** Re-tuning schedule honoured by the cron; null = not scheduled. */
-  schedule: { everyHours: number; trials: number; budget: { epochs: number; maxSeconds: number }; parallelism: number } | null;
+  schedule: {
+    everyHours: number;
+    trials: number;
+    budget: { epochs: number; maxSeconds: number };
+    parallelism: number;
+  } | null;
   /** Search-space overrides used by studies on this dataset that bring none of their own. */
   space: Record<string, unknown>;
 }
@@ -54,12 +59,12 @@ export interface DatasetHeadline {
 
 const metaKey = (name: string) => `dataset/${name}`;
 const META_PREFIX = 'dataset/';
-const chunkKey = (name: string, version: string, i: number) => `datasetchunk/${name}/${version}/${String(i).padStart(4, '0')}`;
+const chunkKey = (name: string, version: string, i: number) =>
+  `datasetchunk/${name}/${version}/${String(i).padStart(4, '0')}`;
 
 export function isEmbeddedDataset(name: string): boolean {
   return (EMBEDDED_DATASETS as readonly string[]).includes(name);
 }
-
 
 export class UnknownDatasetError extends Error {
   override name = 'UnknownDatasetError';
@@ -78,7 +83,10 @@ function splitCounts(d: Dataset): DatasetMeta['splitCounts'] {
 
 const DEFAULT_SETTINGS: DatasetSettings = { schedule: null, space: {} };
 
-function describe(d: Dataset, stored: Pick<DatasetMeta, 'version' | 'embedded' | 'createdAt' | 'chunks' | 'settings'>): DatasetMeta {
+function describe(
+  d: Dataset,
+  stored: Pick<DatasetMeta, 'version' | 'embedded' | 'createdAt' | 'chunks' | 'settings'>,
+): DatasetMeta {
   return {
     name: d.name,
     featureNames: d.featureNames,
@@ -96,7 +104,13 @@ function describe(d: Dataset, stored: Pick<DatasetMeta, 'version' | 'embedded' |
 let embeddedMeta: Promise<DatasetMeta> | undefined;
 function digitsMeta(): Promise<DatasetMeta> {
   embeddedMeta ??= loadEmbeddedDigits().then((d) =>
-    describe(d, { version: EMBEDDED_VERSION, embedded: true, createdAt: '1998-07-01T00:00:00.000Z', chunks: [], settings: DEFAULT_SETTINGS }),
+    describe(d, {
+      version: EMBEDDED_VERSION,
+      embedded: true,
+      createdAt: '1998-07-01T00:00:00.000Z',
+      chunks: [],
+      settings: DEFAULT_SETTINGS,
+    }),
   );
   return embeddedMeta;
 }
@@ -116,7 +130,14 @@ export async function listDatasets(store: Store): Promise<{ name: string; headli
 }
 
 function headlineOf(m: DatasetMeta): DatasetHeadline {
-  return { version: m.version, rows: m.rows, features: m.features, classes: m.classNames.length, createdAt: m.createdAt, scheduled: m.settings.schedule !== null };
+  return {
+    version: m.version,
+    rows: m.rows,
+    features: m.features,
+    classes: m.classNames.length,
+    createdAt: m.createdAt,
+    scheduled: m.settings.schedule !== null,
+  };
 }
 
 /** Stores a validated dataset: chunks first, then the meta record (the commit point). */
@@ -140,7 +161,13 @@ export async function saveDataset(store: Store, d: Dataset, settings?: DatasetSe
     await Promise.allSettled(chunks.map((c) => store.delete(c.key)));
     throw err;
   }
-  const meta = describe(d, { version, embedded: false, createdAt: new Date().toISOString(), chunks, settings: settings ?? previous?.settings ?? DEFAULT_SETTINGS });
+  const meta = describe(d, {
+    version,
+    embedded: false,
+    createdAt: new Date().toISOString(),
+    chunks,
+    settings: settings ?? previous?.settings ?? DEFAULT_SETTINGS,
+  });
   await putJson(store, metaKey(d.name), meta, { metadata: headlineOf(meta) });
   if (previous) await Promise.allSettled(previous.chunks.map((c) => store.delete(c.key)));
   return meta;
@@ -165,12 +192,21 @@ async function readDataset(store: Store, meta: DatasetMeta): Promise<Dataset> {
   for (const chunk of meta.chunks) {
     const bytes = await store.getBytes(chunk.key);
     const expected = chunk.rows * (meta.features * 4 + 4);
-    if (!bytes || bytes.byteLength !== expected) throw new Error(`dataset ${meta.name}@${meta.version}: chunk ${chunk.key} is missing or truncated`);
+    if (!bytes || bytes.byteLength !== expected)
+      throw new Error(`dataset ${meta.name}@${meta.version}: chunk ${chunk.key} is missing or truncated`);
     x.set(new Float32Array(bytes, 0, chunk.rows * meta.features), at * meta.features);
     y.set(new Int32Array(bytes, chunk.rows * meta.features * 4, chunk.rows), at);
     at += chunk.rows;
   }
-  return { name: meta.name, featureNames: meta.featureNames, classNames: meta.classNames, x, y, rows: meta.rows, features: meta.features };
+  return {
+    name: meta.name,
+    featureNames: meta.featureNames,
+    classNames: meta.classNames,
+    x,
+    y,
+    rows: meta.rows,
+    features: meta.features,
+  };
 }
 
 // Splits are immutable per (name, version); a few stay cached per isolate (they can be tens of MB).
@@ -186,7 +222,8 @@ export async function loadSplit(name: string, store?: Store, version?: string): 
   else if (!store) throw new UnknownDatasetError(`unknown dataset "${name}"`);
   else meta = await getDatasetMeta(store, name);
   if (!meta) throw new UnknownDatasetError(`unknown dataset "${name}"`);
-  if (version && meta.version !== version) throw new UnknownDatasetError(`dataset "${name}" version ${version} was replaced by ${meta.version}`);
+  if (version && meta.version !== version)
+    throw new UnknownDatasetError(`dataset "${name}" version ${version} was replaced by ${meta.version}`);
   const key = `${name}@${meta.version}`;
   let split = splits.get(key);
   if (!split) {

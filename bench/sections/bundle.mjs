@@ -26,12 +26,17 @@ export default {
     try {
       const wrangler = join(root, 'node_modules/wrangler/bin/wrangler.js');
       const text = await new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let all = '';
         child.stdout.on('data', (d) => (all += d));
         child.stderr.on('data', (d) => (all += d));
         child.on('error', reject);
-        child.on('close', (code) => (code === 0 ? resolve(all) : reject(new Error(`wrangler exited with ${code}\n${all.slice(-2000)}`))));
+        child.on('close', (code) =>
+          code === 0 ? resolve(all) : reject(new Error(`wrangler exited with ${code}\n${all.slice(-2000)}`)),
+        );
       });
       const m = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(text);
       if (!m) throw new Error(`no "Total Upload" line in wrangler's output:\n${text.slice(-2000)}`);

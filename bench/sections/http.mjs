@@ -24,12 +24,16 @@ const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 4);
 const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 5);
 
 function adminToken() {
-  const line = readFileSync(join(root, '.dev.vars'), 'utf8').split('\n').find((l) => l.startsWith('ADMIN_TOKEN='));
+  const line = readFileSync(join(root, '.dev.vars'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('ADMIN_TOKEN='));
   return line.slice('ADMIN_TOKEN='.length).trim();
 }
 
 function digitsRow() {
-  const first = gunzipSync(readFileSync(join(root, 'models/data/digits.csv.gz'))).toString('utf8').split('\n')[0];
+  const first = gunzipSync(readFileSync(join(root, 'models/data/digits.csv.gz')))
+    .toString('utf8')
+    .split('\n')[0];
   return first.split(',').slice(0, 64).map(Number);
 }
 
@@ -60,14 +64,26 @@ export default {
       const view = await seedModel(server.url);
       if (!view.promotion?.promoted) throw new Error(`seed study did not promote: ${JSON.stringify(view.promotion)}`);
       // Warm the isolate: backend, pointer, weights.
-      await closedLoop({ url: `${server.url}/v1/models/digits/predict`, init: predictInit, connections: 2, seconds: 1 });
+      await closedLoop({
+        url: `${server.url}/v1/models/digits/predict`,
+        init: predictInit,
+        connections: 2,
+        seconds: 1,
+      });
       await closedLoop({ url: `${server.url}/ping`, connections: 2, seconds: 1 });
 
       const predict = [];
       const noop = [];
       for (let i = 0; i < REPEATS; i++) {
         noop.push(await closedLoop({ url: `${server.url}/ping`, connections: CONNECTIONS, seconds: SECONDS }));
-        predict.push(await closedLoop({ url: `${server.url}/v1/models/digits/predict`, init: predictInit, connections: CONNECTIONS, seconds: SECONDS }));
+        predict.push(
+          await closedLoop({
+            url: `${server.url}/v1/models/digits/predict`,
+            init: predictInit,
+            connections: CONNECTIONS,
+            seconds: SECONDS,
+          }),
+        );
       }
       const errors = [...predict, ...noop].reduce((n, r) => n + r.errors, 0);
       if (errors) throw new Error(`${errors} non-200 responses during the HTTP benchmark`);
@@ -102,7 +118,13 @@ export default {
         'http.p99_ms': range(predict.map((r) => r.p99_ms)),
         'http.noop_p50_ms': range(noop.map((r) => r.p50_ms)),
         'http.noop_p99_ms': range(noop.map((r) => r.p99_ms)),
-        'http.setup': { connections: CONNECTIONS, seconds_per_run: SECONDS, repeats: REPEATS, body: 'POST /v1/models/digits/predict, 1 row of 64 pixels', baseline: 'GET /ping' },
+        'http.setup': {
+          connections: CONNECTIONS,
+          seconds_per_run: SECONDS,
+          repeats: REPEATS,
+          body: 'POST /v1/models/digits/predict, 1 row of 64 pixels',
+          baseline: 'GET /ping',
+        },
         cold_start_ms: range(cold.map((c) => c.first)),
         'cold_start.client_ms': range(cold.map((c) => c.client)),
         'cold_start.warm_handler_ms': range(cold.map((c) => c.warm)),

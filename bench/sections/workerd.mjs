@@ -12,12 +12,17 @@ const ANSI = /\u001b\[[0-9;]*m/g;
 function runVitest() {
   const vitest = join(root, 'node_modules/vitest/vitest.mjs');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [vitest, 'run', '--config', 'bench/vitest.bench.config.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [vitest, 'run', '--config', 'bench/vitest.bench.config.ts'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => process.stderr.write(d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`vitest exited with ${code}\n${stdout.slice(-4000)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`vitest exited with ${code}\n${stdout.slice(-4000)}`)),
+    );
   });
 }
 

@@ -23,7 +23,15 @@ it('prediction latency', async () => {
   const info = await initBackend();
   if (info.backend !== 'wasm' || !info.simd) throw new Error(`bench needs wasm SIMD, got ${JSON.stringify(info)}`);
   const split = prepareSplit(await loadEmbeddedDigits(), 42);
-  const config = resolveConfig({ depth: 2, width: 128, batchNorm: true, bnPlacement: 'before', activation: 'relu', epochs: 3, batchSize: 64 });
+  const config = resolveConfig({
+    depth: 2,
+    width: 128,
+    batchNorm: true,
+    bnPlacement: 'before',
+    activation: 'relu',
+    epochs: 3,
+    batchSize: 64,
+  });
   const trained = await train(config, split, 1);
   const weights = trained.weights!;
   const folded = foldNetwork(weights, specOf(config), split.standardisation);
@@ -57,8 +65,16 @@ it('prediction latency', async () => {
   const results: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(samples)) results[`infer.${name}`] = r(stat(s));
   const ratio = (a: string, b: string) => +(stat(samples[b]!).median / stat(samples[a]!).median).toFixed(2);
-  results['infer.speedup_vs_predict'] = { one_row: ratio('one_row_us', 'predict_one_row_us'), batch256: ratio('batch256_us', 'predict_batch256_us') };
-  results['infer.setup'] = { model: '64-128-BN-ReLU-128-BN-ReLU-10 softmax, BN folded', predict_batch_size: 256, repeats: REPEATS, note: 'js_folded_one_row_us: the float64 plain-JS reference forward pass (models/forward-js.ts), for context' };
+  results['infer.speedup_vs_predict'] = {
+    one_row: ratio('one_row_us', 'predict_one_row_us'),
+    batch256: ratio('batch256_us', 'predict_batch256_us'),
+  };
+  results['infer.setup'] = {
+    model: '64-128-BN-ReLU-128-BN-ReLU-10 softmax, BN folded',
+    predict_batch_size: 256,
+    repeats: REPEATS,
+    note: 'js_folded_one_row_us: the float64 plain-JS reference forward pass (models/forward-js.ts), for context',
+  };
   predictor.dispose();
   model.dispose();
   emit('infer', results);

@@ -22,7 +22,18 @@ const PARITY_SEEDS = inject('benchParitySeeds');
 const PARITY_EPOCHS = 20;
 
 /** The model of the anchors: 64 -> 128 -> BN -> ReLU -> 128 -> BN -> ReLU -> 10 softmax, Adam. */
-const modelConfig = (batchSize: number, epochs: number): ModelConfig => resolveConfig({ depth: 2, width: 128, batchNorm: true, bnPlacement: 'before', activation: 'relu', optimizer: 'adam', learningRate: 1e-3, batchSize, epochs });
+const modelConfig = (batchSize: number, epochs: number): ModelConfig =>
+  resolveConfig({
+    depth: 2,
+    width: 128,
+    batchNorm: true,
+    bnPlacement: 'before',
+    activation: 'relu',
+    optimizer: 'adam',
+    learningRate: 1e-3,
+    batchSize,
+    epochs,
+  });
 
 /** 1,500 training rows (the anchors' size) taken from the standardised digits; the rest validates. */
 function throughputData(split: Split): TrainingData {
@@ -70,7 +81,11 @@ async function fitValAccuracy(config: ModelConfig, split: Split, start: NetworkW
   const x = tf.tensor2d(split.train.x, [split.train.rows, split.features]);
   const y = tf.tensor1d(Array.from(split.train.y), 'float32');
   await model.fit(x, y, { batchSize: config.batchSize, epochs: config.epochs, shuffle: true, verbose: 0 });
-  const pred = tf.tidy(() => tf.argMax(model.predict(tf.tensor2d(split.validation.x, [split.validation.rows, split.features])) as tf.Tensor, 1).dataSync());
+  const pred = tf.tidy(() =>
+    tf
+      .argMax(model.predict(tf.tensor2d(split.validation.x, [split.validation.rows, split.features])) as tf.Tensor, 1)
+      .dataSync(),
+  );
   let hits = 0;
   for (let i = 0; i < split.validation.rows; i++) if (pred[i] === split.validation.y[i]) hits++;
   tf.dispose([x, y]);
@@ -78,7 +93,11 @@ async function fitValAccuracy(config: ModelConfig, split: Split, start: NetworkW
   return hits / split.validation.rows;
 }
 
-const round = (s: Stat, digits = 0) => ({ median: +s.median.toFixed(digits), min: +s.min.toFixed(digits), max: +s.max.toFixed(digits) });
+const round = (s: Stat, digits = 0) => ({
+  median: +s.median.toFixed(digits),
+  min: +s.min.toFixed(digits),
+  max: +s.max.toFixed(digits),
+});
 const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
 
 it('training throughput and accuracy parity', async () => {
@@ -107,7 +126,9 @@ it('training throughput and accuracy parity', async () => {
     ratios[batch] = stat(r);
   }
   results['train.fit_samples_per_s'] = Object.fromEntries(Object.entries(fitRates).map(([b, s]) => [b, round(s)]));
-  results['train.engine_samples_per_s'] = Object.fromEntries(Object.entries(engineRates).map(([b, s]) => [b, round(s)]));
+  results['train.engine_samples_per_s'] = Object.fromEntries(
+    Object.entries(engineRates).map(([b, s]) => [b, round(s)]),
+  );
   results['train.engine_vs_fit'] = Object.fromEntries(Object.entries(ratios).map(([b, s]) => [b, round(s, 2)]));
 
   // The cpu backend for reference: fit only (the engine is wasm-only by design).
@@ -116,7 +137,8 @@ it('training throughput and accuracy parity', async () => {
     const cpu: Record<string, Stat> = {};
     for (const batch of [32, 128]) {
       const s: number[] = [];
-      for (let rep = 0; rep < Math.max(3, Math.ceil(REPEATS / 2)); rep++) s.push(await fitRate(modelConfig(batch, 1), data, 1, rep + 1));
+      for (let rep = 0; rep < Math.max(3, Math.ceil(REPEATS / 2)); rep++)
+        s.push(await fitRate(modelConfig(batch, 1), data, 1, rep + 1));
       cpu[batch] = stat(s);
     }
     results['train.cpu_fit_samples_per_s'] = Object.fromEntries(Object.entries(cpu).map(([b, s]) => [b, round(s)]));
@@ -148,6 +170,14 @@ it('training throughput and accuracy parity', async () => {
     };
   }
   results['train.val_accuracy_parity'] = parity;
-  results['train.setup'] = { rows: data.train.rows, features: data.features, classes: data.classes, model: '64-128-BN-ReLU-128-BN-ReLU-10 softmax', optimizer: 'adam 1e-3', repeats: REPEATS, note: 'engine rate is train() including its per-epoch validation pass; fit runs without validation. Parity: standard split (1257 train / 270 validation rows), both from the same initial weights per seed.' };
+  results['train.setup'] = {
+    rows: data.train.rows,
+    features: data.features,
+    classes: data.classes,
+    model: '64-128-BN-ReLU-128-BN-ReLU-10 softmax',
+    optimizer: 'adam 1e-3',
+    repeats: REPEATS,
+    note: 'engine rate is train() including its per-epoch validation pass; fit runs without validation. Parity: standard split (1257 train / 270 validation rows), both from the same initial weights per seed.',
+  };
   emit('train', results);
 });

@@ -11,7 +11,16 @@ export type { EpochRecord, Evaluation, LeaderboardEntry, Prediction };
  * read are typed; the worker sends more.
  */
 
-export type Config = Record<string, unknown> & { optimizer: string; learningRate: number; depth: number; width: number; activation: string; batchNorm: boolean; batchSize: number; dropout: number };
+export type Config = Record<string, unknown> & {
+  optimizer: string;
+  learningRate: number;
+  depth: number;
+  width: number;
+  activation: string;
+  batchNorm: boolean;
+  batchSize: number;
+  dropout: number;
+};
 export type Params = Record<string, unknown>;
 export type FinishedState = 'complete' | 'diverged' | 'failed' | 'pruned';
 
@@ -50,8 +59,6 @@ export interface VersionList {
   history: { at: string; action: 'promote' | 'rollback'; from: number | null; to: number; studyId: string | null }[];
 }
 
-
-
 export interface PredictResponse {
   model: string;
   version: number;
@@ -82,18 +89,32 @@ export interface Progress {
   pruned?: number;
 }
 
-
 export interface StudyView {
   id: string;
-  spec: { model: string; dataset: string; strategy: string; trials: number; seed: number; parallelism: number; margin: number; budget: { epochs: number; maxSeconds: number }; createdAt: string; origin: string };
+  spec: {
+    model: string;
+    dataset: string;
+    strategy: string;
+    trials: number;
+    seed: number;
+    parallelism: number;
+    margin: number;
+    budget: { epochs: number; maxSeconds: number };
+    createdAt: string;
+    origin: string;
+  };
   status: 'running' | 'complete';
   progress: Progress;
   leaderboard: LeaderboardEntry[];
   best: LeaderboardEntry | null;
-  promotion: { promoted: boolean; version: number | null; reason: string; candidate: { trial: number; valAccuracy: number; testAccuracy: number } | null } | null;
+  promotion: {
+    promoted: boolean;
+    version: number | null;
+    reason: string;
+    candidate: { trial: number; valAccuracy: number; testAccuracy: number } | null;
+  } | null;
   updatedAt: string;
 }
-
 
 export interface TrialRecord {
   trial: number;
@@ -210,24 +231,44 @@ const seg = encodeURIComponent;
 
 export const api = {
   /** The OpenAPI document: the start form takes its choices (strategies) from it, so it follows the API. */
-  openapi: () => request<{ components?: { schemas?: Record<string, { properties?: Record<string, { enum?: string[] }> }> } }>('GET', '/openapi.json'),
+  openapi: () =>
+    request<{ components?: { schemas?: Record<string, { properties?: Record<string, { enum?: string[] }> }> } }>(
+      'GET',
+      '/openapi.json',
+    ),
   health: () => request<Health>('GET', '/health'),
   datasets: () => request<{ datasets: DatasetSummary[] }>('GET', '/v1/datasets'),
   models: () => request<{ models: ModelSummary[] }>('GET', '/v1/models'),
   model: (name: string) => request<ModelMeta>('GET', `/v1/models/${seg(name)}`),
   versions: (name: string) => request<VersionList>('GET', `/v1/models/${seg(name)}/versions`),
   evaluation: (name: string) => request<Evaluation>('GET', `/v1/models/${seg(name)}/evaluation`),
-  predict: (name: string, instances: number[][]) => request<PredictResponse>('POST', `/v1/models/${seg(name)}/predict`, { instances }),
-  rollback: (name: string, version: number, token: string) => request<{ model: string; version: number; previous: number | null }>('POST', `/v1/models/${seg(name)}/rollback`, { version }, token),
+  predict: (name: string, instances: number[][]) =>
+    request<PredictResponse>('POST', `/v1/models/${seg(name)}/predict`, { instances }),
+  rollback: (name: string, version: number, token: string) =>
+    request<{ model: string; version: number; previous: number | null }>(
+      'POST',
+      `/v1/models/${seg(name)}/rollback`,
+      { version },
+      token,
+    ),
   studies: () => request<{ studies: StudySummary[] }>('GET', '/v1/studies'),
   study: (id: string) => request<StudyView>('GET', `/v1/studies/${seg(id)}`),
   trials: (id: string) => request<{ studyId: string; trials: TrialRecord[] }>('GET', `/v1/studies/${seg(id)}/trials`),
   sessions: () => request<{ sessions: SessionSummary[] }>('GET', '/v1/sessions'),
   session: (id: string) => request<SessionView>('GET', `/v1/sessions/${seg(id)}`),
   startSession: (body: SessionRequest, token: string) => request<SessionView>('POST', '/v1/sessions', body, token),
-  adjustSession: (id: string, changes: Record<string, number>, token: string) => request<SessionView>('POST', `/v1/sessions/${seg(id)}/adjust`, changes, token),
+  adjustSession: (id: string, changes: Record<string, number>, token: string) =>
+    request<SessionView>('POST', `/v1/sessions/${seg(id)}/adjust`, changes, token),
   pauseSession: (id: string, token: string) => request<SessionView>('POST', `/v1/sessions/${seg(id)}/pause`, {}, token),
-  resumeSession: (id: string, token: string) => request<SessionView>('POST', `/v1/sessions/${seg(id)}/resume`, {}, token),
-  promoteSession: (id: string, token: string) => request<{ promoted: boolean; version: number | null; reason: string }>('POST', `/v1/sessions/${seg(id)}/promote`, {}, token),
-  startStudy: (body: StudyRequest, token: string) => request<{ id: string; model: string; status: 'running'; trials: number }>('POST', '/v1/studies', body, token),
+  resumeSession: (id: string, token: string) =>
+    request<SessionView>('POST', `/v1/sessions/${seg(id)}/resume`, {}, token),
+  promoteSession: (id: string, token: string) =>
+    request<{ promoted: boolean; version: number | null; reason: string }>(
+      'POST',
+      `/v1/sessions/${seg(id)}/promote`,
+      {},
+      token,
+    ),
+  startStudy: (body: StudyRequest, token: string) =>
+    request<{ id: string; model: string; status: 'running'; trials: number }>('POST', '/v1/studies', body, token),
 };

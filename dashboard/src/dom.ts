@@ -7,7 +7,11 @@ type Attr = string | number | boolean | null | undefined | ((ev: Event) => void)
  * Creates an element. Attributes whose name starts with "on" and whose value is a function become event
  * listeners; `false`, `null` and `undefined` leave the attribute out, `true` sets it empty.
  */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, Attr> = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, Attr> = {},
+  ...children: (Child | Child[])[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (typeof value === 'function') el.addEventListener(name.slice(2), value);
@@ -31,7 +35,8 @@ export function fill(el: Element, ...children: (Child | Child[])[]): void {
   append(el, ...children);
 }
 
-export const pct = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(digits)}%`);
+export const pct = (v: number | null | undefined, digits = 2): string =>
+  v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(digits)}%`;
 
 /** Compact numbers for hyperparameters: 3 significant digits, exponent form for the very small/large. */
 export function num(v: number): string {

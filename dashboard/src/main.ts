@@ -40,7 +40,16 @@ const nav = h('nav', { 'aria-label': 'Sections' }, [
 ]);
 const backend = h('span', { class: 'badge', id: 'backend' }, '…');
 const main = h('main', {});
-document.body.append(h('header', {}, h('a', { class: 'brand', href: '#/models' }, 'edge-tuner'), nav, h('div', { class: 'header-tools' }, backend, tokenInput())), main);
+document.body.append(
+  h(
+    'header',
+    {},
+    h('a', { class: 'brand', href: '#/models' }, 'edge-tuner'),
+    nav,
+    h('div', { class: 'header-tools' }, backend, tokenInput()),
+  ),
+  main,
+);
 
 let current: View | null = null;
 function show(): void {

@@ -34,7 +34,11 @@ export function tokenInput(): HTMLElement {
   });
   input.addEventListener('input', () => setToken(input.value.trim()));
   // A form around the password field: browsers expect one (and Enter must not reload the page).
-  return h('form', { class: 'token', onsubmit: (ev: Event) => ev.preventDefault() }, h('label', {}, h('span', { class: 'token-label' }, 'Admin '), input));
+  return h(
+    'form',
+    { class: 'token', onsubmit: (ev: Event) => ev.preventDefault() },
+    h('label', {}, h('span', { class: 'token-label' }, 'Admin '), input),
+  );
 }
 
 /** The token, or an explanation of where to enter it. */

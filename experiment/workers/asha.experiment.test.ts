@@ -41,9 +41,23 @@ export interface Run {
 
 function spec(seed: number, method: Method, trials: number, epochs: number): StudySpec {
   return {
-    ...{ id: `exp-${method}-${seed}`, model: 'exp', dataset: 'digits', strategy: method, trials, seed, parallelism: 1, margin: 0 },
+    ...{
+      id: `exp-${method}-${seed}`,
+      model: 'exp',
+      dataset: 'digits',
+      strategy: method,
+      trials,
+      seed,
+      parallelism: 1,
+      margin: 0,
+    },
     ...{ budget: { epochs, maxSeconds: 290 }, space: {}, from: null, datasetVersion: 'embedded', warmStart: null },
-    ...{ createdAt: new Date(0).toISOString(), origin: 'api' as const, faults: null, asha: method === 'asha' ? DEFAULT_ASHA : null },
+    ...{
+      createdAt: new Date(0).toISOString(),
+      origin: 'api' as const,
+      faults: null,
+      asha: method === 'asha' ? DEFAULT_ASHA : null,
+    },
   };
 }
 
@@ -53,7 +67,15 @@ async function search(method: Method, seed: number, split: Split, epochs: number
   const plan = planTrials(spec(seed, method, Math.ceil(budget / DEFAULT_ASHA.minEpochs), epochs));
   const rungs = new Set(method === 'asha' ? ashaRungs(DEFAULT_ASHA, epochs) : []);
   const atRung = new Map<number, number[]>();
-  const run: Run = { method, seed, budget, epochsUsed: 0, trials: { started: 0, complete: 0, pruned: 0, diverged: 0 }, points: [], wallMs: 0 };
+  const run: Run = {
+    method,
+    seed,
+    budget,
+    epochsUsed: 0,
+    trials: { started: 0, complete: 0, pruned: 0, diverged: 0 },
+    points: [],
+    wallMs: 0,
+  };
   let best: { val: number; loss: number; test: number } | null = null;
   for (const p of plan) {
     if (run.epochsUsed >= budget) break;
@@ -81,10 +103,17 @@ async function search(method: Method, seed: number, split: Split, epochs: number
       const val = result.final!.valAccuracy;
       const loss = result.final!.valLoss;
       // The leaderboard's order: accuracy, then loss; an earlier trial keeps a tie.
-      if (!best || val > best.val || (val === best.val && loss < best.loss)) best = { val, loss, test: testAccuracy(result.weights!, p.config, split) };
+      if (!best || val > best.val || (val === best.val && loss < best.loss))
+        best = { val, loss, test: testAccuracy(result.weights!, p.config, split) };
     }
     if (outcome === 'complete' || outcome === 'pruned' || outcome === 'diverged') run.trials[outcome] += 1;
-    run.points.push({ epochs: run.epochsUsed, trial: p.trial, outcome, bestVal: best?.val ?? null, bestTest: best?.test ?? null });
+    run.points.push({
+      epochs: run.epochsUsed,
+      trial: p.trial,
+      outcome,
+      bestVal: best?.val ?? null,
+      bestTest: best?.test ?? null,
+    });
   }
   run.wallMs = performance.now() - t0;
   return run;
@@ -102,9 +131,13 @@ it('ASHA vs random search at equal total epochs on digits', async () => {
     for (const method of ['random', 'asha'] as const) {
       const run = await search(method, seed, split, epochs, budget);
       runs.push(run);
-      console.error(`[asha] seed ${seed} ${method}: ${run.trials.started} trials, ${run.epochsUsed} epochs, best val ${run.points.at(-1)?.bestVal}, ${(run.wallMs / 1000).toFixed(1)} s`);
+      console.error(
+        `[asha] seed ${seed} ${method}: ${run.trials.started} trials, ${run.epochsUsed} epochs, best val ${run.points.at(-1)?.bestVal}, ${(run.wallMs / 1000).toFixed(1)} s`,
+      );
     }
   }
   for (const r of runs) expect(r.epochsUsed).toBe(budget);
-  console.log(`EXPERIMENT_RESULT ${JSON.stringify({ dataset: 'digits', splitSeed: SPLIT_SEED, epochs, budget, asha: DEFAULT_ASHA, rungs: ashaRungs(DEFAULT_ASHA, epochs), seeds, runs })}`);
+  console.log(
+    `EXPERIMENT_RESULT ${JSON.stringify({ dataset: 'digits', splitSeed: SPLIT_SEED, epochs, budget, asha: DEFAULT_ASHA, rungs: ashaRungs(DEFAULT_ASHA, epochs), seeds, runs })}`,
+  );
 });

@@ -47,13 +47,20 @@ export function createApp(serving = new ServingCache()) {
     const started = performance.now();
     const cold = served++ === 0;
     await next();
-    c.res.headers.append('server-timing', `predict;dur=${(performance.now() - started).toFixed(2)}${cold ? ';desc="cold"' : ''}`);
+    c.res.headers.append(
+      'server-timing',
+      `predict;dur=${(performance.now() - started).toFixed(2)}${cold ? ';desc="cold"' : ''}`,
+    );
   });
   app.use('/v1/*', (c, next) => (isDatasetUpload(c.req.method, c.req.path) ? uploadBody(c, next) : smallBody(c, next)));
   app.use('/v1/*', async (c, next) => {
-    if ((c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH') && !isDatasetUpload(c.req.method, c.req.path)) {
+    if (
+      (c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH') &&
+      !isDatasetUpload(c.req.method, c.req.path)
+    ) {
       const type = c.req.header('content-type') ?? '';
-      if (!/^application\/json\s*(;|$)/i.test(type)) throw new ApiError('unsupported_media_type', `expected content-type application/json, got "${type || 'none'}"`);
+      if (!/^application\/json\s*(;|$)/i.test(type))
+        throw new ApiError('unsupported_media_type', `expected content-type application/json, got "${type || 'none'}"`);
     }
     await next();
   });
@@ -65,24 +72,44 @@ export function createApp(serving = new ServingCache()) {
   app.route('/v1/sessions', sessionRoutes());
   app.route('/v1/datasets', datasetRoutes());
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN secret.' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The ADMIN_TOKEN secret.',
+  });
   app.doc('/openapi.json', {
     openapi: '3.0.3',
-    info: { title: 'edge-tuner', version: '1.0.0', description: 'Hyperparameter tuning and model serving on Cloudflare Workers (TF.js WASM-SIMD).' },
+    info: {
+      title: 'edge-tuner',
+      version: '1.0.0',
+      description: 'Hyperparameter tuning and model serving on Cloudflare Workers (TF.js WASM-SIMD).',
+    },
   });
 
-  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
+  app.notFound((c) =>
+    c.json(errorBody('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404),
+  );
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(errorBody(err.code, err.message), err.status);
     // Hono's own 4xx (e.g. malformed JSON from the validator) keep their status with our shape.
     if (err instanceof HTTPException && err.status < 500) {
       if (err.status === 415) {
-        return c.json(errorBody('unsupported_media_type', `content type "${c.req.header('content-type') ?? 'none'}" is not accepted here`), 415);
+        return c.json(
+          errorBody(
+            'unsupported_media_type',
+            `content type "${c.req.header('content-type') ?? 'none'}" is not accepted here`,
+          ),
+          415,
+        );
       }
       const code = err.status === 400 ? 'invalid_json' : err.status === 413 ? 'payload_too_large' : 'bad_request';
       return c.json(errorBody(code, err.message || 'bad request'), err.status);
     }
-    logError('unhandled_error', { method: c.req.method, path: new URL(c.req.url).pathname, message: err instanceof Error ? err.message : String(err) });
+    logError('unhandled_error', {
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      message: err instanceof Error ? err.message : String(err),
+    });
     return c.json(errorBody('internal', 'internal error'), 500);
   });
   return app;

@@ -3,7 +3,15 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { DatasetError, parseCsvDataset, parseJsonDataset } from '../../models/tabular';
-import { deleteDataset, getDatasetMeta, isEmbeddedDataset, listDatasets, saveDataset, updateSettings, type DatasetMeta } from '../../shared/datasets';
+import {
+  deleteDataset,
+  getDatasetMeta,
+  isEmbeddedDataset,
+  listDatasets,
+  saveDataset,
+  updateSettings,
+  type DatasetMeta,
+} from '../../shared/datasets';
 import { ApiError } from '../../shared/http/errors';
 import { log } from '../../shared/log';
 import { KvStore } from '../../shared/storage/kv-store';
@@ -12,7 +20,16 @@ import { listAll } from '../../shared/storage/store';
 import { validateSpace } from '../../shared/study/plan';
 import { registryStub } from '../durable/stubs';
 import { adminOnly, jsonContent, newRouter } from './router';
-import { DatasetJsonSchema, DatasetListSchema, DatasetNameParam, DatasetSettingsSchema, DatasetSummarySchema, DatasetUploadQuery, ErrorSchema, MAX_DATASET_BYTES } from './schemas';
+import {
+  DatasetJsonSchema,
+  DatasetListSchema,
+  DatasetNameParam,
+  DatasetSettingsSchema,
+  DatasetSummarySchema,
+  DatasetUploadQuery,
+  ErrorSchema,
+  MAX_DATASET_BYTES,
+} from './schemas';
 
 const unauthorized = { 401: jsonContent(ErrorSchema, 'Missing or wrong admin token') };
 
@@ -51,8 +68,16 @@ const uploadRoute = createRoute({
       // Documented here, parsed by the handler: a strict schema would answer a CSV upload with JSON errors,
       // and the row/column messages of models/tabular.ts say more than generic schema paths.
       content: {
-        'text/csv': { schema: z.string().openapi({ description: 'CSV with a header row; the label is the last column unless ?label= names it' }) },
-        'application/json': { schema: z.unknown().openapi({ description: `{ "features": [names], "rows": [[numbers]], "labels": [string | integer] } — see ${DatasetJsonSchema.description ?? 'DatasetJson'}` }) },
+        'text/csv': {
+          schema: z
+            .string()
+            .openapi({ description: 'CSV with a header row; the label is the last column unless ?label= names it' }),
+        },
+        'application/json': {
+          schema: z.unknown().openapi({
+            description: `{ "features": [names], "rows": [[numbers]], "labels": [string | integer] } — see ${DatasetJsonSchema.description ?? 'DatasetJson'}`,
+          }),
+        },
       },
       required: false,
     },
@@ -66,7 +91,12 @@ const uploadRoute = createRoute({
     422: jsonContent(ErrorSchema, 'Invalid dataset (names the row and column)'),
   },
 });
-const listRoute = createRoute({ method: 'get', path: '/', summary: 'Datasets with their row, feature and class counts', responses: { 200: jsonContent(DatasetListSchema, 'Datasets') } });
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Datasets with their row, feature and class counts',
+  responses: { 200: jsonContent(DatasetListSchema, 'Datasets') },
+});
 const getRoute = createRoute({
   method: 'get',
   path: '/{name}',
@@ -79,8 +109,17 @@ const settingsRoute = createRoute({
   path: '/{name}/settings',
   summary: "Set a dataset's re-tuning schedule and search-space overrides (admin)",
   ...adminOnly,
-  request: { params: DatasetNameParam, body: { content: { 'application/json': { schema: DatasetSettingsSchema } }, required: true } },
-  responses: { 200: jsonContent(DatasetSummarySchema, 'Updated'), ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown dataset'), 409: jsonContent(ErrorSchema, 'Embedded dataset'), 422: jsonContent(ErrorSchema, 'Invalid settings') },
+  request: {
+    params: DatasetNameParam,
+    body: { content: { 'application/json': { schema: DatasetSettingsSchema } }, required: true },
+  },
+  responses: {
+    200: jsonContent(DatasetSummarySchema, 'Updated'),
+    ...unauthorized,
+    404: jsonContent(ErrorSchema, 'Unknown dataset'),
+    409: jsonContent(ErrorSchema, 'Embedded dataset'),
+    422: jsonContent(ErrorSchema, 'Invalid settings'),
+  },
 });
 const deleteRoute = createRoute({
   method: 'delete',
@@ -88,7 +127,12 @@ const deleteRoute = createRoute({
   summary: 'Delete a dataset (admin); refused while a study on it is running',
   ...adminOnly,
   request: { params: DatasetNameParam },
-  responses: { 204: { description: 'Deleted' }, ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown dataset'), 409: jsonContent(ErrorSchema, 'Embedded dataset, or a study on it is running') },
+  responses: {
+    204: { description: 'Deleted' },
+    ...unauthorized,
+    404: jsonContent(ErrorSchema, 'Unknown dataset'),
+    409: jsonContent(ErrorSchema, 'Embedded dataset, or a study on it is running'),
+  },
 });
 
 export function datasetRoutes() {
@@ -96,7 +140,8 @@ export function datasetRoutes() {
     .openapi(uploadRoute, async (c) => {
       const { name } = c.req.valid('param');
       const { label } = c.req.valid('query');
-      if (isEmbeddedDataset(name)) throw new ApiError('conflict', `"${name}" is an embedded dataset and cannot be replaced`);
+      if (isEmbeddedDataset(name))
+        throw new ApiError('conflict', `"${name}" is an embedded dataset and cannot be replaced`);
       const store = new KvStore(c.env.KV);
       const running = await runningStudyOn(c.env, store, name);
       if (running) throw new ApiError('conflict', `study ${running} on dataset "${name}" is running`);
@@ -106,19 +151,43 @@ export function datasetRoutes() {
         // The route's validator refuses other declared-but-wrong types; a request without any content
         // type (or body) reaches this point, hence the explicit checks.
         if (/^text\/csv\s*(;|$)/i.test(type)) dataset = parseCsvDataset(name, await c.req.text(), label);
-        else if (/^application\/json\s*(;|$)/i.test(type)) dataset = parseJsonDataset(name, parseJsonText(await c.req.text()));
-        else throw new ApiError('unsupported_media_type', `expected text/csv or application/json, got "${type || 'none'}"`);
+        else if (/^application\/json\s*(;|$)/i.test(type))
+          dataset = parseJsonDataset(name, parseJsonText(await c.req.text()));
+        else
+          throw new ApiError(
+            'unsupported_media_type',
+            `expected text/csv or application/json, got "${type || 'none'}"`,
+          );
       } catch (err) {
         if (err instanceof DatasetError) throw new ApiError('validation_failed', err.message);
         throw err;
       }
       const meta = await saveDataset(store, dataset);
-      log('dataset_stored', { name, version: meta.version, rows: meta.rows, features: meta.features, classes: meta.classNames.length });
+      log('dataset_stored', {
+        name,
+        version: meta.version,
+        rows: meta.rows,
+        features: meta.features,
+        classes: meta.classNames.length,
+      });
       return c.json(summary(meta), 201);
     })
     .openapi(listRoute, async (c) => {
       const all = await listDatasets(new KvStore(c.env.KV));
-      return c.json({ datasets: all.map(({ name, headline }) => ({ name, version: headline.version, rows: headline.rows, features: headline.features, classes: headline.classes, createdAt: headline.createdAt, scheduled: headline.scheduled })) }, 200);
+      return c.json(
+        {
+          datasets: all.map(({ name, headline }) => ({
+            name,
+            version: headline.version,
+            rows: headline.rows,
+            features: headline.features,
+            classes: headline.classes,
+            createdAt: headline.createdAt,
+            scheduled: headline.scheduled,
+          })),
+        },
+        200,
+      );
     })
     .openapi(getRoute, async (c) => {
       const { name } = c.req.valid('param');
@@ -129,7 +198,8 @@ export function datasetRoutes() {
     .openapi(settingsRoute, async (c) => {
       const { name } = c.req.valid('param');
       const settings = c.req.valid('json');
-      if (isEmbeddedDataset(name)) throw new ApiError('conflict', `"${name}" is embedded; its schedule is RETUNE_SCHEDULES in wrangler.toml`);
+      if (isEmbeddedDataset(name))
+        throw new ApiError('conflict', `"${name}" is embedded; its schedule is RETUNE_SCHEDULES in wrangler.toml`);
       const problem = validateSpace(settings.space);
       if (problem) throw new ApiError('validation_failed', `space: ${problem}`);
       const store = new KvStore(c.env.KV);
@@ -139,7 +209,8 @@ export function datasetRoutes() {
     })
     .openapi(deleteRoute, async (c) => {
       const { name } = c.req.valid('param');
-      if (isEmbeddedDataset(name)) throw new ApiError('conflict', `"${name}" is an embedded dataset and cannot be deleted`);
+      if (isEmbeddedDataset(name))
+        throw new ApiError('conflict', `"${name}" is an embedded dataset and cannot be deleted`);
       const store = new KvStore(c.env.KV);
       const meta = await getDatasetMeta(store, name);
       if (!meta) throw new ApiError('not_found', `unknown dataset "${name}"`);

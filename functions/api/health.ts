@@ -37,7 +37,9 @@ const pingRoute = createRoute({
   method: 'get',
   path: '/',
   summary: 'Liveness: answers without touching TF.js or storage (also the no-op baseline of the HTTP benchmark)',
-  responses: { 200: { description: 'Alive', content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } } } },
+  responses: {
+    200: { description: 'Alive', content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } } },
+  },
 });
 
 export function pingRoutes() {

@@ -40,7 +40,10 @@ async function notServable(env: Env, name: string): Promise<never> {
   const state = await registryStub(env.MODELS, name).state();
   // Known: the registry has seen a study for it, or a dataset of that name exists (its default model).
   if (state.model || (await getDatasetMeta(new KvStore(env.KV), name))) {
-    throw new ApiError('not_ready', `model "${name}" has no promoted version yet${state.activeStudy ? ` (study ${state.activeStudy.id} is running)` : ''}`);
+    throw new ApiError(
+      'not_ready',
+      `model "${name}" has no promoted version yet${state.activeStudy ? ` (study ${state.activeStudy.id} is running)` : ''}`,
+    );
   }
   throw new ApiError('not_found', `unknown model "${name}"`);
 }
@@ -71,26 +74,62 @@ function metadata(meta: ModelVersion) {
   };
 }
 
-const listRoute = createRoute({ method: 'get', path: '/', summary: 'Every model with its current version and headline metrics', responses: { 200: jsonContent(ModelListSchema, 'Models') } });
-const getRoute = createRoute({ method: 'get', path: '/{name}', summary: 'Metadata of the current version', request: { params: ModelNameParam }, responses: { 200: jsonContent(ModelMetadataSchema, 'Current version'), ...errors } });
-const versionsRoute = createRoute({ method: 'get', path: '/{name}/versions', summary: 'Versions and promotion history', request: { params: ModelNameParam }, responses: { 200: jsonContent(VersionListSchema, 'Versions'), 404: errors[404] } });
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Every model with its current version and headline metrics',
+  responses: { 200: jsonContent(ModelListSchema, 'Models') },
+});
+const getRoute = createRoute({
+  method: 'get',
+  path: '/{name}',
+  summary: 'Metadata of the current version',
+  request: { params: ModelNameParam },
+  responses: { 200: jsonContent(ModelMetadataSchema, 'Current version'), ...errors },
+});
+const versionsRoute = createRoute({
+  method: 'get',
+  path: '/{name}/versions',
+  summary: 'Versions and promotion history',
+  request: { params: ModelNameParam },
+  responses: { 200: jsonContent(VersionListSchema, 'Versions'), 404: errors[404] },
+});
 const evaluationRoute = createRoute({
   method: 'get',
   path: '/{name}/evaluation',
-  summary: 'Confusion matrix of the current version on its dataset\'s test split',
+  summary: "Confusion matrix of the current version on its dataset's test split",
   request: { params: ModelNameParam },
   responses: { 200: jsonContent(EvaluationSchema, 'Evaluation'), ...errors },
 });
 const predictBody = { body: { content: { 'application/json': { schema: PredictRequestSchema } }, required: true } };
-const predictRoute = createRoute({ method: 'post', path: '/{name}/predict', summary: 'Predict with the current version', request: { params: ModelNameParam, ...predictBody }, responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors } });
-const pinnedRoute = createRoute({ method: 'post', path: '/{name}/versions/{version}/predict', summary: 'Predict with a pinned, immutable version', request: { params: VersionParams, ...predictBody }, responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors } });
+const predictRoute = createRoute({
+  method: 'post',
+  path: '/{name}/predict',
+  summary: 'Predict with the current version',
+  request: { params: ModelNameParam, ...predictBody },
+  responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors },
+});
+const pinnedRoute = createRoute({
+  method: 'post',
+  path: '/{name}/versions/{version}/predict',
+  summary: 'Predict with a pinned, immutable version',
+  request: { params: VersionParams, ...predictBody },
+  responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors },
+});
 const rollbackRoute = createRoute({
   method: 'post',
   path: '/{name}/rollback',
   summary: 'Move the current-version pointer back to an existing version (admin)',
   ...adminOnly,
-  request: { params: ModelNameParam, body: { content: { 'application/json': { schema: RollbackRequestSchema } }, required: true } },
-  responses: { 200: jsonContent(RollbackResponseSchema, 'Pointer moved'), 401: jsonContent(ErrorSchema, 'Missing or wrong admin token'), ...errors },
+  request: {
+    params: ModelNameParam,
+    body: { content: { 'application/json': { schema: RollbackRequestSchema } }, required: true },
+  },
+  responses: {
+    200: jsonContent(RollbackResponseSchema, 'Pointer moved'),
+    401: jsonContent(ErrorSchema, 'Missing or wrong admin token'),
+    ...errors,
+  },
 });
 
 /** One LoadedModel for the whole request: the answer comes from exactly one version, the one it names. */
@@ -98,21 +137,33 @@ function predictWith(loaded: LoadedModel, body: z.infer<typeof PredictRequestSch
   const { meta } = loaded;
   const x = toMatrix(body.instances, meta.featureNames, loaded.featureIndex);
   const probs = loaded.predictor.predictProba(x, body.instances.length);
-  return { model: meta.model, version: meta.version, predictions: formatPredictions(probs, meta.classNames, body.threshold ?? meta.threshold, body.topK) };
+  return {
+    model: meta.model,
+    version: meta.version,
+    predictions: formatPredictions(probs, meta.classNames, body.threshold ?? meta.threshold, body.topK),
+  };
 }
 
 export function modelRoutes() {
   return newRouter()
     .openapi(listRoute, async (c) => {
-      const indexed = await listAll<{ version: number; validationAccuracy: number; testAccuracy: number; studyId: string }>(new KvStore(c.env.KV), keys.modelIndexPrefix);
+      const indexed = await listAll<{
+        version: number;
+        validationAccuracy: number;
+        testAccuracy: number;
+        studyId: string;
+      }>(new KvStore(c.env.KV), keys.modelIndexPrefix);
       const models = indexed.map((k) => ({
         name: k.name.slice(keys.modelIndexPrefix.length),
         version: k.metadata?.version ?? null,
-        metrics: k.metadata ? { validationAccuracy: k.metadata.validationAccuracy, testAccuracy: k.metadata.testAccuracy } : null,
+        metrics: k.metadata
+          ? { validationAccuracy: k.metadata.validationAccuracy, testAccuracy: k.metadata.testAccuracy }
+          : null,
         studyId: k.metadata?.studyId ?? null,
       }));
       // Every dataset is a model-to-be (the model name defaults to the dataset name) before its first promotion.
-      for (const { name } of await listDatasets(new KvStore(c.env.KV))) if (!models.some((m) => m.name === name)) models.push({ name, version: null, metrics: null, studyId: null });
+      for (const { name } of await listDatasets(new KvStore(c.env.KV)))
+        if (!models.some((m) => m.name === name)) models.push({ name, version: null, metrics: null, studyId: null });
       return c.json({ models: models.sort((a, b) => a.name.localeCompare(b.name)) }, 200);
     })
     .openapi(getRoute, async (c) => {
@@ -125,12 +176,19 @@ export function modelRoutes() {
       const { name } = c.req.valid('param');
       const registry = registryStub(c.env.MODELS, name);
       const [state, versions] = await Promise.all([registry.state(), registry.listVersions()]);
-      if (!state.model && !(await getDatasetMeta(new KvStore(c.env.KV), name))) throw new ApiError('not_found', `unknown model "${name}"`);
+      if (!state.model && !(await getDatasetMeta(new KvStore(c.env.KV), name)))
+        throw new ApiError('not_found', `unknown model "${name}"`);
       return c.json(
         {
           model: name,
           current: state.current?.version ?? null,
-          versions: versions.map((v) => ({ version: v.version, createdAt: v.createdAt, studyId: v.studyId, trial: v.trial, metrics: v.metrics })),
+          versions: versions.map((v) => ({
+            version: v.version,
+            createdAt: v.createdAt,
+            studyId: v.studyId,
+            trial: v.trial,
+            metrics: v.metrics,
+          })),
           history: state.history,
         },
         200,
@@ -142,7 +200,8 @@ export function modelRoutes() {
       if (!meta) return notServable(c.env, name);
       const evaluation = await c.var.serving.evaluation(deps(c.env), meta).catch((err: unknown) => {
         // The version exists but its test rows cannot be rebuilt here: nothing to evaluate on.
-        if (err instanceof UnknownDatasetError || err instanceof SplitMismatchError) throw new ApiError('not_found', err.message);
+        if (err instanceof UnknownDatasetError || err instanceof SplitMismatchError)
+          throw new ApiError('not_found', err.message);
         throw err;
       });
       return c.json(evaluation, 200);
@@ -157,7 +216,9 @@ export function modelRoutes() {
       const loaded = await unavailableAs503(c.var.serving.loadServable(deps(c.env), meta));
       const t2 = performance.now();
       // Where a request's time goes (mostly visible on an isolate's first, cold request).
-      c.header('server-timing', `pointer;dur=${(t1 - t0).toFixed(1)}, load;dur=${(t2 - t1).toFixed(1)}`, { append: true });
+      c.header('server-timing', `pointer;dur=${(t1 - t0).toFixed(1)}, load;dur=${(t2 - t1).toFixed(1)}`, {
+        append: true,
+      });
       return c.json(predictWith(loaded, body), 200);
     })
     .openapi(pinnedRoute, async (c) => {

@@ -16,7 +16,10 @@ export function newRouter() {
 }
 
 /** A JSON response (or body) entry of a route definition. */
-export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 
 /** Spread into a route definition: admin token required, and documented as such in /openapi.json. */
 export const adminOnly = { security: [{ adminToken: [] }], middleware: requireAdmin((env: Env) => env.ADMIN_TOKEN) };

@@ -21,7 +21,10 @@ export const ErrorSchema = z
   .openapi('Error');
 
 export const ModelNameParam = z.object({
-  name: z.string().regex(NAME_PATTERN, 'model names use a-z, 0-9, "-" and "_" (max 64)').openapi({ param: { name: 'name', in: 'path' }, example: 'digits' }),
+  name: z
+    .string()
+    .regex(NAME_PATTERN, 'model names use a-z, 0-9, "-" and "_" (max 64)')
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'digits' }),
 });
 
 export const VersionParams = ModelNameParam.extend({
@@ -32,7 +35,10 @@ export const VersionParams = ModelNameParam.extend({
 });
 
 export const StudyIdParam = z.object({
-  id: z.string().regex(STUDY_ID_PATTERN, 'study ids use a-z, 0-9, "-" and "_"').openapi({ param: { name: 'id', in: 'path' } }),
+  id: z
+    .string()
+    .regex(STUDY_ID_PATTERN, 'study ids use a-z, 0-9, "-" and "_"')
+    .openapi({ param: { name: 'id', in: 'path' } }),
 });
 
 const finiteNumber = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -44,8 +50,19 @@ export const PredictRequestSchema = z
       .refine((a) => a.length > 0, 'instances must not be empty')
       .refine((a) => a.length <= MAX_INSTANCES, `at most ${MAX_INSTANCES} instances per request`)
       .openapi({ example: [[0, 0, 5, 13, 9, 1, 0, 0]] }),
-    threshold: z.number().min(0).max(1).optional().openapi({ description: 'Confidence below which a prediction is flagged for review (default: the model\'s).' }),
-    topK: z.number().int().min(1).max(1000).optional().openapi({ description: 'Return only the k most probable classes in `probabilities`.' }),
+    threshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .openapi({ description: "Confidence below which a prediction is flagged for review (default: the model's)." }),
+    topK: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .openapi({ description: 'Return only the k most probable classes in `probabilities`.' }),
   })
   .strict()
   .openapi('PredictRequest');
@@ -66,7 +83,11 @@ export const PredictResponseSchema = z
   })
   .openapi('PredictResponse');
 
-export const MetricsSchema = z.object({ validationAccuracy: z.number(), validationLoss: z.number(), testAccuracy: z.number() });
+export const MetricsSchema = z.object({
+  validationAccuracy: z.number(),
+  validationLoss: z.number(),
+  testAccuracy: z.number(),
+});
 
 export const ModelMetadataSchema = z
   .object({
@@ -102,8 +123,24 @@ export const VersionListSchema = z
   .object({
     model: z.string(),
     current: z.number().int().nullable(),
-    versions: z.array(z.object({ version: z.number().int(), createdAt: z.string(), studyId: z.string(), trial: z.number().int(), metrics: MetricsSchema })),
-    history: z.array(z.object({ at: z.string(), action: z.enum(['promote', 'rollback']), from: z.number().int().nullable(), to: z.number().int(), studyId: z.string().nullable() })),
+    versions: z.array(
+      z.object({
+        version: z.number().int(),
+        createdAt: z.string(),
+        studyId: z.string(),
+        trial: z.number().int(),
+        metrics: MetricsSchema,
+      }),
+    ),
+    history: z.array(
+      z.object({
+        at: z.string(),
+        action: z.enum(['promote', 'rollback']),
+        from: z.number().int().nullable(),
+        to: z.number().int(),
+        studyId: z.string().nullable(),
+      }),
+    ),
   })
   .openapi('VersionList');
 
@@ -115,13 +152,20 @@ export const EvaluationSchema = z
     split: z.literal('test'),
     rows: z.number().int().openapi({ description: 'Rows of the test split; the sum of the confusion matrix.' }),
     classNames: z.array(z.string()),
-    confusion: z.array(z.array(z.number().int())).openapi({ description: 'confusion[actual][predicted]: row counts, in classNames order.' }),
-    accuracy: z.number().openapi({ description: 'Diagonal over total: the version\'s recorded test accuracy.' }),
+    confusion: z
+      .array(z.array(z.number().int()))
+      .openapi({ description: 'confusion[actual][predicted]: row counts, in classNames order.' }),
+    accuracy: z.number().openapi({ description: "Diagonal over total: the version's recorded test accuracy." }),
   })
   .openapi('Evaluation');
 
-export const RollbackRequestSchema = z.object({ version: z.number().int().min(1) }).strict().openapi('RollbackRequest');
-export const RollbackResponseSchema = z.object({ model: z.string(), version: z.number().int(), previous: z.number().int().nullable() }).openapi('RollbackResponse');
+export const RollbackRequestSchema = z
+  .object({ version: z.number().int().min(1) })
+  .strict()
+  .openapi('RollbackRequest');
+export const RollbackResponseSchema = z
+  .object({ model: z.string(), version: z.number().int(), previous: z.number().int().nullable() })
+  .openapi('RollbackResponse');
 
 export const StudyRequestSchema = z
   .object({
@@ -129,7 +173,13 @@ export const StudyRequestSchema = z
     model: z.string().regex(NAME_PATTERN).optional().openapi({ description: 'Defaults to the dataset name.' }),
     strategy: z.enum(STRATEGIES).default('random'),
     trials: z.number().int().min(1).max(500).default(24),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional().openapi({ description: 'Study seed; chosen and recorded when omitted.' }),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional()
+      .openapi({ description: 'Study seed; chosen and recorded when omitted.' }),
     parallelism: z.number().int().min(1).max(64).default(4),
     margin: z.number().min(0).max(1).default(0),
     budget: z
@@ -139,8 +189,15 @@ export const StudyRequestSchema = z
       })
       .strict()
       .default({ epochs: 20, maxSeconds: 60 }),
-    space: z.record(z.string(), z.unknown()).optional().openapi({ description: "Overrides of the default search space (default: the dataset's settings)." }),
-    from: z.string().regex(STUDY_ID_PATTERN).optional().openapi({ description: 'Earlier study whose best configurations the `local` strategy refines.' }),
+    space: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: "Overrides of the default search space (default: the dataset's settings)." }),
+    from: z
+      .string()
+      .regex(STUDY_ID_PATTERN)
+      .optional()
+      .openapi({ description: 'Earlier study whose best configurations the `local` strategy refines.' }),
     asha: z
       .object({
         minEpochs: z.number().int().min(1).max(500).default(1),
@@ -148,12 +205,14 @@ export const StudyRequestSchema = z
       })
       .strict()
       .optional()
-      .openapi({ description: 'Strategy `asha` only: rungs at minEpochs * reductionFactor^k epochs (below budget.epochs); a trial continues past a rung only while in the top 1/reductionFactor of that rung so far.' }),
-    warmStartFrom: z
-      .string()
-      .regex(STUDY_ID_PATTERN)
-      .optional()
-      .openapi({ description: 'A model name or study id: its best configurations (found on another dataset) are evaluated first, then the sampler continues.' }),
+      .openapi({
+        description:
+          'Strategy `asha` only: rungs at minEpochs * reductionFactor^k epochs (below budget.epochs); a trial continues past a rung only while in the top 1/reductionFactor of that rung so far.',
+      }),
+    warmStartFrom: z.string().regex(STUDY_ID_PATTERN).optional().openapi({
+      description:
+        'A model name or study id: its best configurations (found on another dataset) are evaluated first, then the sampler continues.',
+    }),
     faults: z
       .object({
         throwOnTrials: z.array(z.number().int().min(0)).max(500).default([]),
@@ -167,7 +226,9 @@ export const StudyRequestSchema = z
   .strict()
   .openapi('StudyRequest');
 
-export const StudyStartedSchema = z.object({ id: z.string(), model: z.string(), status: z.literal('running'), trials: z.number().int() }).openapi('StudyStarted');
+export const StudyStartedSchema = z
+  .object({ id: z.string(), model: z.string(), status: z.literal('running'), trials: z.number().int() })
+  .openapi('StudyStarted');
 
 export const StudyListSchema = z
   .object({
@@ -194,15 +255,26 @@ export const ProgressSchema = z
     pending: z.number().int(),
     running: z.number().int(),
     complete: z.number().int(),
-    pruned: z.number().int().openapi({ description: 'Stopped early at a rung by successive halving (strategy `asha`).' }),
+    pruned: z
+      .number()
+      .int()
+      .openapi({ description: 'Stopped early at a rung by successive halving (strategy `asha`).' }),
     diverged: z.number().int(),
     failed: z.number().int(),
   })
   .openapi('Progress');
 
 // Study views and trial records are large documents produced by the coordinator; described loosely.
-export const StudyViewSchema = z.object({ id: z.string(), status: z.enum(['running', 'complete']), progress: ProgressSchema }).passthrough().openapi('StudyView');
-export const TrialListSchema = z.object({ studyId: z.string(), trials: z.array(z.object({ trial: z.number().int(), status: z.string() }).passthrough()) }).openapi('TrialList');
+export const StudyViewSchema = z
+  .object({ id: z.string(), status: z.enum(['running', 'complete']), progress: ProgressSchema })
+  .passthrough()
+  .openapi('StudyView');
+export const TrialListSchema = z
+  .object({
+    studyId: z.string(),
+    trials: z.array(z.object({ trial: z.number().int(), status: z.string() }).passthrough()),
+  })
+  .openapi('TrialList');
 
 export const HealthSchema = z
   .object({
@@ -221,11 +293,19 @@ export const HealthSchema = z
 export const MAX_DATASET_BYTES = 32 * 1024 * 1024;
 
 export const DatasetNameParam = z.object({
-  name: z.string().regex(NAME_PATTERN, 'dataset names use a-z, 0-9, "-" and "_" (max 64)').openapi({ param: { name: 'name', in: 'path' }, example: 'iris' }),
+  name: z
+    .string()
+    .regex(NAME_PATTERN, 'dataset names use a-z, 0-9, "-" and "_" (max 64)')
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'iris' }),
 });
 
 export const DatasetUploadQuery = z.object({
-  label: z.string().min(1).max(256).optional().openapi({ param: { name: 'label', in: 'query' }, description: 'CSV: the label column (default: the last one).' }),
+  label: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .openapi({ param: { name: 'label', in: 'query' }, description: 'CSV: the label column (default: the last one).' }),
 });
 
 export const DatasetJsonSchema = z
@@ -238,7 +318,10 @@ export const DatasetJsonSchema = z
 
 export const ScheduleSchema = z
   .object({
-    everyHours: z.number().positive().max(24 * 365),
+    everyHours: z
+      .number()
+      .positive()
+      .max(24 * 365),
     trials: z.number().int().min(1).max(500),
     budget: z.object({ epochs: z.number().int().min(1).max(500), maxSeconds: z.number().min(1).max(290) }).strict(),
     parallelism: z.number().int().min(1).max(64),
@@ -247,8 +330,13 @@ export const ScheduleSchema = z
 
 export const DatasetSettingsSchema = z
   .object({
-    schedule: ScheduleSchema.nullable().default(null).openapi({ description: 'Re-tuning schedule honoured by the cron (null: none).' }),
-    space: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'Search-space overrides for studies on this dataset.' }),
+    schedule: ScheduleSchema.nullable()
+      .default(null)
+      .openapi({ description: 'Re-tuning schedule honoured by the cron (null: none).' }),
+    space: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .openapi({ description: 'Search-space overrides for studies on this dataset.' }),
   })
   .strict()
   .openapi('DatasetSettings');
@@ -272,7 +360,17 @@ export const DatasetSummarySchema = z
 
 export const DatasetListSchema = z
   .object({
-    datasets: z.array(z.object({ name: z.string(), version: z.string(), rows: z.number().int(), features: z.number().int(), classes: z.number().int(), createdAt: z.string(), scheduled: z.boolean() })),
+    datasets: z.array(
+      z.object({
+        name: z.string(),
+        version: z.string(),
+        rows: z.number().int(),
+        features: z.number().int(),
+        classes: z.number().int(),
+        createdAt: z.string(),
+        scheduled: z.boolean(),
+      }),
+    ),
   })
   .openapi('DatasetList');
 
@@ -294,18 +392,38 @@ export const SessionListSchema = z
   .openapi('SessionList');
 
 export const SessionIdParam = z.object({
-  id: z.string().regex(STUDY_ID_PATTERN, 'session ids use a-z, 0-9, "-" and "_"').openapi({ param: { name: 'id', in: 'path' } }),
+  id: z
+    .string()
+    .regex(STUDY_ID_PATTERN, 'session ids use a-z, 0-9, "-" and "_"')
+    .openapi({ param: { name: 'id', in: 'path' } }),
 });
 
 export const SessionRequestSchema = z
   .object({
     dataset: z.string().regex(NAME_PATTERN).default('digits').openapi({ example: 'digits' }),
-    model: z.string().regex(NAME_PATTERN).optional().openapi({ description: 'The model a promotion goes to; defaults to the dataset name.' }),
-    config: ModelConfigSchema.partial().default({}).openapi({ description: 'Hyperparameters (every key optional, filled from the defaults); `epochs` is the target.' }),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    model: z
+      .string()
+      .regex(NAME_PATTERN)
+      .optional()
+      .openapi({ description: 'The model a promotion goes to; defaults to the dataset name.' }),
+    config: ModelConfigSchema.partial().default({}).openapi({
+      description: 'Hyperparameters (every key optional, filled from the defaults); `epochs` is the target.',
+    }),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
     slice: z
       .object({
-        epochs: z.number().int().min(1).max(10).default(2).openapi({ description: 'Epochs trained per alarm (one invocation).' }),
+        epochs: z
+          .number()
+          .int()
+          .min(1)
+          .max(10)
+          .default(2)
+          .openapi({ description: 'Epochs trained per alarm (one invocation).' }),
         intervalMs: z.number().int().min(0).max(3_600_000).default(0).openapi({ description: 'Pause between slices.' }),
       })
       .strict()
@@ -321,13 +439,22 @@ export const SessionAdjustSchema = z
     dropout: z.number().min(0).max(0.9).optional(),
     l1: z.number().min(0).max(1).optional(),
     l2: z.number().min(0).max(1).optional(),
-    epochs: z.number().int().min(1).max(1000).optional().openapi({ description: 'New target; raising it continues a complete session.' }),
+    epochs: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .openapi({ description: 'New target; raising it continues a complete session.' }),
   })
   .strict()
   .refine((o) => Object.keys(o).length > 0, 'name at least one hyperparameter to change')
   .openapi('SessionAdjust');
 
-export const SessionPromoteSchema = z.object({ margin: z.number().min(0).max(1).default(0) }).strict().openapi('SessionPromote');
+export const SessionPromoteSchema = z
+  .object({ margin: z.number().min(0).max(1).default(0) })
+  .strict()
+  .openapi('SessionPromote');
 
 const EpochRecordSchema = z.object({
   epoch: z.number().int(),
@@ -358,7 +485,10 @@ export const SessionViewSchema = z
         at: z.string(),
       }),
     ),
-    promotion: z.object({ promoted: z.boolean(), version: z.number().int().nullable(), reason: z.string() }).passthrough().nullable(),
+    promotion: z
+      .object({ promoted: z.boolean(), version: z.number().int().nullable(), reason: z.string() })
+      .passthrough()
+      .nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -366,6 +496,11 @@ export const SessionViewSchema = z
   .openapi('SessionView');
 
 export const PromotionSchema = z
-  .object({ promoted: z.boolean(), version: z.number().int().nullable(), reason: z.string(), champion: z.object({ version: z.number().int(), valAccuracy: z.number() }).nullable() })
+  .object({
+    promoted: z.boolean(),
+    version: z.number().int().nullable(),
+    reason: z.string(),
+    champion: z.object({ version: z.number().int(), valAccuracy: z.number() }).nullable(),
+  })
   .passthrough()
   .openapi('Promotion');

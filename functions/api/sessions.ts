@@ -15,17 +15,32 @@ import { sessionStub } from '../durable/stubs';
 import type { SessionResult } from '../durable/training-session';
 import { newStudyId } from '../services/studies';
 import { adminOnly, jsonContent, newRouter } from './router';
-import { ErrorSchema, PromotionSchema, SessionListSchema, SessionAdjustSchema, SessionIdParam, SessionPromoteSchema, SessionRequestSchema, SessionViewSchema } from './schemas';
+import {
+  ErrorSchema,
+  PromotionSchema,
+  SessionListSchema,
+  SessionAdjustSchema,
+  SessionIdParam,
+  SessionPromoteSchema,
+  SessionRequestSchema,
+  SessionViewSchema,
+} from './schemas';
 
 const unauthorized = { 401: jsonContent(ErrorSchema, 'Missing or wrong admin token') };
 
 const startRoute = createRoute({
   method: 'post',
   path: '/',
-  summary: 'Start a training session (admin): one model trained a few epochs per alarm, state kept in its Durable Object',
+  summary:
+    'Start a training session (admin): one model trained a few epochs per alarm, state kept in its Durable Object',
   ...adminOnly,
   request: { body: { content: { 'application/json': { schema: SessionRequestSchema } }, required: true } },
-  responses: { 202: jsonContent(SessionViewSchema, 'Session started'), ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown dataset'), 422: jsonContent(ErrorSchema, 'Invalid request') },
+  responses: {
+    202: jsonContent(SessionViewSchema, 'Session started'),
+    ...unauthorized,
+    404: jsonContent(ErrorSchema, 'Unknown dataset'),
+    422: jsonContent(ErrorSchema, 'Invalid request'),
+  },
 });
 const listRoute = createRoute({
   method: 'get',
@@ -45,8 +60,17 @@ const adjustRoute = createRoute({
   path: '/{id}/adjust',
   summary: 'Change hyperparameters for the following epochs (admin); recorded on the curve',
   ...adminOnly,
-  request: { params: SessionIdParam, body: { content: { 'application/json': { schema: SessionAdjustSchema } }, required: true } },
-  responses: { 200: jsonContent(SessionViewSchema, 'Adjusted'), ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown session'), 409: jsonContent(ErrorSchema, 'Diverged'), 422: jsonContent(ErrorSchema, 'Invalid values') },
+  request: {
+    params: SessionIdParam,
+    body: { content: { 'application/json': { schema: SessionAdjustSchema } }, required: true },
+  },
+  responses: {
+    200: jsonContent(SessionViewSchema, 'Adjusted'),
+    ...unauthorized,
+    404: jsonContent(ErrorSchema, 'Unknown session'),
+    409: jsonContent(ErrorSchema, 'Diverged'),
+    422: jsonContent(ErrorSchema, 'Invalid values'),
+  },
 });
 const toggle = (action: 'pause' | 'resume', summary: string) =>
   createRoute({
@@ -55,17 +79,31 @@ const toggle = (action: 'pause' | 'resume', summary: string) =>
     summary,
     ...adminOnly,
     request: { params: SessionIdParam },
-    responses: { 200: jsonContent(SessionViewSchema, 'Session'), ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown session'), 409: jsonContent(ErrorSchema, 'Complete or diverged') },
+    responses: {
+      200: jsonContent(SessionViewSchema, 'Session'),
+      ...unauthorized,
+      404: jsonContent(ErrorSchema, 'Unknown session'),
+      409: jsonContent(ErrorSchema, 'Complete or diverged'),
+    },
   });
 const pauseRoute = toggle('pause', 'Stop training after the current slice (admin)');
 const resumeRoute = toggle('resume', 'Continue a paused session (admin)');
 const promoteRoute = createRoute({
   method: 'post',
   path: '/{id}/promote',
-  summary: "Promote the session's current weights if they beat the champion by more than `margin` (admin); once per session",
+  summary:
+    "Promote the session's current weights if they beat the champion by more than `margin` (admin); once per session",
   ...adminOnly,
-  request: { params: SessionIdParam, body: { content: { 'application/json': { schema: SessionPromoteSchema } }, required: false } },
-  responses: { 200: jsonContent(PromotionSchema, 'The decision (also when not promoted)'), ...unauthorized, 404: jsonContent(ErrorSchema, 'Unknown session'), 409: jsonContent(ErrorSchema, 'Nothing trained yet, or diverged') },
+  request: {
+    params: SessionIdParam,
+    body: { content: { 'application/json': { schema: SessionPromoteSchema } }, required: false },
+  },
+  responses: {
+    200: jsonContent(PromotionSchema, 'The decision (also when not promoted)'),
+    ...unauthorized,
+    404: jsonContent(ErrorSchema, 'Unknown session'),
+    409: jsonContent(ErrorSchema, 'Nothing trained yet, or diverged'),
+  },
 });
 
 /** Durable Object storage takes values up to 2 MiB: the weights (and each optimizer slot) must fit in one. */
@@ -86,23 +124,42 @@ export function sessionRoutes() {
       try {
         config = resolveConfig(req.config);
       } catch (err) {
-        if (err instanceof ZodError) throw new ApiError('validation_failed', `config: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        if (err instanceof ZodError)
+          throw new ApiError(
+            'validation_failed',
+            `config: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+          );
         throw err;
       }
       const floats = sessionFloats(config, dataset.features, dataset.classNames.length);
       if (floats > MAX_SESSION_FLOATS) {
-        throw new ApiError('validation_failed', `config: ${floats} parameters; a session keeps its weights in Durable Object storage, at most ${MAX_SESSION_FLOATS} (reduce depth or width)`);
+        throw new ApiError(
+          'validation_failed',
+          `config: ${floats} parameters; a session keeps its weights in Durable Object storage, at most ${MAX_SESSION_FLOATS} (reduce depth or width)`,
+        );
       }
       const model = req.model ?? req.dataset;
       const id = `session-${newStudyId(model)}`;
       const view = await sessionStub(c.env.SESSIONS, id).start({
         ...{ id, model, dataset: req.dataset, datasetVersion: dataset.version, config },
-        ...{ seed: req.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]! % 2 ** 31, sliceEpochs: req.slice.epochs, intervalMs: req.slice.intervalMs },
+        ...{
+          seed: req.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]! % 2 ** 31,
+          sliceEpochs: req.slice.epochs,
+          intervalMs: req.slice.intervalMs,
+        },
       });
       return c.json(view, 202);
     })
     .openapi(listRoute, async (c) => {
-      type Headline = { model: string; dataset: string; status: string; epoch: number; epochs: number; createdAt: string; valAccuracy: number | null };
+      type Headline = {
+        model: string;
+        dataset: string;
+        status: string;
+        epoch: number;
+        epochs: number;
+        createdAt: string;
+        valAccuracy: number | null;
+      };
       return c.json({ sessions: await listIndex<Headline>(new KvStore(c.env.KV), keys.sessionIndexPrefix) }, 200);
     })
     .openapi(getRoute, async (c) => {
@@ -115,8 +172,12 @@ export function sessionRoutes() {
       const { id } = c.req.valid('param');
       return c.json(unwrap(await sessionStub(c.env.SESSIONS, id).adjust(c.req.valid('json'))), 200);
     })
-    .openapi(pauseRoute, async (c) => c.json(unwrap(await sessionStub(c.env.SESSIONS, c.req.valid('param').id).pause()), 200))
-    .openapi(resumeRoute, async (c) => c.json(unwrap(await sessionStub(c.env.SESSIONS, c.req.valid('param').id).resume()), 200))
+    .openapi(pauseRoute, async (c) =>
+      c.json(unwrap(await sessionStub(c.env.SESSIONS, c.req.valid('param').id).pause()), 200),
+    )
+    .openapi(resumeRoute, async (c) =>
+      c.json(unwrap(await sessionStub(c.env.SESSIONS, c.req.valid('param').id).resume()), 200),
+    )
     .openapi(promoteRoute, async (c) => {
       const { id } = c.req.valid('param');
       const body = (c.req.valid('json') as { margin?: number } | undefined) ?? {};

@@ -13,8 +13,15 @@ import type { StudySpec } from '../../shared/study/types';
 import { studyStub } from '../durable/stubs';
 import { newStudyId, resolveWarmStart, startStudy } from '../services/studies';
 import { adminOnly, jsonContent, newRouter } from './router';
-import { ErrorSchema, StudyIdParam, StudyListSchema, StudyRequestSchema, StudyStartedSchema, StudyViewSchema, TrialListSchema } from './schemas';
-
+import {
+  ErrorSchema,
+  StudyIdParam,
+  StudyListSchema,
+  StudyRequestSchema,
+  StudyStartedSchema,
+  StudyViewSchema,
+  TrialListSchema,
+} from './schemas';
 
 const startRoute = createRoute({
   method: 'post',
@@ -30,7 +37,12 @@ const startRoute = createRoute({
     422: jsonContent(ErrorSchema, 'Invalid request'),
   },
 });
-const listRoute = createRoute({ method: 'get', path: '/', summary: 'Studies, newest first', responses: { 200: jsonContent(StudyListSchema, 'Studies') } });
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Studies, newest first',
+  responses: { 200: jsonContent(StudyListSchema, 'Studies') },
+});
 const getRoute = createRoute({
   method: 'get',
   path: '/{id}',
@@ -55,17 +67,27 @@ export function studyRoutes() {
       const space = req.space ?? dataset.settings.space;
       const spaceProblem = validateSpace(space);
       if (spaceProblem) throw new ApiError('validation_failed', `space: ${spaceProblem}`);
-      if (req.asha && req.strategy !== 'asha') throw new ApiError('validation_failed', 'asha: only for the asha strategy');
+      if (req.asha && req.strategy !== 'asha')
+        throw new ApiError('validation_failed', 'asha: only for the asha strategy');
       const asha = req.strategy === 'asha' ? { ...DEFAULT_ASHA, ...req.asha } : null;
       if (asha && ashaRungs(asha, req.budget.epochs).length === 0) {
-        throw new ApiError('validation_failed', `asha.minEpochs: must be below budget.epochs (${req.budget.epochs}) for any rung to exist`);
+        throw new ApiError(
+          'validation_failed',
+          `asha.minEpochs: must be below budget.epochs (${req.budget.epochs}) for any rung to exist`,
+        );
       }
-      if (req.strategy === 'local' && !req.from) throw new ApiError('validation_failed', 'from: the local strategy needs the id of an earlier study');
-      if (req.from && !(await studyStub(c.env.STUDIES, req.from).maybeView())) throw new ApiError('not_found', `unknown study "${req.from}"`);
+      if (req.strategy === 'local' && !req.from)
+        throw new ApiError('validation_failed', 'from: the local strategy needs the id of an earlier study');
+      if (req.from && !(await studyStub(c.env.STUDIES, req.from).maybeView()))
+        throw new ApiError('not_found', `unknown study "${req.from}"`);
       const model = req.model ?? req.dataset;
       const ns = { studies: c.env.STUDIES, models: c.env.MODELS };
       const warmStart = req.warmStartFrom ? await resolveWarmStart(ns, req.warmStartFrom) : null;
-      if (req.warmStartFrom && !warmStart) throw new ApiError('not_found', `no complete trials to warm-start from "${req.warmStartFrom}" (a study id or a model name)`);
+      if (req.warmStartFrom && !warmStart)
+        throw new ApiError(
+          'not_found',
+          `no complete trials to warm-start from "${req.warmStartFrom}" (a study id or a model name)`,
+        );
       const spec: StudySpec = {
         id: newStudyId(model),
         model,
@@ -90,7 +112,17 @@ export function studyRoutes() {
       return c.json({ id: result.id, model, status: 'running' as const, trials: spec.trials }, 202);
     })
     .openapi(listRoute, async (c) => {
-      type Meta = { model: string; dataset: string; strategy: string; status: string; createdAt: string; total: number; finished: number; bestValAccuracy: number | null; promotedVersion: number | null };
+      type Meta = {
+        model: string;
+        dataset: string;
+        strategy: string;
+        status: string;
+        createdAt: string;
+        total: number;
+        finished: number;
+        bestValAccuracy: number | null;
+        promotedVersion: number | null;
+      };
       return c.json({ studies: await listIndex<Meta>(new KvStore(c.env.KV), keys.studyIndexPrefix) }, 200);
     })
     .openapi(getRoute, async (c) => {

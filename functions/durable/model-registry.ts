@@ -88,14 +88,22 @@ export class ModelRegistry extends DurableObject<Env> {
     const earlier = await this.ctx.storage.get<PromotionOutcome>(doneKey);
     if (earlier) return earlier;
     const champion = await this.currentVersion();
-    const guard = promotionGuard(candidate.metrics.validationAccuracy, champion ? { valAccuracy: champion.metrics.validationAccuracy } : null, margin);
+    const guard = promotionGuard(
+      candidate.metrics.validationAccuracy,
+      champion ? { valAccuracy: champion.metrics.validationAccuracy } : null,
+      margin,
+    );
     const now = new Date().toISOString();
     const outcome: PromotionOutcome = {
       promoted: guard.promote,
       refused: [],
       version: null,
       reason: guard.reason,
-      candidate: { trial: candidate.trial, valAccuracy: candidate.metrics.validationAccuracy, testAccuracy: candidate.metrics.testAccuracy },
+      candidate: {
+        trial: candidate.trial,
+        valAccuracy: candidate.metrics.validationAccuracy,
+        testAccuracy: candidate.metrics.testAccuracy,
+      },
       champion: champion ? { version: champion.version, valAccuracy: champion.metrics.validationAccuracy } : null,
       decidedAt: now,
     };
@@ -106,10 +114,23 @@ export class ModelRegistry extends DurableObject<Env> {
     const version = ((await this.ctx.storage.get<number>('maxVersion')) ?? 0) + 1;
     const meta: ModelVersion = { ...candidate, version, createdAt: now };
     const history = (await this.ctx.storage.get<RegistryEvent[]>('history')) ?? [];
-    history.push({ at: now, action: 'promote', from: champion?.version ?? null, to: version, studyId: candidate.studyId });
+    history.push({
+      at: now,
+      action: 'promote',
+      from: champion?.version ?? null,
+      to: version,
+      studyId: candidate.studyId,
+    });
     outcome.version = version;
     // One batch: the version, the pointer, the history and the idempotency record land together.
-    await this.ctx.storage.put({ model: candidate.model, maxVersion: version, [versionKey(version)]: meta, current: version, history, [doneKey]: outcome });
+    await this.ctx.storage.put({
+      model: candidate.model,
+      maxVersion: version,
+      [versionKey(version)]: meta,
+      current: version,
+      history,
+      [doneKey]: outcome,
+    });
     await this.mirror(meta);
     return outcome;
   }

@@ -3,7 +3,14 @@
  * values (search-space assignments) until TypeScript gives up, so calls go through these plain
  * interfaces; the values themselves are structured-cloneable data.
  */
-import type { ModelVersion, PromotionOutcome, StudySpec, StudyView, TrialRecord, VersionCandidate } from '../../shared/study/types';
+import type {
+  ModelVersion,
+  PromotionOutcome,
+  StudySpec,
+  StudyView,
+  TrialRecord,
+  VersionCandidate,
+} from '../../shared/study/types';
 import type { TrialResult } from '../../shared/study/trial';
 import type { RegistryState, RollbackResult } from './model-registry';
 import type { RungDecision } from '../../shared/study/asha';

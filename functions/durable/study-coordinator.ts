@@ -18,7 +18,16 @@ import { bestPromotable, progressOf, rank } from '../../shared/study/leaderboard
 import { planTrials } from '../../shared/study/plan';
 import { testAccuracy } from '../../shared/study/test-accuracy';
 import { failedResult, type TrialMessage, type TrialResult } from '../../shared/study/trial';
-import { isFinished, type PlannedTrial, type PromotionOutcome, type StudySpec, type StudyView, type TrialRecord, type TrialState, type VersionCandidate } from '../../shared/study/types';
+import {
+  isFinished,
+  type PlannedTrial,
+  type PromotionOutcome,
+  type StudySpec,
+  type StudyView,
+  type TrialRecord,
+  type TrialState,
+  type VersionCandidate,
+} from '../../shared/study/types';
 import { initBackend } from '../../shared/tf/backend';
 import { registryStub, studyStub } from './stubs';
 
@@ -76,9 +85,22 @@ export class StudyCoordinator extends DurableObject<Env> {
       const incumbents = spec.from ? await studyStub(this.env.STUDIES, spec.from).records() : [];
       const plan = planTrials(spec, incumbents);
       const entries: Record<string, unknown> = { spec, plan, status: 'running' };
-      for (const p of plan) entries[slotKey(p.trial)] = { trial: p.trial, state: 'pending', dispatches: 0, dispatchedAt: null } satisfies Slot;
+      for (const p of plan)
+        entries[slotKey(p.trial)] = {
+          trial: p.trial,
+          state: 'pending',
+          dispatches: 0,
+          dispatchedAt: null,
+        } satisfies Slot;
       await this.ctx.storage.put(entries);
-      log('study_start', { studyId: spec.id, model: spec.model, strategy: spec.strategy, trials: plan.length, seed: spec.seed, origin: spec.origin });
+      log('study_start', {
+        studyId: spec.id,
+        model: spec.model,
+        strategy: spec.strategy,
+        trials: plan.length,
+        seed: spec.seed,
+        origin: spec.origin,
+      });
       await this.dispatch();
       await this.writeIndex(true);
       await this.ctx.storage.setAlarm(Date.now() + this.staleMs(spec));
@@ -103,11 +125,31 @@ export class StudyCoordinator extends DurableObject<Env> {
       const slot = await this.ctx.storage.get<Slot>(slotKey(n));
       const planned = (await this.ctx.storage.get<PlannedTrial[]>('plan'))?.[n];
       if (!spec || !slot || !planned || isFinished(slot.state)) return { accepted: false };
-      const record: TrialRecord = { studyId: spec.id, model: spec.model, trial: n, source: planned.source, params: planned.params, config: planned.config, seed: planned.seed, ...result };
+      const record: TrialRecord = {
+        studyId: spec.id,
+        model: spec.model,
+        trial: n,
+        source: planned.source,
+        params: planned.params,
+        config: planned.config,
+        seed: planned.seed,
+        ...result,
+      };
       // The one write of this trial's record: only the accepted report reaches it.
       await putJson(this.store, keys.trialRecord(spec.id, n), record);
-      await this.ctx.storage.put({ [recordKey(n)]: record, [slotKey(n)]: { ...slot, state: record.status } satisfies Slot });
-      log('trial_end', { studyId: spec.id, trial: n, status: record.status, reason: record.reason, valAccuracy: record.final?.valAccuracy ?? null, epochs: record.history.length, attempts: record.attempts });
+      await this.ctx.storage.put({
+        [recordKey(n)]: record,
+        [slotKey(n)]: { ...slot, state: record.status } satisfies Slot,
+      });
+      log('trial_end', {
+        studyId: spec.id,
+        trial: n,
+        status: record.status,
+        reason: record.reason,
+        valAccuracy: record.final?.valAccuracy ?? null,
+        epochs: record.history.length,
+        attempts: record.attempts,
+      });
       await this.dispatch();
       if ((await this.slots()).every((s) => isFinished(s.state))) await this.finalize();
       else await this.writeIndex(false);
@@ -132,7 +174,11 @@ export class StudyCoordinator extends DurableObject<Env> {
       const results = (await this.ctx.storage.get<RungResult[]>(rungKey(epoch))) ?? [];
       const earlier = results.find((r) => r.trial === n);
       if (earlier) return earlier.decision;
-      const decision = ashaDecision(valAccuracy, results.map((r) => r.valAccuracy), settings.reductionFactor);
+      const decision = ashaDecision(
+        valAccuracy,
+        results.map((r) => r.valAccuracy),
+        settings.reductionFactor,
+      );
       results.push({ trial: n, valAccuracy, decision });
       await this.ctx.storage.put(rungKey(epoch), results);
       log('trial_rung', { studyId: spec.id, trial: n, epoch, valAccuracy, decision, atRung: results.length });
@@ -143,7 +189,8 @@ export class StudyCoordinator extends DurableObject<Env> {
   /** Every rung's results in arrival order, keyed by the rung's epoch. */
   async rungs(): Promise<Record<string, RungResult[]>> {
     const out: Record<string, RungResult[]> = {};
-    for (const [k, v] of await this.ctx.storage.list<RungResult[]>({ prefix: 'rung:' })) out[String(Number(k.slice(5)))] = v;
+    for (const [k, v] of await this.ctx.storage.list<RungResult[]>({ prefix: 'rung:' }))
+      out[String(Number(k.slice(5)))] = v;
     return out;
   }
 
@@ -157,9 +204,12 @@ export class StudyCoordinator extends DurableObject<Env> {
     if (next.length === 0) return;
     const now = Date.now();
     const updates: Record<string, Slot> = {};
-    for (const s of next) updates[slotKey(s.trial)] = { ...s, state: 'running', dispatches: s.dispatches + 1, dispatchedAt: now };
+    for (const s of next)
+      updates[slotKey(s.trial)] = { ...s, state: 'running', dispatches: s.dispatches + 1, dispatchedAt: now };
     await this.ctx.storage.put(updates);
-    await this.env.TRIALS.sendBatch(next.map((s) => ({ body: { studyId: spec.id, trial: s.trial } satisfies TrialMessage })));
+    await this.env.TRIALS.sendBatch(
+      next.map((s) => ({ body: { studyId: spec.id, trial: s.trial } satisfies TrialMessage })),
+    );
   }
 
   private staleMs(spec: StudySpec): number {
@@ -182,9 +232,21 @@ export class StudyCoordinator extends DurableObject<Env> {
         if (s.dispatches >= MAX_DISPATCHES) {
           const failed = failedResult(s.dispatches, `no result after ${s.dispatches} dispatches`);
           const planned = (await this.ctx.storage.get<PlannedTrial[]>('plan'))![s.trial]!;
-          const record: TrialRecord = { studyId: spec.id, model: spec.model, trial: s.trial, source: planned.source, params: planned.params, config: planned.config, seed: planned.seed, ...failed };
+          const record: TrialRecord = {
+            studyId: spec.id,
+            model: spec.model,
+            trial: s.trial,
+            source: planned.source,
+            params: planned.params,
+            config: planned.config,
+            seed: planned.seed,
+            ...failed,
+          };
           await putJson(this.store, keys.trialRecord(spec.id, s.trial), record);
-          await this.ctx.storage.put({ [recordKey(s.trial)]: record, [slotKey(s.trial)]: { ...s, state: 'failed' } satisfies Slot });
+          await this.ctx.storage.put({
+            [recordKey(s.trial)]: record,
+            [slotKey(s.trial)]: { ...s, state: 'failed' } satisfies Slot,
+          });
         } else {
           await this.ctx.storage.put(slotKey(s.trial), { ...s, state: 'pending' } satisfies Slot);
         }
@@ -200,7 +262,8 @@ export class StudyCoordinator extends DurableObject<Env> {
     if (!spec) return;
     await this.resume();
     await this.writeIndex(true);
-    if ((await this.ctx.storage.get('status')) !== 'complete') await this.ctx.storage.setAlarm(Date.now() + this.staleMs(spec));
+    if ((await this.ctx.storage.get('status')) !== 'complete')
+      await this.ctx.storage.setAlarm(Date.now() + this.staleMs(spec));
   }
 
   /** Picks the best complete trial, measures it on the test split, and asks the registry to promote it. Once. */
@@ -235,13 +298,21 @@ export class StudyCoordinator extends DurableObject<Env> {
           promoted: false,
           refused,
           version: null,
-          reason: refused.length ? `no promotable trial (${refused.map((r) => `trial ${r.trial}: ${r.reason}`).join('; ')})` : 'no trial completed',
+          reason: refused.length
+            ? `no promotable trial (${refused.map((r) => `trial ${r.trial}: ${r.reason}`).join('; ')})`
+            : 'no trial completed',
           candidate: null,
           champion: null,
           decidedAt: new Date().toISOString(),
         };
     await this.ctx.storage.put({ promotion: outcome, status: 'complete' });
-    log(outcome.promoted ? 'promotion' : 'promotion_declined', { studyId: spec.id, model: spec.model, version: outcome.version, reason: outcome.reason, candidate: outcome.candidate });
+    log(outcome.promoted ? 'promotion' : 'promotion_declined', {
+      studyId: spec.id,
+      model: spec.model,
+      version: outcome.version,
+      reason: outcome.reason,
+      candidate: outcome.candidate,
+    });
     await registry.releaseStudy(spec.id);
     await this.ctx.storage.deleteAlarm();
     await this.writeIndex(true);
@@ -266,7 +337,11 @@ export class StudyCoordinator extends DurableObject<Env> {
       featureNames: split.featureNames,
       classNames: split.classNames,
       standardisation: split.standardisation,
-      metrics: { validationAccuracy: best.final!.valAccuracy, validationLoss: best.final!.valLoss, testAccuracy: accuracy },
+      metrics: {
+        validationAccuracy: best.final!.valAccuracy,
+        validationLoss: best.final!.valLoss,
+        testAccuracy: accuracy,
+      },
       threshold: DEFAULT_THRESHOLD,
       weightsKey: best.weightsKey!,
     };

@@ -69,7 +69,8 @@ export interface SessionView extends Omit<SessionInit, 'config'> {
   updatedAt: string;
 }
 
-export type SessionResult<T> = { ok: true; value: T } | { ok: false; code: 'not_found' | 'conflict' | 'validation_failed'; reason: string };
+export type SessionResult<T> =
+  { ok: true; value: T } | { ok: false; code: 'not_found' | 'conflict' | 'validation_failed'; reason: string };
 
 interface Meta extends Omit<SessionInit, 'config'> {
   status: SessionStatus;
@@ -102,7 +103,8 @@ export class TrainingSession extends DurableObject<Env> {
     const got = await this.ctx.storage.get(['config', 'progress', 'weights']);
     const progress = got.get('progress') as Progress;
     const slots: Float32Array[] = [];
-    for (let i = 0; i < progress.optimizer.slots; i++) slots.push((await this.ctx.storage.get<Float32Array>(slotKey(i)))!);
+    for (let i = 0; i < progress.optimizer.slots; i++)
+      slots.push((await this.ctx.storage.get<Float32Array>(slotKey(i)))!);
     return {
       config: got.get('config') as ModelConfig,
       seed: progress.seed,
@@ -116,7 +118,13 @@ export class TrainingSession extends DurableObject<Env> {
 
   /** Everything but the config (adjustments own it), as one batch of entries. */
   private stateEntries(s: SessionState): Record<string, unknown> {
-    const progress: Progress = { seed: s.seed, epoch: s.epoch, orderRng: s.orderRng, maskRng: s.maskRng, optimizer: { kind: s.optimizer.kind, step: s.optimizer.step, slots: s.optimizer.slots.length } };
+    const progress: Progress = {
+      seed: s.seed,
+      epoch: s.epoch,
+      orderRng: s.orderRng,
+      maskRng: s.maskRng,
+      optimizer: { kind: s.optimizer.kind, step: s.optimizer.step, slots: s.optimizer.slots.length },
+    };
     const entries: Record<string, unknown> = { progress, weights: encodeWeights(s.weights) };
     s.optimizer.slots.forEach((slot, i) => (entries[slotKey(i)] = slot));
     return entries;
@@ -132,10 +140,22 @@ export class TrainingSession extends DurableObject<Env> {
         const now = new Date().toISOString();
         const { config: _config, ...rest } = init;
         const meta: Meta = { ...rest, status: 'running', promotion: null, createdAt: now, updatedAt: now };
-        await this.ctx.storage.put({ meta, config: init.config, curve: [], adjustments: [], ...this.stateEntries(state) });
+        await this.ctx.storage.put({
+          meta,
+          config: init.config,
+          curve: [],
+          adjustments: [],
+          ...this.stateEntries(state),
+        });
         await this.scheduleSlice(meta);
         await this.writeIndex(true);
-        log('session_start', { sessionId: init.id, model: init.model, dataset: init.dataset, epochs: init.config.epochs, sliceEpochs: init.sliceEpochs });
+        log('session_start', {
+          sessionId: init.id,
+          model: init.model,
+          dataset: init.dataset,
+          epochs: init.config.epochs,
+          sliceEpochs: init.sliceEpochs,
+        });
       }
       return (await this.view())!;
     });
@@ -151,8 +171,21 @@ export class TrainingSession extends DurableObject<Env> {
     const view = await this.view();
     if (!view) return;
     const { curve, ...rest } = view;
-    const headline = { model: view.model, dataset: view.dataset, status: view.status, epoch: view.epoch, epochs: view.config.epochs, createdAt: view.createdAt, valAccuracy: curve.at(-1)?.valAccuracy ?? null };
-    await putJson(this.store, keys.sessionIndex(view.id), { ...rest, lastEpoch: curve.at(-1) ?? null }, { metadata: headline });
+    const headline = {
+      model: view.model,
+      dataset: view.dataset,
+      status: view.status,
+      epoch: view.epoch,
+      epochs: view.config.epochs,
+      createdAt: view.createdAt,
+      valAccuracy: curve.at(-1)?.valAccuracy ?? null,
+    };
+    await putJson(
+      this.store,
+      keys.sessionIndex(view.id),
+      { ...rest, lastEpoch: curve.at(-1) ?? null },
+      { metadata: headline },
+    );
     await this.ctx.storage.put('indexWrittenAt', Date.now());
   }
 
@@ -184,14 +217,24 @@ export class TrainingSession extends DurableObject<Env> {
       const state = await this.loadState();
       const slice = trainSlice(state, split, meta.sliceEpochs);
       const curve = [...((await this.ctx.storage.get<EpochRecord[]>('curve')) ?? []), ...slice.records];
-      const status: SessionStatus = slice.diverged ? 'diverged' : slice.state.epoch >= state.config.epochs ? 'complete' : 'running';
+      const status: SessionStatus = slice.diverged
+        ? 'diverged'
+        : slice.state.epoch >= state.config.epochs
+          ? 'complete'
+          : 'running';
       const next: Meta = { ...meta, status, updatedAt: new Date().toISOString() };
       // One write: a slice either happened completely (state, curve, status) or not at all.
       await this.ctx.storage.put({ ...this.stateEntries(slice.state), curve, meta: next });
       if (status === 'running') await this.scheduleSlice(meta);
       await this.writeIndex(status !== 'running');
       const last = slice.records.at(-1);
-      log('session_slice', { sessionId: meta.id, epoch: slice.state.epoch, status, valAccuracy: last?.valAccuracy ?? null, learningRate: last?.learningRate ?? null });
+      log('session_slice', {
+        sessionId: meta.id,
+        epoch: slice.state.epoch,
+        status,
+        valAccuracy: last?.valAccuracy ?? null,
+        learningRate: last?.learningRate ?? null,
+      });
     });
   }
 
@@ -200,20 +243,41 @@ export class TrainingSession extends DurableObject<Env> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const meta = await this.meta();
       if (!meta) return { ok: false, code: 'not_found', reason: 'no such session' };
-      if (meta.status === 'diverged') return { ok: false, code: 'conflict', reason: 'the session diverged; start a new one' };
+      if (meta.status === 'diverged')
+        return { ok: false, code: 'conflict', reason: 'the session diverged; start a new one' };
       const fixed = Object.keys(changes).filter((k) => !(ADJUSTABLE as readonly string[]).includes(k));
-      if (fixed.length) return { ok: false, code: 'validation_failed', reason: `${fixed.join(', ')}: fixed for the session's life (adjustable: ${ADJUSTABLE.join(', ')})` };
+      if (fixed.length)
+        return {
+          ok: false,
+          code: 'validation_failed',
+          reason: `${fixed.join(', ')}: fixed for the session's life (adjustable: ${ADJUSTABLE.join(', ')})`,
+        };
       const config = (await this.ctx.storage.get<ModelConfig>('config'))!;
       const epoch = (await this.ctx.storage.get<Progress>('progress'))!.epoch;
       const parsed = ModelConfigSchema.safeParse({ ...config, ...changes });
-      if (!parsed.success) return { ok: false, code: 'validation_failed', reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
-      if (parsed.data.epochs <= epoch) return { ok: false, code: 'validation_failed', reason: `epochs: must exceed the ${epoch} epochs already trained` };
+      if (!parsed.success)
+        return {
+          ok: false,
+          code: 'validation_failed',
+          reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+        };
+      if (parsed.data.epochs <= epoch)
+        return {
+          ok: false,
+          code: 'validation_failed',
+          reason: `epochs: must exceed the ${epoch} epochs already trained`,
+        };
       const previous: Adjustment = {};
-      for (const k of Object.keys(changes) as (keyof Adjustment)[]) (previous as Record<string, unknown>)[k] = config[k];
+      for (const k of Object.keys(changes) as (keyof Adjustment)[])
+        (previous as Record<string, unknown>)[k] = config[k];
       const marks = (await this.ctx.storage.get<AdjustmentMark[]>('adjustments')) ?? [];
       marks.push({ epoch: epoch + 1, changes, previous, at: new Date().toISOString() });
       const status: SessionStatus = meta.status === 'complete' ? 'running' : meta.status;
-      await this.ctx.storage.put({ config: parsed.data, adjustments: marks, meta: { ...meta, status, updatedAt: new Date().toISOString() } });
+      await this.ctx.storage.put({
+        config: parsed.data,
+        adjustments: marks,
+        meta: { ...meta, status, updatedAt: new Date().toISOString() },
+      });
       if (meta.status === 'complete') await this.scheduleSlice(meta);
       await this.writeIndex(true);
       log('session_adjust', { sessionId: meta.id, fromEpoch: epoch + 1, changes });
@@ -236,7 +300,8 @@ export class TrainingSession extends DurableObject<Env> {
       const to: SessionStatus = run ? 'running' : 'paused';
       // Asking twice is harmless; a complete or diverged session has nothing to pause or resume.
       if (meta.status === to) return { ok: true, value: (await this.view())! };
-      if (meta.status !== (run ? 'paused' : 'running')) return { ok: false, code: 'conflict', reason: `the session is ${meta.status}` };
+      if (meta.status !== (run ? 'paused' : 'running'))
+        return { ok: false, code: 'conflict', reason: `the session is ${meta.status}` };
       await this.ctx.storage.put('meta', { ...meta, status: to, updatedAt: new Date().toISOString() } satisfies Meta);
       if (run) await this.scheduleSlice(meta);
       else await this.ctx.storage.deleteAlarm();
@@ -255,15 +320,28 @@ export class TrainingSession extends DurableObject<Env> {
       const meta = await this.meta();
       if (!meta) return { ok: false, code: 'not_found', reason: 'no such session' };
       if (meta.promotion) return { ok: true, value: meta.promotion };
-      if (meta.status === 'diverged') return { ok: false, code: 'conflict', reason: 'a diverged session cannot be promoted' };
+      if (meta.status === 'diverged')
+        return { ok: false, code: 'conflict', reason: 'a diverged session cannot be promoted' };
       const curve = (await this.ctx.storage.get<EpochRecord[]>('curve')) ?? [];
       const last = curve.at(-1);
       if (!last) return { ok: false, code: 'conflict', reason: 'nothing trained yet' };
       const state = await this.loadState();
-      const outcome = await registryStub(this.env.MODELS, meta.model).promote(await this.candidate(meta, state, last), margin);
-      await this.ctx.storage.put('meta', { ...meta, promotion: outcome, updatedAt: new Date().toISOString() } satisfies Meta);
+      const outcome = await registryStub(this.env.MODELS, meta.model).promote(
+        await this.candidate(meta, state, last),
+        margin,
+      );
+      await this.ctx.storage.put('meta', {
+        ...meta,
+        promotion: outcome,
+        updatedAt: new Date().toISOString(),
+      } satisfies Meta);
       await this.writeIndex(true);
-      log(outcome.promoted ? 'session_promotion' : 'session_promotion_declined', { sessionId: meta.id, model: meta.model, version: outcome.version, reason: outcome.reason });
+      log(outcome.promoted ? 'session_promotion' : 'session_promotion_declined', {
+        sessionId: meta.id,
+        model: meta.model,
+        version: outcome.version,
+        reason: outcome.reason,
+      });
       return { ok: true, value: outcome };
     });
   }
@@ -285,7 +363,11 @@ export class TrainingSession extends DurableObject<Env> {
       featureNames: split.featureNames,
       classNames: split.classNames,
       standardisation: split.standardisation,
-      metrics: { validationAccuracy: last.valAccuracy, validationLoss: last.valLoss, testAccuracy: testAccuracy(state.weights, state.config, split) },
+      metrics: {
+        validationAccuracy: last.valAccuracy,
+        validationLoss: last.valLoss,
+        testAccuracy: testAccuracy(state.weights, state.config, split),
+      },
       threshold: DEFAULT_THRESHOLD,
       weightsKey,
     };

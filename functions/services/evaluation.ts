@@ -46,10 +46,16 @@ export function confusionMatrix(probs: Float32Array, actual: Int32Array, classes
   return m;
 }
 
-export function evaluateOnTest(meta: { model: string; version: number; dataset: string; featureNames: string[]; classNames: string[] }, predictor: Predictor, split: Split): Evaluation {
+export function evaluateOnTest(
+  meta: { model: string; version: number; dataset: string; featureNames: string[]; classNames: string[] },
+  predictor: Predictor,
+  split: Split,
+): Evaluation {
   const same = (a: string[], b: string[]) => a.length === b.length && a.every((v, i) => v === b[i]);
   if (!same(meta.featureNames, split.featureNames) || !same(meta.classNames, split.classNames)) {
-    throw new SplitMismatchError(`${meta.model} v${meta.version} has other features or classes than dataset "${meta.dataset}" has now`);
+    throw new SplitMismatchError(
+      `${meta.model} v${meta.version} has other features or classes than dataset "${meta.dataset}" has now`,
+    );
   }
   const probs = predictor.predictProba(rawFeatures(split, split.test), split.test.rows);
   const confusion = confusionMatrix(probs, split.test.y, split.classes);

@@ -6,22 +6,31 @@ import { ApiError } from '../../shared/http/errors';
 export type Instance = number[] | Record<string, number>;
 
 /** Row-major matrix in the model's feature order; errors name the offending instance and field. */
-export function toMatrix(instances: Instance[], featureNames: string[], featureIndex: Map<string, number>): Float32Array {
+export function toMatrix(
+  instances: Instance[],
+  featureNames: string[],
+  featureIndex: Map<string, number>,
+): Float32Array {
   const f = featureNames.length;
   const x = new Float32Array(instances.length * f);
   instances.forEach((inst, i) => {
     if (Array.isArray(inst)) {
-      if (inst.length !== f) throw new ApiError('validation_failed', `instances[${i}]: expected ${f} features, got ${inst.length}`);
+      if (inst.length !== f)
+        throw new ApiError('validation_failed', `instances[${i}]: expected ${f} features, got ${inst.length}`);
       x.set(inst, i * f);
       return;
     }
     const names = Object.keys(inst);
     for (const name of names) {
-      if (!featureIndex.has(name)) throw new ApiError('validation_failed', `instances[${i}]: unknown feature "${name.slice(0, 64)}"`);
+      if (!featureIndex.has(name))
+        throw new ApiError('validation_failed', `instances[${i}]: unknown feature "${name.slice(0, 64)}"`);
     }
     if (names.length !== f) {
       const missing = featureNames.find((n) => !(n in inst));
-      throw new ApiError('validation_failed', `instances[${i}]: missing feature "${missing}" (expected ${f} features, got ${names.length})`);
+      throw new ApiError(
+        'validation_failed',
+        `instances[${i}]: missing feature "${missing}" (expected ${f} features, got ${names.length})`,
+      );
     }
     for (const name of names) x[i * f + featureIndex.get(name)!] = inst[name]!;
   });
@@ -36,7 +45,12 @@ export interface Prediction {
   review: boolean;
 }
 
-export function formatPredictions(probs: Float32Array, classNames: string[], threshold: number, topK?: number): Prediction[] {
+export function formatPredictions(
+  probs: Float32Array,
+  classNames: string[],
+  threshold: number,
+  topK?: number,
+): Prediction[] {
   const c = classNames.length;
   const rows = probs.length / c;
   const out: Prediction[] = [];
@@ -48,7 +62,13 @@ export function formatPredictions(probs: Float32Array, classNames: string[], thr
     if (topK !== undefined && topK < c) order = order.sort((a, b) => row[b]! - row[a]! || a - b).slice(0, topK);
     const probabilities: Record<string, number> = {};
     for (const k of order) probabilities[classNames[k]!] = row[k]!;
-    out.push({ label: classNames[arg]!, classIndex: arg, confidence: row[arg]!, probabilities, review: row[arg]! < threshold });
+    out.push({
+      label: classNames[arg]!,
+      classIndex: arg,
+      confidence: row[arg]!,
+      probabilities,
+      review: row[arg]! < threshold,
+    });
   }
   return out;
 }

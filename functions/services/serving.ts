@@ -83,7 +83,9 @@ export class ServingCache {
     try {
       return await this.load(deps, meta);
     } catch (err) {
-      const earlier = (await registryStub(deps.models, meta.model).listVersions()).filter((v) => v.version < meta.version).sort((a, b) => b.version - a.version);
+      const earlier = (await registryStub(deps.models, meta.model).listVersions())
+        .filter((v) => v.version < meta.version)
+        .sort((a, b) => b.version - a.version);
       for (const v of earlier) {
         try {
           return await this.load(deps, v);
@@ -91,7 +93,9 @@ export class ServingCache {
           // recorded by load(); try the next older version
         }
       }
-      throw new ModelUnavailableError(`model "${meta.model}" v${meta.version} cannot be loaded (${err instanceof Error ? err.message : String(err)}) and no earlier version can either`);
+      throw new ModelUnavailableError(
+        `model "${meta.model}" v${meta.version} cannot be loaded (${err instanceof Error ? err.message : String(err)}) and no earlier version can either`,
+      );
     }
   }
 
@@ -99,7 +103,8 @@ export class ServingCache {
   load(deps: ServingDeps, meta: ModelVersion): Promise<LoadedModel> {
     const key = `${meta.model}@${meta.version}`;
     const failed = this.failures.get(key);
-    if (failed && this.now() - failed.at < FAILURE_TTL_MS) return Promise.reject(new ModelUnavailableError(failed.reason));
+    if (failed && this.now() - failed.at < FAILURE_TTL_MS)
+      return Promise.reject(new ModelUnavailableError(failed.reason));
     let entry = this.loaded.get(key);
     if (entry) {
       // Re-insert to keep the map in least-recently-used order.
@@ -133,8 +138,14 @@ export class ServingCache {
     let entry = this.evaluations.get(key);
     if (entry) return entry;
     entry = (async () => {
-      if (meta.splitSeed !== SPLIT_SEED) throw new SplitMismatchError(`${key} was tested on split seed ${meta.splitSeed}; this deployment splits with ${SPLIT_SEED}`);
-      const [loaded, split] = await Promise.all([this.load(deps, meta), loadSplit(meta.dataset, deps.store, meta.datasetVersion)]);
+      if (meta.splitSeed !== SPLIT_SEED)
+        throw new SplitMismatchError(
+          `${key} was tested on split seed ${meta.splitSeed}; this deployment splits with ${SPLIT_SEED}`,
+        );
+      const [loaded, split] = await Promise.all([
+        this.load(deps, meta),
+        loadSplit(meta.dataset, deps.store, meta.datasetVersion),
+      ]);
       return evaluateOnTest(meta, loaded.predictor, split);
     })();
     // A failure (e.g. weights briefly unreadable) is not cached: the next request tries again.

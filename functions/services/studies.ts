@@ -15,7 +15,10 @@ export type StartResult = { started: true; id: string } | { started: false; id: 
 
 /** Sortable, readable and unique: model, UTC timestamp, random suffix. */
 export function newStudyId(model: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:TZ.]/g, '').slice(0, 14);
+  const stamp = now
+    .toISOString()
+    .replace(/[-:TZ.]/g, '')
+    .slice(0, 14);
   return `${model}-${stamp}-${crypto.randomUUID().slice(0, 6)}`;
 }
 
@@ -39,11 +42,16 @@ export const WARM_START_CONFIGS = 3;
  * Warm start: the best configurations of a study (by id) or of the study that produced a model's
  * current version (by model name), best first. null when the source is unknown or has none complete.
  */
-export async function resolveWarmStart(ns: StudyNamespaces, from: string): Promise<{ from: string; params: Assignment[] } | null> {
+export async function resolveWarmStart(
+  ns: StudyNamespaces,
+  from: string,
+): Promise<{ from: string; params: Assignment[] } | null> {
   let studyId: string | null = (await studyStub(ns.studies, from).maybeView()) ? from : null;
   if (!studyId) studyId = (await registryStub(ns.models, from).current())?.studyId ?? null;
   if (!studyId) return null;
   const records = await studyStub(ns.studies, studyId).records();
-  const best = rank(records).filter((e) => e.status === 'complete').slice(0, WARM_START_CONFIGS);
+  const best = rank(records)
+    .filter((e) => e.status === 'complete')
+    .slice(0, WARM_START_CONFIGS);
   return best.length ? { from, params: best.map((e) => e.params) } : null;
 }

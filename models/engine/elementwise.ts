@@ -33,7 +33,14 @@ export function activateInPlace(h: Float32Array, off: number, n: number, a: Acti
 }
 
 /** d *= act'(x), written in terms of the activation's output y (every supported one allows it). */
-export function activationBackward(d: Float32Array, dOff: number, y: Float32Array, yOff: number, n: number, a: Activation): void {
+export function activationBackward(
+  d: Float32Array,
+  dOff: number,
+  y: Float32Array,
+  yOff: number,
+  n: number,
+  a: Activation,
+): void {
   switch (a) {
     case 'relu':
       for (let i = 0; i < n; i++) if (!(y[yOff + i]! > 0)) d[dOff + i] = 0;
@@ -71,7 +78,12 @@ export interface BnCache {
 }
 
 export function bnCache(capacityRows: number, units: number): BnCache {
-  return { xhat: new Float32Array(capacityRows * units), invStd: new Float64Array(units), mean: new Float64Array(units), variance: new Float64Array(units) };
+  return {
+    xhat: new Float32Array(capacityRows * units),
+    invStd: new Float64Array(units),
+    mean: new Float64Array(units),
+    variance: new Float64Array(units),
+  };
 }
 
 /**
@@ -79,7 +91,19 @@ export function bnCache(capacityRows: number, units: number): BnCache {
  * mean and biased variance and writes gamma * xhat + beta to `out` (which may be x itself).
  * gamma and beta are read from `p` at gOff / bOff.
  */
-export function bnTrainForward(x: Float32Array, xOff: number, rows: number, units: number, p: Float32Array, gOff: number, bOff: number, eps: number, c: BnCache, out: Float32Array, outOff: number): void {
+export function bnTrainForward(
+  x: Float32Array,
+  xOff: number,
+  rows: number,
+  units: number,
+  p: Float32Array,
+  gOff: number,
+  bOff: number,
+  eps: number,
+  c: BnCache,
+  out: Float32Array,
+  outOff: number,
+): void {
   const { mean, variance, invStd, xhat } = c;
   mean.fill(0);
   variance.fill(0);
@@ -117,7 +141,19 @@ export function bnTrainForward(x: Float32Array, xOff: number, rows: number, unit
  *   dBeta = sum dy, dGamma = sum dy * xhat, dx = gamma * invStd / n * (n * dy - dBeta - xhat * dGamma).
  * dGamma and dBeta are written into `g` at the given offsets.
  */
-export function bnBackward(d: Float32Array, dOff: number, rows: number, units: number, c: BnCache, p: Float32Array, gammaOff: number, g: Float32Array, dGammaOff: number, dBetaOff: number, scratch: Float64Array): void {
+export function bnBackward(
+  d: Float32Array,
+  dOff: number,
+  rows: number,
+  units: number,
+  c: BnCache,
+  p: Float32Array,
+  gammaOff: number,
+  g: Float32Array,
+  dGammaOff: number,
+  dBetaOff: number,
+  scratch: Float64Array,
+): void {
   const { xhat, invStd } = c;
   const dGamma = scratch.subarray(0, units).fill(0);
   const dBeta = scratch.subarray(units, 2 * units).fill(0);
@@ -144,7 +180,19 @@ export function bnBackward(d: Float32Array, dOff: number, rows: number, units: n
 }
 
 /** Inference-mode BN in place: (x - movingMean) / sqrt(movingVariance + eps) * gamma + beta. */
-export function bnInference(x: Float32Array, off: number, rows: number, units: number, p: Float32Array, gOff: number, bOff: number, movingMean: Float32Array, movingVariance: Float32Array, eps: number, scratch: Float64Array): void {
+export function bnInference(
+  x: Float32Array,
+  off: number,
+  rows: number,
+  units: number,
+  p: Float32Array,
+  gOff: number,
+  bOff: number,
+  movingMean: Float32Array,
+  movingVariance: Float32Array,
+  eps: number,
+  scratch: Float64Array,
+): void {
   const scale = scratch.subarray(0, units);
   const shift = scratch.subarray(units, 2 * units);
   for (let j = 0; j < units; j++) {
@@ -158,7 +206,12 @@ export function bnInference(x: Float32Array, off: number, rows: number, units: n
 }
 
 /** Keras moving averages: moving = momentum * moving + (1 - momentum) * batch. */
-export function updateMovingStats(c: BnCache, movingMean: Float32Array, movingVariance: Float32Array, momentum: number): void {
+export function updateMovingStats(
+  c: BnCache,
+  movingMean: Float32Array,
+  movingVariance: Float32Array,
+  momentum: number,
+): void {
   for (let j = 0; j < movingMean.length; j++) {
     movingMean[j] = movingMean[j]! * momentum + c.mean[j]! * (1 - momentum);
     movingVariance[j] = movingVariance[j]! * momentum + c.variance[j]! * (1 - momentum);
@@ -177,7 +230,16 @@ export interface LossSums {
  * weighs its loss. When dOff >= 0, writes dL/dlogits of the batch-mean loss there (in `d`):
  * weight * (softmax - onehot) / rows.
  */
-export function softmaxCrossEntropy(z: Float32Array, zOff: number, rows: number, classes: number, labels: ArrayLike<number>, classWeight: ArrayLike<number> | null, d: Float32Array, dOff: number): LossSums {
+export function softmaxCrossEntropy(
+  z: Float32Array,
+  zOff: number,
+  rows: number,
+  classes: number,
+  labels: ArrayLike<number>,
+  classWeight: ArrayLike<number> | null,
+  d: Float32Array,
+  dOff: number,
+): LossSums {
   let loss = 0;
   let hits = 0;
   for (let r = 0; r < rows; r++) {
@@ -187,7 +249,10 @@ export function softmaxCrossEntropy(z: Float32Array, zOff: number, rows: number,
     let arg = 0;
     for (let c = 0; c < classes; c++) {
       const v = z[base + c]!;
-      if (v > max) (max = v), (arg = c);
+      if (v > max) {
+        max = v;
+        arg = c;
+      }
     }
     let sum = 0;
     for (let c = 0; c < classes; c++) sum += Math.exp(z[base + c]! - max);
@@ -204,7 +269,14 @@ export function softmaxCrossEntropy(z: Float32Array, zOff: number, rows: number,
 }
 
 /** x[r, j] += v[j] for every row (the bias, when the matmul could not fuse it). */
-export function addRowVector(x: Float32Array, off: number, rows: number, cols: number, v: Float32Array, vOff: number): void {
+export function addRowVector(
+  x: Float32Array,
+  off: number,
+  rows: number,
+  cols: number,
+  v: Float32Array,
+  vOff: number,
+): void {
   for (let r = 0; r < rows; r++) {
     const base = off + r * cols;
     for (let j = 0; j < cols; j++) x[base + j] = x[base + j]! + v[vOff + j]!;
@@ -212,7 +284,15 @@ export function addRowVector(x: Float32Array, off: number, rows: number, cols: n
 }
 
 /** out[j] = sum over rows of x[r, j]. */
-export function columnSums(x: Float32Array, off: number, rows: number, cols: number, out: Float32Array, outOff: number, scratch: Float64Array): void {
+export function columnSums(
+  x: Float32Array,
+  off: number,
+  rows: number,
+  cols: number,
+  out: Float32Array,
+  outOff: number,
+  scratch: Float64Array,
+): void {
   const s = scratch.subarray(0, cols).fill(0);
   for (let r = 0; r < rows; r++) {
     const base = off + r * cols;
@@ -222,7 +302,14 @@ export function columnSums(x: Float32Array, off: number, rows: number, cols: num
 }
 
 /** x *= mask elementwise (the inverted-dropout mask already holds 0 or 1/(1-p)). */
-export function multiplyInto(x: Float32Array, xOff: number, mask: Float32Array, n: number, out: Float32Array, outOff: number): void {
+export function multiplyInto(
+  x: Float32Array,
+  xOff: number,
+  mask: Float32Array,
+  n: number,
+  out: Float32Array,
+  outOff: number,
+): void {
   for (let i = 0; i < n; i++) out[outOff + i] = x[xOff + i]! * mask[i]!;
 }
 
@@ -239,7 +326,14 @@ export function penaltyValue(p: Float32Array, start: number, end: number, l1: nu
 }
 
 /** g += l1 * sign(w) + 2 * l2 * w for n weights at pOff and their gradients at gOff (same array). */
-export function addPenaltyGradient(h: Float32Array, pOff: number, gOff: number, n: number, l1: number, l2: number): void {
+export function addPenaltyGradient(
+  h: Float32Array,
+  pOff: number,
+  gOff: number,
+  n: number,
+  l1: number,
+  l2: number,
+): void {
   for (let i = 0; i < n; i++) {
     const v = h[pOff + i]!;
     h[gOff + i] = h[gOff + i]! + 2 * l2 * v + l1 * Math.sign(v);

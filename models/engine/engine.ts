@@ -17,7 +17,23 @@
  */
 import type { ModelConfig } from '../config';
 import type { NetworkWeights } from '../network';
-import { activateInPlace, activationBackward, addPenaltyGradient, addRowVector, bnBackward, bnCache, bnInference, bnTrainForward, columnSums, multiplyInto, penaltyValue, softmaxCrossEntropy, updateMovingStats, type BnCache, type LossSums } from './elementwise';
+import {
+  activateInPlace,
+  activationBackward,
+  addPenaltyGradient,
+  addRowVector,
+  bnBackward,
+  bnCache,
+  bnInference,
+  bnTrainForward,
+  columnSums,
+  multiplyInto,
+  penaltyValue,
+  softmaxCrossEntropy,
+  updateMovingStats,
+  type BnCache,
+  type LossSums,
+} from './elementwise';
 import { kernelRanges, packTrainables, paramLayout, type LayerSlots, type ParamLayout } from './layout';
 import type { FlatOptimizer } from './optimizers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -52,7 +68,11 @@ export function engineSpec(config: ModelConfig, features: number, classes: numbe
 /** Fills `mask` (rows x units, row-major) with an inverted-dropout mask; null means no dropout. */
 export type MaskSource = ((layer: number, mask: Float32Array, n: number) => void) | null;
 
-const FUSABLE: Partial<Record<EngineSpec['activation'], FusedActivationName>> = { relu: 'relu', sigmoid: 'sigmoid', elu: 'elu' };
+const FUSABLE: Partial<Record<EngineSpec['activation'], FusedActivationName>> = {
+  relu: 'relu',
+  sigmoid: 'sigmoid',
+  elu: 'elu',
+};
 
 interface Layer {
   slots: LayerSlots;
@@ -113,7 +133,8 @@ export class Engine {
     this.spec = spec;
     this.capacity = capacity;
     this.layout = paramLayout(spec.sizes, spec.batchNorm);
-    const k = (this.kernels = kernels ?? (tf.getBackend() === 'wasm' ? WasmKernels.fromActiveBackend() : new JsKernels()));
+    const k = (this.kernels =
+      kernels ?? (tf.getBackend() === 'wasm' ? WasmKernels.fromActiveBackend() : new JsKernels()));
     try {
       this.params = k.alloc(this.layout.total);
       this.grads = k.alloc(this.layout.total);
@@ -147,8 +168,12 @@ export class Engine {
       this.scratch = new Float64Array(3 * widest);
       this.scratchA = k.alloc(capacity * widest);
       this.scratchB = k.alloc(capacity * widest);
-      this.movingMean = spec.batchNorm ? Array.from({ length: hiddenCount }, (_, l) => new Float32Array(spec.sizes[l + 1]!)) : [];
-      this.movingVariance = spec.batchNorm ? Array.from({ length: hiddenCount }, (_, l) => new Float32Array(spec.sizes[l + 1]!).fill(1)) : [];
+      this.movingMean = spec.batchNorm
+        ? Array.from({ length: hiddenCount }, (_, l) => new Float32Array(spec.sizes[l + 1]!))
+        : [];
+      this.movingVariance = spec.batchNorm
+        ? Array.from({ length: hiddenCount }, (_, l) => new Float32Array(spec.sizes[l + 1]!).fill(1))
+        : [];
     } catch (err) {
       k.dispose();
       throw err;
@@ -170,13 +195,23 @@ export class Engine {
 
   getWeights(): NetworkWeights {
     const p = this.kernels.read(this.params);
-    const dense = (s: LayerSlots) => ({ inputs: s.inputs, units: s.units, kernel: p.slice(s.kernel, s.kernel + s.inputs * s.units), bias: p.slice(s.bias, s.bias + s.units) });
+    const dense = (s: LayerSlots) => ({
+      inputs: s.inputs,
+      units: s.units,
+      kernel: p.slice(s.kernel, s.kernel + s.inputs * s.units),
+      bias: p.slice(s.bias, s.bias + s.units),
+    });
     const slots = this.layout.layers;
     return {
       hidden: slots.slice(0, -1).map((s, l) => ({
         dense: dense(s),
         bn: this.spec.batchNorm
-          ? { gamma: p.slice(s.gamma, s.gamma + s.units), beta: p.slice(s.beta, s.beta + s.units), movingMean: Float32Array.from(this.movingMean[l]!), movingVariance: Float32Array.from(this.movingVariance[l]!) }
+          ? {
+              gamma: p.slice(s.gamma, s.gamma + s.units),
+              beta: p.slice(s.beta, s.beta + s.units),
+              movingMean: Float32Array.from(this.movingMean[l]!),
+              movingVariance: Float32Array.from(this.movingVariance[l]!),
+            }
           : null,
       })),
       output: dense(slots[slots.length - 1]!),
@@ -242,10 +277,34 @@ export class Engine {
       if (spec.batchNorm) {
         if (training) {
           const target = L.second!;
-          bnTrainForward(h, L.pre.offset, rows, units, p, this.params.offset + s.gamma, this.params.offset + s.beta, spec.bnEpsilon, L.bn!, h, target.offset);
+          bnTrainForward(
+            h,
+            L.pre.offset,
+            rows,
+            units,
+            p,
+            this.params.offset + s.gamma,
+            this.params.offset + s.beta,
+            spec.bnEpsilon,
+            L.bn!,
+            h,
+            target.offset,
+          );
           out = target;
         } else {
-          bnInference(h, L.pre.offset, rows, units, p, this.params.offset + s.gamma, this.params.offset + s.beta, this.movingMean[l]!, this.movingVariance[l]!, spec.bnEpsilon, this.scratch);
+          bnInference(
+            h,
+            L.pre.offset,
+            rows,
+            units,
+            p,
+            this.params.offset + s.gamma,
+            this.params.offset + s.beta,
+            this.movingMean[l]!,
+            this.movingVariance[l]!,
+            spec.bnEpsilon,
+            this.scratch,
+          );
         }
         if (bnBefore) activateInPlace(h, out.offset, n, spec.activation);
       }
@@ -264,7 +323,16 @@ export class Engine {
   loss(rows: number, classWeights: ArrayLike<number> | null, gradient: boolean): LossSums {
     const top = this.layers[this.layers.length - 1]!;
     const h = this.kernels.heap();
-    return softmaxCrossEntropy(h, top.pre.offset, rows, top.slots.units, this.labels, classWeights, h, gradient ? top.dOut.offset : -1);
+    return softmaxCrossEntropy(
+      h,
+      top.pre.offset,
+      rows,
+      top.slots.units,
+      this.labels,
+      classWeights,
+      h,
+      gradient ? top.dOut.offset : -1,
+    );
   }
 
   /** Gradients of the loss (dL/dlogits already in place) w.r.t. every trainable, L1/L2 included. */
@@ -285,7 +353,19 @@ export class Engine {
         if (spec.batchNorm) {
           const bnBefore = spec.bnPlacement === 'before';
           if (bnBefore) activationBackward(h, d, h, L.second!.offset, n, spec.activation);
-          bnBackward(h, d, rows, s.units, L.bn!, h, this.params.offset + s.gamma, h, g0 + s.gamma, g0 + s.beta, this.scratch);
+          bnBackward(
+            h,
+            d,
+            rows,
+            s.units,
+            L.bn!,
+            h,
+            this.params.offset + s.gamma,
+            h,
+            g0 + s.gamma,
+            g0 + s.beta,
+            this.scratch,
+          );
           if (!bnBefore) activationBackward(h, d, h, L.pre.offset, n, spec.activation);
         } else {
           activationBackward(h, d, h, L.pre.offset, n, spec.activation);
@@ -313,7 +393,8 @@ export class Engine {
     }
     if (spec.l1 > 0 || spec.l2 > 0) {
       const h = k.heap();
-      for (const [start, end] of kernelRanges(this.layout)) addPenaltyGradient(h, this.params.offset + start, g0 + start, end - start, spec.l1, spec.l2);
+      for (const [start, end] of kernelRanges(this.layout))
+        addPenaltyGradient(h, this.params.offset + start, g0 + start, end - start, spec.l1, spec.l2);
     }
   }
 
@@ -331,7 +412,8 @@ export class Engine {
     if (l1 === 0 && l2 === 0) return 0;
     const h = this.kernels.heap();
     let total = 0;
-    for (const [start, end] of kernelRanges(this.layout)) total += penaltyValue(h, this.params.offset + start, this.params.offset + end, l1, l2);
+    for (const [start, end] of kernelRanges(this.layout))
+      total += penaltyValue(h, this.params.offset + start, this.params.offset + end, l1, l2);
     return total;
   }
 
@@ -340,7 +422,12 @@ export class Engine {
     const h = this.kernels.heap();
     optimizer.update(h, this.params.offset, h, this.grads.offset, this.layout.total, learningRate);
     this.version++;
-    if (this.spec.batchNorm) this.layers.slice(0, -1).forEach((L, l) => updateMovingStats(L.bn!, this.movingMean[l]!, this.movingVariance[l]!, this.spec.bnMomentum));
+    if (this.spec.batchNorm)
+      this.layers
+        .slice(0, -1)
+        .forEach((L, l) =>
+          updateMovingStats(L.bn!, this.movingMean[l]!, this.movingVariance[l]!, this.spec.bnMomentum),
+        );
   }
 
   /** The gradients of the last backward pass, in layout order. */

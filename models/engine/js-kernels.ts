@@ -43,7 +43,16 @@ export class JsKernels implements Kernels {
     return this.h.slice(b.offset + start, b.offset + start + size);
   }
 
-  matmul(a: HeapBuffer, rows: number, k: number, b: HeapBuffer, n: number, out: HeapBuffer, bias: HeapBuffer | null = null, activation: FusedActivationName = 'linear'): void {
+  matmul(
+    a: HeapBuffer,
+    rows: number,
+    k: number,
+    b: HeapBuffer,
+    n: number,
+    out: HeapBuffer,
+    bias: HeapBuffer | null = null,
+    activation: FusedActivationName = 'linear',
+  ): void {
     const h = this.h;
     const acc = new Float64Array(n);
     for (let i = 0; i < rows; i++) {
@@ -63,7 +72,8 @@ export class JsKernels implements Kernels {
 
   transpose(x: HeapBuffer, rows: number, cols: number, out: HeapBuffer): void {
     const h = this.h;
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) h[out.offset + c * rows + r] = h[x.offset + r * cols + c]!;
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++) h[out.offset + c * rows + r] = h[x.offset + r * cols + c]!;
   }
 
   dispose(): void {

@@ -48,10 +48,12 @@ export function paramLayout(sizes: readonly number[], batchNorm: boolean): Param
 /** Writes the trainables of `w` into `out` (length layout.total) at their offsets. */
 export function packTrainables(layout: ParamLayout, w: NetworkWeights, out: Float32Array): void {
   const denses = [...w.hidden.map((b) => b.dense), w.output];
-  if (denses.length !== layout.layers.length) throw new Error(`weights have ${denses.length} layers, layout ${layout.layers.length}`);
+  if (denses.length !== layout.layers.length)
+    throw new Error(`weights have ${denses.length} layers, layout ${layout.layers.length}`);
   layout.layers.forEach((s, l) => {
     const d = denses[l]!;
-    if (d.inputs !== s.inputs || d.units !== s.units) throw new Error(`layer ${l}: weights ${d.inputs}x${d.units}, layout ${s.inputs}x${s.units}`);
+    if (d.inputs !== s.inputs || d.units !== s.units)
+      throw new Error(`layer ${l}: weights ${d.inputs}x${d.units}, layout ${s.inputs}x${s.units}`);
     out.set(d.kernel, s.kernel);
     out.set(d.bias, s.bias);
     const bn = w.hidden[l]?.bn;

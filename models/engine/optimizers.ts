@@ -23,7 +23,8 @@ export interface FlatOptimizer {
 }
 
 function checkKind(state: OptimizerState, kind: OptimizerState['kind'], slots: number): void {
-  if (state.kind !== kind || state.slots.length !== slots) throw new Error(`optimizer state of ${state.kind} (${state.slots.length} slots) cannot restore ${kind}`);
+  if (state.kind !== kind || state.slots.length !== slots)
+    throw new Error(`optimizer state of ${state.kind} (${state.slots.length} slots) cannot restore ${kind}`);
 }
 
 /** p -= lr g */
@@ -101,7 +102,10 @@ class Adam implements FlatOptimizer {
     private readonly epsilon: number,
   ) {}
   update(p: Float32Array, pOff: number, g: Float32Array, gOff: number, n: number, lr: number): void {
-    if (this.m.length !== n) (this.m = new Float32Array(n)), (this.v = new Float32Array(n));
+    if (this.m.length !== n) {
+      this.m = new Float32Array(n);
+      this.v = new Float32Array(n);
+    }
     this.t += 1;
     const { m, v, beta1: b1, beta2: b2, epsilon: eps } = this;
     const step = lr / (1 - b1 ** this.t);

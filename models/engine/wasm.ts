@@ -65,7 +65,16 @@ export interface Kernels {
   invalidate(b: HeapBuffer): void;
   write(b: HeapBuffer, values: ArrayLike<number>, at?: number): void;
   read(b: HeapBuffer, start?: number, size?: number): Float32Array;
-  matmul(a: HeapBuffer, rows: number, k: number, b: HeapBuffer, n: number, out: HeapBuffer, bias?: HeapBuffer | null, activation?: FusedActivationName): void;
+  matmul(
+    a: HeapBuffer,
+    rows: number,
+    k: number,
+    b: HeapBuffer,
+    n: number,
+    out: HeapBuffer,
+    bias?: HeapBuffer | null,
+    activation?: FusedActivationName,
+  ): void;
   transpose(x: HeapBuffer, rows: number, cols: number, out: HeapBuffer): void;
   dispose(): void;
 }
@@ -89,7 +98,13 @@ export class WasmKernels implements Kernels {
     if (tf.getBackend() !== 'wasm') throw new Error(`the engine needs the wasm backend, active: ${tf.getBackend()}`);
     const backend = tf.backend() as unknown as { wasm?: EmscriptenHeap };
     const m = backend.wasm;
-    if (!m || typeof m.__FusedMatMul !== 'function' || typeof m._Transpose !== 'function' || typeof m._Softmax !== 'function') throw new Error('wasm backend does not export the expected kernels');
+    if (
+      !m ||
+      typeof m.__FusedMatMul !== 'function' ||
+      typeof m._Transpose !== 'function' ||
+      typeof m._Softmax !== 'function'
+    )
+      throw new Error('wasm backend does not export the expected kernels');
     return new WasmKernels(m);
   }
 
@@ -140,7 +155,16 @@ export class WasmKernels implements Kernels {
    * XNNPACK serves; the kernel's transposed-operand paths are a naive loop.
    * `b` (and `bias`) are the operands XNNPACK packs and caches: invalidate them when they change.
    */
-  matmul(a: HeapBuffer, rows: number, k: number, b: HeapBuffer, n: number, out: HeapBuffer, bias: HeapBuffer | null = null, activation: FusedActivationName = 'linear'): void {
+  matmul(
+    a: HeapBuffer,
+    rows: number,
+    k: number,
+    b: HeapBuffer,
+    n: number,
+    out: HeapBuffer,
+    bias: HeapBuffer | null = null,
+    activation: FusedActivationName = 'linear',
+  ): void {
     const s = this.shapes >>> 2;
     const h32 = this.m.HEAP32;
     h32[s] = 1;
@@ -149,7 +173,21 @@ export class WasmKernels implements Kernels {
     h32[s + 3] = 1;
     h32[s + 4] = k;
     h32[s + 5] = n;
-    this.m.__FusedMatMul(a.id, this.shapes, 3, b.id, this.shapes + 12, 3, 0, 0, FUSED_ACTIVATION[activation], bias ? bias.id : 0, 0, 0, out.id);
+    this.m.__FusedMatMul(
+      a.id,
+      this.shapes,
+      3,
+      b.id,
+      this.shapes + 12,
+      3,
+      0,
+      0,
+      FUSED_ACTIVATION[activation],
+      bias ? bias.id : 0,
+      0,
+      0,
+      out.id,
+    );
   }
 
   /** out[cols x rows] = x[rows x cols]^T. */

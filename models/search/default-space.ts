@@ -20,7 +20,14 @@ export const DEFAULT_SPACE: SearchSpace = parseSpace({
   epsilon: { type: 'const', value: 1e-7, when: { optimizer: ['rmsprop', 'adam'] } },
   decay: { type: 'categorical', choices: [...DECAYS] },
   // 0.5..0.99 per application: per-epoch exponential decay needs rates near 1, step decay tolerates 0.5.
-  decayRate: { type: 'float', low: 0.01, high: 0.5, log: true, oneMinus: true, when: { decay: ['step', 'exponential'] } },
+  decayRate: {
+    type: 'float',
+    low: 0.01,
+    high: 0.5,
+    log: true,
+    oneMinus: true,
+    when: { decay: ['step', 'exponential'] },
+  },
   // Exponential decay ignores decaySteps, so gating it on 'step' alone avoids configurations that only differ in a dead key.
   decaySteps: { type: 'int', low: 2, high: 20, log: true, when: { decay: ['step'] } },
   batchSize: { type: 'categorical', choices: [16, 32, 64, 128] },

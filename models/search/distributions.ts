@@ -30,9 +30,24 @@ interface Scale {
 
 function floatScale(d: FloatDistribution): Scale {
   if (d.oneMinus) {
-    return { tLow: -Math.log(d.high), tHigh: -Math.log(d.low), toValue: (t) => 1 - Math.exp(-t), toT: (x) => -Math.log(1 - x), valueLow: 1 - d.high, valueHigh: 1 - d.low };
+    return {
+      tLow: -Math.log(d.high),
+      tHigh: -Math.log(d.low),
+      toValue: (t) => 1 - Math.exp(-t),
+      toT: (x) => -Math.log(1 - x),
+      valueLow: 1 - d.high,
+      valueHigh: 1 - d.low,
+    };
   }
-  if (d.log) return { tLow: Math.log(d.low), tHigh: Math.log(d.high), toValue: Math.exp, toT: Math.log, valueLow: d.low, valueHigh: d.high };
+  if (d.log)
+    return {
+      tLow: Math.log(d.low),
+      tHigh: Math.log(d.high),
+      toValue: Math.exp,
+      toT: Math.log,
+      valueLow: d.low,
+      valueHigh: d.high,
+    };
   return { tLow: d.low, tHigh: d.high, toValue: (t) => t, toT: (x) => x, valueLow: d.low, valueHigh: d.high };
 }
 
@@ -95,7 +110,8 @@ export function fromUnit(d: Distribution, u: number): JsonValue {
 
 /** Centre of the unit interval that maps to `value`; throws a RangeError if the distribution cannot produce it. */
 export function toUnit(d: Distribution, value: JsonValue): number {
-  if (!contains(d, value)) throw new RangeError(`${JSON.stringify(value)} is not a possible value of this ${d.type} distribution`);
+  if (!contains(d, value))
+    throw new RangeError(`${JSON.stringify(value)} is not a possible value of this ${d.type} distribution`);
   switch (d.type) {
     case 'const':
       return 0.5;
@@ -139,7 +155,9 @@ export function contains(d: Distribution, value: unknown): boolean {
       if (value < valueLow - tol || value > valueHigh + tol) return false;
       if (d.step === undefined) return true;
       const j = (value - d.low) / d.step;
-      return Math.abs(j - Math.round(j)) < 1e-6 && Math.round(j) < floatSteps(d as FloatDistribution & { step: number });
+      return (
+        Math.abs(j - Math.round(j)) < 1e-6 && Math.round(j) < floatSteps(d as FloatDistribution & { step: number })
+      );
     }
   }
 }
@@ -150,7 +168,8 @@ export function contains(d: Distribution, value: unknown): boolean {
  * gives fewer levels. Categoricals give all choices, consts their value.
  */
 export function gridValues(d: Distribution, levels: number): JsonValue[] {
-  if (!Number.isInteger(levels) || levels < 1) throw new RangeError(`grid levels must be a positive integer (got ${levels})`);
+  if (!Number.isInteger(levels) || levels < 1)
+    throw new RangeError(`grid levels must be a positive integer (got ${levels})`);
   const fractions = levels === 1 ? [0.5] : Array.from({ length: levels }, (_, j) => j / (levels - 1));
   switch (d.type) {
     case 'const':
@@ -160,13 +179,17 @@ export function gridValues(d: Distribution, levels: number): JsonValue[] {
     case 'int': {
       const last = intCount(d) - 1;
       const values = fractions.map((f) =>
-        d.log ? Math.round(Math.exp(Math.log(d.low) + f * (Math.log(d.high) - Math.log(d.low)))) : d.low + (d.step ?? 1) * Math.round(f * last),
+        d.log
+          ? Math.round(Math.exp(Math.log(d.low) + f * (Math.log(d.high) - Math.log(d.low))))
+          : d.low + (d.step ?? 1) * Math.round(f * last),
       );
       return [...new Set(values.map((v) => clamp(v, d.low, d.high)))];
     }
     case 'float': {
       const s = floatScale(d);
-      let values = fractions.map((f) => tidy(clamp(s.toValue(s.tLow + f * (s.tHigh - s.tLow)), s.valueLow, s.valueHigh)));
+      let values = fractions.map((f) =>
+        tidy(clamp(s.toValue(s.tLow + f * (s.tHigh - s.tLow)), s.valueLow, s.valueHigh)),
+      );
       if (d.step !== undefined) {
         const m = floatSteps(d as FloatDistribution & { step: number });
         values = values.map((v) => tidy(d.low + d.step! * clamp(Math.round((v - d.low) / d.step!), 0, m - 1)));
@@ -181,7 +204,8 @@ export function gridValues(d: Distribution, levels: number): JsonValue[] {
 export function valueBounds(d: FloatDistribution | IntDistribution): [number, number] {
   if (d.type === 'int') return [fromUnit(d, 0) as number, fromUnit(d, ONE_BELOW) as number];
   const bottom = d.zeroProbability !== undefined ? 0 : undefined;
-  if (d.step !== undefined) return [bottom ?? d.low, tidy(d.low + d.step * (floatSteps(d as FloatDistribution & { step: number }) - 1))];
+  if (d.step !== undefined)
+    return [bottom ?? d.low, tidy(d.low + d.step * (floatSteps(d as FloatDistribution & { step: number }) - 1))];
   const s = floatScale(d);
   return [bottom ?? s.valueLow, s.valueHigh];
 }

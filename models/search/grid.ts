@@ -19,11 +19,17 @@ export class Grid {
   private readonly memo = new Map<string, number>();
   readonly size: number;
 
-  constructor(space: SearchSpace, readonly levels = DEFAULT_GRID_LEVELS) {
+  constructor(
+    space: SearchSpace,
+    readonly levels = DEFAULT_GRID_LEVELS,
+  ) {
     this.params = Object.entries(space).map(([name, dist]) => ({ name, dist, levels: gridValues(dist, levels) }));
-    this.relevant = this.params.map((_, k) => [...new Set(this.params.slice(k).flatMap((p) => Object.keys(p.dist.when ?? {})))].sort());
+    this.relevant = this.params.map((_, k) =>
+      [...new Set(this.params.slice(k).flatMap((p) => Object.keys(p.dist.when ?? {})))].sort(),
+    );
     this.size = this.count(0, {});
-    if (!Number.isSafeInteger(this.size)) throw new RangeError(`the grid is too large to number (${this.size} points); fix or narrow parameters`);
+    if (!Number.isSafeInteger(this.size))
+      throw new RangeError(`the grid is too large to number (${this.size} points); fix or narrow parameters`);
   }
 
   /** Completions of parameters k.. given the earlier values; memoised on the only earlier values that matter. */
@@ -42,7 +48,8 @@ export class Grid {
 
   /** The index-th grid point (0-based). */
   point(index: number): Assignment {
-    if (!Number.isInteger(index) || index < 0 || index >= this.size) throw new RangeError(`grid point ${index} is outside 0..${this.size - 1}`);
+    if (!Number.isInteger(index) || index < 0 || index >= this.size)
+      throw new RangeError(`grid point ${index} is outside 0..${this.size - 1}`);
     let rest = index;
     const out: Assignment = {};
     for (let k = 0; k < this.params.length; k++) {

@@ -17,7 +17,14 @@ export {
 export { DEFAULT_SPACE } from './default-space';
 export { type SpaceOverrides, mergeSpace } from './merge';
 export { contains, fromUnit, gridValues, toUnit, valueBounds } from './distributions';
-export { type Assignment, AssignmentSchema, activeAssignment, assignmentHash, assignmentKey, toConfig } from './assignment';
+export {
+  type Assignment,
+  AssignmentSchema,
+  activeAssignment,
+  assignmentHash,
+  assignmentKey,
+  toConfig,
+} from './assignment';
 export { DEFAULT_GRID_LEVELS, Grid, gridSize } from './grid';
 export { DEFAULT_KEEP_PROBABILITY, DEFAULT_SHRINK, type Incumbent, type LocalRange, localRanges } from './local';
 export {

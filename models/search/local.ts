@@ -82,7 +82,11 @@ function windowTop(unitHigh: number): number {
 }
 
 /** Incumbents best first (stable for ties, so the order is reproducible). */
-export function rankIncumbents(incumbents: readonly Incumbent[], direction: 'maximize' | 'minimize', topK?: number): Incumbent[] {
+export function rankIncumbents(
+  incumbents: readonly Incumbent[],
+  direction: 'maximize' | 'minimize',
+  topK?: number,
+): Incumbent[] {
   const sign = direction === 'maximize' ? -1 : 1;
   const ranked = incumbents
     .map((inc, i) => ({ inc, i }))

@@ -10,12 +10,21 @@
  */
 import { contains } from './distributions';
 import { isPlainObject, type JsonValue } from './json';
-import { parseDistribution, parseSpace, type Condition, type Distribution, type SearchSpace, SpaceError, unknownParamIssue } from './space';
+import {
+  parseDistribution,
+  parseSpace,
+  type Condition,
+  type Distribution,
+  type SearchSpace,
+  SpaceError,
+  unknownParamIssue,
+} from './space';
 
 export type SpaceOverrides = Record<string, Distribution | JsonValue>;
 
 export function mergeSpace(base: SearchSpace, overrides: SpaceOverrides): SearchSpace {
-  if (!isPlainObject(overrides)) throw new SpaceError(['overrides must be an object from parameter name to distribution or value']);
+  if (!isPlainObject(overrides))
+    throw new SpaceError(['overrides must be an object from parameter name to distribution or value']);
   const issues: string[] = [];
   // Maps, not objects: override names come from users and must not reach Object.prototype ("__proto__").
   const replaced = new Map<string, Distribution>();
@@ -72,7 +81,8 @@ function narrowCondition(when: Condition, merged: SearchSpace): { when: Conditio
     const refDist = Object.hasOwn(merged, ref) ? merged[ref] : undefined;
     if (!refDist) return { when, deadBecause: `it depends on ${ref}, which is no longer in the space` };
     const possible = allowed.filter((v) => contains(refDist, v));
-    if (possible.length === 0) return { when, deadBecause: `${ref} can no longer be ${allowed.map((v) => JSON.stringify(v)).join(' or ')}` };
+    if (possible.length === 0)
+      return { when, deadBecause: `${ref} can no longer be ${allowed.map((v) => JSON.stringify(v)).join(' or ')}` };
     out[ref] = possible;
   }
   return { when: out };

@@ -16,7 +16,15 @@ import { mixSeed, Rng } from '../random';
 import { type Assignment, AssignmentSchema, assignmentKey, buildAssignment, toConfig } from './assignment';
 import { fromUnit } from './distributions';
 import { DEFAULT_GRID_LEVELS, Grid } from './grid';
-import { DEFAULT_KEEP_PROBABILITY, DEFAULT_SHRINK, type Incumbent, type LocalRange, localRanges, localValue, rankIncumbents } from './local';
+import {
+  DEFAULT_KEEP_PROBABILITY,
+  DEFAULT_SHRINK,
+  type Incumbent,
+  type LocalRange,
+  localRanges,
+  localValue,
+  rankIncumbents,
+} from './local';
 import type { SearchSpace } from './space';
 
 export const DEFAULT_MAX_ATTEMPTS = 100;
@@ -92,8 +100,10 @@ abstract class SequenceSampler implements Sampler {
   }
 
   sample(trial: number): Suggestion {
-    if (!Number.isSafeInteger(trial) || trial < 0) throw new RangeError(`trial must be a non-negative integer (got ${trial})`);
-    if (this.size !== null && trial >= this.size) throw new RangeError(`the ${this.kind} sampler has only ${this.size} trials (asked for trial ${trial})`);
+    if (!Number.isSafeInteger(trial) || trial < 0)
+      throw new RangeError(`trial must be a non-negative integer (got ${trial})`);
+    if (this.size !== null && trial >= this.size)
+      throw new RangeError(`the ${this.kind} sampler has only ${this.size} trials (asked for trial ${trial})`);
     while (this.done.length <= trial) {
       const i = this.done.length;
       const s = i < this.enqueued.length ? this.fromQueue(i) : this.next(i);
@@ -136,10 +146,18 @@ abstract class SeededSampler extends SequenceSampler {
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const params = this.draw(i, new Rng(mixSeed(this.seed, this.stream, i, attempt)));
       const key = assignmentKey(params);
-      if (!this.seen.has(key)) return { trial: i, params, key, source: this.kind, attempts: attempt + 1, duplicate: false };
+      if (!this.seen.has(key))
+        return { trial: i, params, key, source: this.kind, attempts: attempt + 1, duplicate: false };
       first ??= params;
     }
-    return { trial: i, params: first!, key: assignmentKey(first!), source: this.kind, attempts: this.maxAttempts, duplicate: true };
+    return {
+      trial: i,
+      params: first!,
+      key: assignmentKey(first!),
+      source: this.kind,
+      attempts: this.maxAttempts,
+      duplicate: true,
+    };
   }
 }
 
@@ -186,7 +204,9 @@ export class LocalSampler extends SeededSampler {
     // Re-running an incumbent would waste a trial, so they count as already seen.
     super(space, { ...spec, exclude: [...(spec.exclude ?? []), ...spec.incumbents.map((x) => x.params)] }, spec.seed);
     this.incumbents = rankIncumbents(spec.incumbents, spec.direction ?? 'maximize', spec.topK);
-    this.ranges = this.incumbents.map((inc) => localRanges(space, inc.params, spec.shrink ?? DEFAULT_SHRINK, spec.keepProbability ?? DEFAULT_KEEP_PROBABILITY));
+    this.ranges = this.incumbents.map((inc) =>
+      localRanges(space, inc.params, spec.shrink ?? DEFAULT_SHRINK, spec.keepProbability ?? DEFAULT_KEEP_PROBABILITY),
+    );
   }
 
   /** The incumbent trial i is centred on (round robin over the ranked incumbents) and its shrunken ranges. */
@@ -210,7 +230,12 @@ function checkAssignment(params: Assignment, what: string): void {
   try {
     toConfig(params, 1);
   } catch (err) {
-    throw new Error(`${what} assignment ${JSON.stringify(params)} is not a valid model configuration: ${(err as Error).message}`);
+    throw new Error(
+      `${what} assignment ${JSON.stringify(params)} is not a valid model configuration: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

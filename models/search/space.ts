@@ -59,7 +59,12 @@ export const ConstSchema = z.strictObject({
   value: z.json(),
   when: WhenSchema.optional(),
 });
-export const DistributionSchema = z.discriminatedUnion('type', [FloatSchema, IntSchema, CategoricalSchema, ConstSchema]);
+export const DistributionSchema = z.discriminatedUnion('type', [
+  FloatSchema,
+  IntSchema,
+  CategoricalSchema,
+  ConstSchema,
+]);
 
 export type FloatDistribution = z.infer<typeof FloatSchema>;
 export type IntDistribution = z.infer<typeof IntSchema>;
@@ -89,7 +94,9 @@ function zodIssues(prefix: string, error: z.ZodError): string[] {
 export function parseDistribution(name: string, input: unknown): { dist?: Distribution; issues: string[] } {
   if (!isPlainObject(input)) return { issues: [`${name}: a distribution must be an object with a "type"`] };
   if (!DISTRIBUTION_TYPES.includes(input.type as (typeof DISTRIBUTION_TYPES)[number])) {
-    return { issues: [`${name}.type: must be one of ${DISTRIBUTION_TYPES.join(', ')} (got ${JSON.stringify(input.type)})`] };
+    return {
+      issues: [`${name}.type: must be one of ${DISTRIBUTION_TYPES.join(', ')} (got ${JSON.stringify(input.type)})`],
+    };
   }
   const parsed = DistributionSchema.safeParse(input);
   if (!parsed.success) return { issues: zodIssues(name, parsed.error) };
@@ -105,10 +112,12 @@ function rangeIssues(d: Distribution): string[] {
     if (!(d.low < d.high)) out.push(`low (${d.low}) must be below high (${d.high}); use a const for a fixed value`);
     if (d.log && d.low <= 0) out.push(`log scale needs low > 0 (got ${d.low})`);
     if (d.log && d.step !== undefined) out.push('step cannot be combined with log');
-    if (d.oneMinus && !d.log) out.push('oneMinus needs log: true (on a linear scale use low/high of the value directly)');
+    if (d.oneMinus && !d.log)
+      out.push('oneMinus needs log: true (on a linear scale use low/high of the value directly)');
     if (d.oneMinus && d.high > 1) out.push(`oneMinus needs high <= 1 so that 1 - v >= 0 (got ${d.high})`);
     if (d.zeroProbability !== undefined && d.oneMinus) out.push('zeroProbability cannot be combined with oneMinus');
-    if (d.zeroProbability !== undefined && d.low <= 0) out.push(`zeroProbability needs low > 0 so that 0 is separate from the range (got ${d.low})`);
+    if (d.zeroProbability !== undefined && d.low <= 0)
+      out.push(`zeroProbability needs low > 0 so that 0 is separate from the range (got ${d.low})`);
   } else if (d.type === 'int') {
     if (!(d.low < d.high)) out.push(`low (${d.low}) must be below high (${d.high}); use a const for a fixed value`);
     if (d.log && d.low < 1) out.push(`log scale needs low >= 1 (got ${d.low})`);
@@ -137,7 +146,8 @@ export function isActive(dist: Distribution, partial: Readonly<Record<string, Js
 /** Names a space may use: ModelConfig keys (own properties only, so "toString" or "__proto__" never pass). */
 export function unknownParamIssue(name: string): string | undefined {
   if (name === 'epochs') return `${name}: not a tunable model parameter (epochs comes from the study budget)`;
-  if (!MODEL_KEYS.includes(name)) return `${name}: not a tunable model parameter (known keys: ${MODEL_KEYS.join(', ')})`;
+  if (!MODEL_KEYS.includes(name))
+    return `${name}: not a tunable model parameter (known keys: ${MODEL_KEYS.join(', ')})`;
   return undefined;
 }
 
@@ -147,7 +157,10 @@ function modelIssues(name: string, d: Distribution): string[] {
   // One message per parameter: the first offending probe is an end of the range, the most useful to show.
   for (const v of probeValues(d)) {
     const r = field.safeParse(v);
-    if (!r.success) return [`${name}: can produce ${JSON.stringify(v)}, which the model rejects (${r.error.issues[0]?.message ?? 'invalid'})`];
+    if (!r.success)
+      return [
+        `${name}: can produce ${JSON.stringify(v)}, which the model rejects (${r.error.issues[0]?.message ?? 'invalid'})`,
+      ];
   }
   return [];
 }
@@ -160,7 +173,8 @@ function conditionIssues(name: string, d: Distribution, earlier: ReadonlyMap<str
     else if (!refDist) out.push(`${name}.when: refers to "${ref}", which is not declared before ${name}`);
     else {
       for (const v of allowed) {
-        if (!contains(refDist, v)) out.push(`${name}.when.${ref}: ${JSON.stringify(v)} is not a possible value of ${ref}`);
+        if (!contains(refDist, v))
+          out.push(`${name}.when.${ref}: ${JSON.stringify(v)} is not a possible value of ${ref}`);
       }
     }
   }

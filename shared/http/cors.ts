@@ -13,7 +13,12 @@ export function isPublicCall(method: string, path: string): boolean {
 }
 
 export function publicCors() {
-  const allow = cors({ origin: '*', allowMethods: ['GET', 'HEAD', 'POST'], allowHeaders: ['content-type'], maxAge: 86400 });
+  const allow = cors({
+    origin: '*',
+    allowMethods: ['GET', 'HEAD', 'POST'],
+    allowHeaders: ['content-type'],
+    maxAge: 86400,
+  });
   return createMiddleware(async (c, next) => {
     // A preflight asks about the method it will use; answer only for public calls.
     const method = c.req.method === 'OPTIONS' ? (c.req.header('access-control-request-method') ?? '') : c.req.method;

@@ -6,7 +6,8 @@ export const keys = {
   trialRecord: (studyId: string, trial: number) => `study/${studyId}/trial/${pad(trial)}`,
   trialRecordPrefix: (studyId: string) => `study/${studyId}/trial/`,
   /** Trained weights of one attempt (immutable; attempts never overwrite each other). */
-  trialWeights: (studyId: string, trial: number, attemptTag: string) => `weights/${studyId}/${pad(trial)}/${attemptTag}`,
+  trialWeights: (studyId: string, trial: number, attemptTag: string) =>
+    `weights/${studyId}/${pad(trial)}/${attemptTag}`,
   /** Study summary for listings: value = StudyView, metadata = headline. */
   studyIndex: (studyId: string) => `studyidx/${studyId}`,
   studyIndexPrefix: 'studyidx/',

@@ -21,8 +21,15 @@ export class KvStore implements Store {
     return this.kv.delete(key);
   }
 
-  async list<M extends Metadata = Metadata>(prefix: string, options: { cursor?: string | null; limit?: number } = {}): Promise<ListPage<M>> {
-    const res = await this.kv.list<M>({ prefix, limit: options.limit ?? 1000, ...(options.cursor ? { cursor: options.cursor } : {}) });
+  async list<M extends Metadata = Metadata>(
+    prefix: string,
+    options: { cursor?: string | null; limit?: number } = {},
+  ): Promise<ListPage<M>> {
+    const res = await this.kv.list<M>({
+      prefix,
+      limit: options.limit ?? 1000,
+      ...(options.cursor ? { cursor: options.cursor } : {}),
+    });
     return {
       keys: res.keys.map((k) => ({ name: k.name, metadata: (k.metadata ?? null) as M | null })),
       cursor: res.list_complete ? null : res.cursor,

@@ -21,7 +21,10 @@ export class MemoryStore implements Store {
 
   async put(key: string, value: string | ArrayBuffer | Uint8Array, options?: PutOptions): Promise<void> {
     checkMetadata(options?.metadata);
-    const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : new Uint8Array(value instanceof ArrayBuffer ? value.slice(0) : value.slice());
+    const bytes =
+      typeof value === 'string'
+        ? new TextEncoder().encode(value)
+        : new Uint8Array(value instanceof ArrayBuffer ? value.slice(0) : value.slice());
     this.entries.set(key, { value: bytes, metadata: options?.metadata ? structuredClone(options.metadata) : null });
   }
 
@@ -29,7 +32,10 @@ export class MemoryStore implements Store {
     this.entries.delete(key);
   }
 
-  async list<M extends Metadata = Metadata>(prefix: string, options: { cursor?: string | null; limit?: number } = {}): Promise<ListPage<M>> {
+  async list<M extends Metadata = Metadata>(
+    prefix: string,
+    options: { cursor?: string | null; limit?: number } = {},
+  ): Promise<ListPage<M>> {
     const limit = options.limit ?? 1000;
     const names = [...this.entries.keys()].filter((k) => k.startsWith(prefix)).sort();
     // The cursor is the last name returned; KV's cursors are opaque, callers only pass them back.

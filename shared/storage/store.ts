@@ -28,7 +28,10 @@ export interface Store {
   put(key: string, value: string | ArrayBuffer | Uint8Array, options?: PutOptions): Promise<void>;
   delete(key: string): Promise<void>;
   /** Keys in lexicographic order with the given prefix, a page at a time. */
-  list<M extends Metadata = Metadata>(prefix: string, options?: { cursor?: string | null; limit?: number }): Promise<ListPage<M>>;
+  list<M extends Metadata = Metadata>(
+    prefix: string,
+    options?: { cursor?: string | null; limit?: number },
+  ): Promise<ListPage<M>>;
 }
 
 export async function getJson<T>(store: Store, key: string): Promise<T | null> {
@@ -64,7 +67,10 @@ export function checkMetadata(metadata: Metadata | undefined): void {
  * A listing index (one key per item under `prefix`, its headline in the metadata): the items newest
  * first, each with its id (the key without the prefix). One list call per 1,000 items, no per-item reads.
  */
-export async function listIndex<M extends Metadata & { createdAt: string }>(store: Store, prefix: string): Promise<(M & { id: string })[]> {
+export async function listIndex<M extends Metadata & { createdAt: string }>(
+  store: Store,
+  prefix: string,
+): Promise<(M & { id: string })[]> {
   const listed = await listAll<M>(store, prefix);
   return listed
     .filter((k): k is ListedKey<M> & { metadata: M } => k.metadata !== null)

@@ -26,10 +26,17 @@ export function toEntry(r: TrialRecord): LeaderboardEntry {
  * comparable), then diverged and failed ones. Nothing ranks ahead of a complete trial.
  */
 export function rank(records: TrialRecord[]): LeaderboardEntry[] {
-  const score = (e: LeaderboardEntry) => (e.status === 'complete' && e.valAccuracy !== null ? 0 : e.status === 'pruned' ? 1 : 2);
+  const score = (e: LeaderboardEntry) =>
+    e.status === 'complete' && e.valAccuracy !== null ? 0 : e.status === 'pruned' ? 1 : 2;
   return records
     .map(toEntry)
-    .sort((a, b) => score(a) - score(b) || (b.valAccuracy ?? -1) - (a.valAccuracy ?? -1) || (a.valLoss ?? Infinity) - (b.valLoss ?? Infinity) || a.trial - b.trial);
+    .sort(
+      (a, b) =>
+        score(a) - score(b) ||
+        (b.valAccuracy ?? -1) - (a.valAccuracy ?? -1) ||
+        (a.valLoss ?? Infinity) - (b.valLoss ?? Infinity) ||
+        a.trial - b.trial,
+    );
 }
 
 /** The promotable best: a complete trial with weights. Pruned, diverged and failed trials never qualify. */
@@ -48,11 +55,22 @@ export interface GuardDecision {
 }
 
 /** Champion/challenger guard on validation accuracy. With no champion the challenger is promoted. */
-export function promotionGuard(challengerValAccuracy: number, champion: { valAccuracy: number } | null, margin: number): GuardDecision {
-  if (!Number.isFinite(challengerValAccuracy)) return { promote: false, reason: 'challenger has no finite validation accuracy' };
+export function promotionGuard(
+  challengerValAccuracy: number,
+  champion: { valAccuracy: number } | null,
+  margin: number,
+): GuardDecision {
+  if (!Number.isFinite(challengerValAccuracy))
+    return { promote: false, reason: 'challenger has no finite validation accuracy' };
   if (!champion) return { promote: true, reason: 'no current champion' };
   if (challengerValAccuracy > champion.valAccuracy + margin) {
-    return { promote: true, reason: `validation accuracy ${challengerValAccuracy.toFixed(4)} beats champion ${champion.valAccuracy.toFixed(4)} by more than ${margin}` };
+    return {
+      promote: true,
+      reason: `validation accuracy ${challengerValAccuracy.toFixed(4)} beats champion ${champion.valAccuracy.toFixed(4)} by more than ${margin}`,
+    };
   }
-  return { promote: false, reason: `validation accuracy ${challengerValAccuracy.toFixed(4)} does not beat champion ${champion.valAccuracy.toFixed(4)} by more than ${margin}` };
+  return {
+    promote: false,
+    reason: `validation accuracy ${challengerValAccuracy.toFixed(4)} does not beat champion ${champion.valAccuracy.toFixed(4)} by more than ${margin}`,
+  };
 }

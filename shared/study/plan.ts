@@ -3,7 +3,17 @@
  * of the spec (and, for `local`, the earlier study's records), so re-planning gives the same trials.
  */
 import { mixSeed } from '../../models/random';
-import { createSampler, DEFAULT_SPACE, mergeSpace, SpaceError, toConfig, type Assignment, type SamplerSpec, type SearchSpace, type SpaceOverrides } from '../../models/search';
+import {
+  createSampler,
+  DEFAULT_SPACE,
+  mergeSpace,
+  SpaceError,
+  toConfig,
+  type Assignment,
+  type SamplerSpec,
+  type SearchSpace,
+  type SpaceOverrides,
+} from '../../models/search';
 import type { PlannedTrial, StudySpec, TrialRecord } from './types';
 
 /** Salt of the training-seed stream, distinct from the samplers' streams. */
@@ -29,8 +39,8 @@ export function validateSpace(overrides: Record<string, unknown>): string | null
 function samplerSpec(spec: StudySpec, earlier: TrialRecord[]): SamplerSpec {
   const enqueued = spec.warmStart?.params.length ? { enqueued: spec.warmStart.params } : {};
   switch (spec.strategy) {
-    case 'random':
     // ASHA samples as random search does; it differs only in stopping trials early.
+    case 'random':
     case 'asha':
       return { kind: 'random', seed: spec.seed, ...enqueued };
     case 'grid':
@@ -60,7 +70,13 @@ export function planTrials(spec: StudySpec, earlier: TrialRecord[] = []): Planne
     const s = sampler.sample(i);
     // A nearly exhausted discrete space: stop rather than train a configuration twice.
     if (s.duplicate) break;
-    plan.push({ trial: i, source: s.source, params: s.params, config: toConfig(s.params, spec.budget.epochs), seed: mixSeed(spec.seed, i, TRAIN_SEED_STREAM) });
+    plan.push({
+      trial: i,
+      source: s.source,
+      params: s.params,
+      config: toConfig(s.params, spec.budget.epochs),
+      seed: mixSeed(spec.seed, i, TRAIN_SEED_STREAM),
+    });
   }
   return plan;
 }

@@ -49,7 +49,11 @@ export function trialDeadlineMs(spec: StudySpec): number {
 export async function runTrial(spec: StudySpec, planned: PlannedTrial, ctx: TrialContext): Promise<TrialResult> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TrialTimeout(`trial ${planned.trial} exceeded its deadline of ${trialDeadlineMs(spec) / 1000} s`)), trialDeadlineMs(spec));
+    timer = setTimeout(
+      () =>
+        reject(new TrialTimeout(`trial ${planned.trial} exceeded its deadline of ${trialDeadlineMs(spec) / 1000} s`)),
+      trialDeadlineMs(spec),
+    );
   });
   try {
     return await Promise.race([trainTrial(spec, planned, ctx), deadline]);
@@ -67,7 +71,10 @@ async function trainTrial(spec: StudySpec, planned: PlannedTrial, ctx: TrialCont
   const backend = await initBackend();
   const split = await loadSplit(spec.dataset, ctx.store, spec.datasetVersion);
   const config = { ...planned.config, epochs: spec.budget.epochs };
-  const result = await train(config, split, planned.seed, { maxSeconds: spec.budget.maxSeconds, checkpoint: rungCheckpoint(spec, ctx) });
+  const result = await train(config, split, planned.seed, {
+    maxSeconds: spec.budget.maxSeconds,
+    checkpoint: rungCheckpoint(spec, ctx),
+  });
   const pruned = result.status === 'complete' && result.stopReason === 'pruned';
   let weightsKey: string | null = null;
   // A pruned trial's weights are never promotable, so they are not stored.
@@ -75,12 +82,20 @@ async function trainTrial(spec: StudySpec, planned: PlannedTrial, ctx: TrialCont
     // Each attempt writes its own immutable key; only the attempt the coordinator accepts is referenced.
     weightsKey = keys.trialWeights(spec.id, planned.trial, `a${ctx.attempt}-${crypto.randomUUID().slice(0, 8)}`);
     const bytes = encodeWeights(result.weights);
-    await ctx.store.put(weightsKey, faults?.corruptWeightsOfTrials.includes(planned.trial) ? bytes.subarray(0, bytes.length >> 1) : bytes);
+    await ctx.store.put(
+      weightsKey,
+      faults?.corruptWeightsOfTrials.includes(planned.trial) ? bytes.subarray(0, bytes.length >> 1) : bytes,
+    );
   }
   return {
     attempts: ctx.attempt,
     status: pruned ? 'pruned' : result.status,
-    reason: result.status === 'diverged' ? 'non-finite loss' : pruned ? `pruned by successive halving at rung ${result.history.length}` : null,
+    reason:
+      result.status === 'diverged'
+        ? 'non-finite loss'
+        : pruned
+          ? `pruned by successive halving at rung ${result.history.length}`
+          : null,
     history: result.history,
     final: result.final,
     timing: result.timing,
@@ -98,7 +113,8 @@ function rungCheckpoint(spec: StudySpec, ctx: TrialContext) {
   const ask = ctx.rung;
   if (spec.strategy !== 'asha' || !ask) return undefined;
   const rungs = new Set(ashaRungs(spec.asha ?? DEFAULT_ASHA, spec.budget.epochs));
-  return async (r: EpochRecord): Promise<RungDecision> => (rungs.has(r.epoch) ? ask(r.epoch, r.valAccuracy) : 'continue');
+  return async (r: EpochRecord): Promise<RungDecision> =>
+    rungs.has(r.epoch) ? ask(r.epoch, r.valAccuracy) : 'continue';
 }
 
 export function failedResult(attempts: number, reason: string): TrialResult {

@@ -39,7 +39,10 @@ const consoleErrors: string[] = [];
 async function api(method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${server.url}${p}`, {
     method,
-    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(method === 'POST' ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(method === 'POST' ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   return { status: res.status, body: await res.json() };
@@ -73,23 +76,33 @@ async function shot(name: string): Promise<void> {
 interface CanvasLike {
   width: number;
   height: number;
-  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+  getContext(
+    kind: '2d',
+  ): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
   getBoundingClientRect(): { width: number };
 }
 type PageGlobals = { document: { documentElement: { scrollWidth: number; clientWidth: number } } };
 
 async function colouredPixels(selector: string, colours: string[]): Promise<number> {
-  return page.locator(`${selector} canvas`).first().evaluate((el, hexes: string[]) => {
-    const canvas = el as unknown as CanvasLike;
-    const rgb = hexes.map((hx) => [1, 3, 5].map((i) => parseInt(hx.slice(i, i + 2), 16)));
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let n = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      if (data[i + 3]! < 200) continue;
-      if (rgb.some(([r, g, b]) => Math.abs(data[i]! - r!) + Math.abs(data[i + 1]! - g!) + Math.abs(data[i + 2]! - b!) < 30)) n++;
-    }
-    return n;
-  }, colours);
+  return page
+    .locator(`${selector} canvas`)
+    .first()
+    .evaluate((el, hexes: string[]) => {
+      const canvas = el as unknown as CanvasLike;
+      const rgb = hexes.map((hx) => [1, 3, 5].map((i) => parseInt(hx.slice(i, i + 2), 16)));
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3]! < 200) continue;
+        if (
+          rgb.some(
+            ([r, g, b]) => Math.abs(data[i]! - r!) + Math.abs(data[i + 1]! - g!) + Math.abs(data[i + 2]! - b!) < 30,
+          )
+        )
+          n++;
+      }
+      return n;
+    }, colours);
 }
 
 async function expectChart(name: string, colours: string[]): Promise<void> {
@@ -111,7 +124,9 @@ async function expectNoHorizontalOverflow(): Promise<void> {
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`The dashboard test drives Debian's Chromium at ${CHROMIUM}, which is missing. Install it with \`apt-get update && apt-get install -y chromium\` (.ci/run does this in CI).`);
+    throw new Error(
+      `The dashboard test drives Debian's Chromium at ${CHROMIUM}, which is missing. Install it with \`apt-get update && apt-get install -y chromium\` (.ci/run does this in CI).`,
+    );
   }
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -120,7 +135,13 @@ beforeAll(async () => {
   server = await startDevServer({ persistTo: persist });
 
   // A first, deliberately weak champion (2 epochs), so the study started from the UI promotes v2.
-  const first = await api('POST', '/v1/studies', { dataset: 'digits', trials: 3, seed: 1, parallelism: 3, budget: { epochs: 2, maxSeconds: 30 } });
+  const first = await api('POST', '/v1/studies', {
+    dataset: 'digits',
+    trials: 3,
+    seed: 1,
+    parallelism: 3,
+    budget: { epochs: 2, maxSeconds: 30 },
+  });
   expect(first.status, JSON.stringify(first.body)).toBe(202);
   const done = await waitForStudy(first.body.id);
   expect(done.promotion.promoted, server.output()).toBe(true);
@@ -129,7 +150,16 @@ beforeAll(async () => {
   browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: DESKTOP,
   });
   page = browser.pages()[0] ?? (await browser.newPage());
@@ -163,8 +193,14 @@ describe('dashboard (desktop 1280x800)', () => {
     const statuses = new Set<string>();
     const deadline = Date.now() + 130_000;
     for (;;) {
-      const finished = await page.locator('.progress-text').getAttribute('data-finished').catch(() => null);
-      const status = await page.locator('#study-status').textContent().catch(() => null);
+      const finished = await page
+        .locator('.progress-text')
+        .getAttribute('data-finished')
+        .catch(() => null);
+      const status = await page
+        .locator('#study-status')
+        .textContent()
+        .catch(() => null);
       if (finished !== null) seen.add(finished);
       if (status) statuses.add(status);
       if (status === 'complete') break;
@@ -181,7 +217,9 @@ describe('dashboard (desktop 1280x800)', () => {
     await open(`#/studies/${uiStudy}`);
     await expect.poll(() => page.locator('#leaderboard tbody tr').count(), WAIT).toBe(8);
     const view = (await api('GET', `/v1/studies/${uiStudy}`)).body;
-    expect(await page.locator('#leaderboard tbody tr').first().getAttribute('data-trial')).toBe(String(view.leaderboard[0].trial));
+    expect(await page.locator('#leaderboard tbody tr').first().getAttribute('data-trial')).toBe(
+      String(view.leaderboard[0].trial),
+    );
     await expectChart('curves-loss', ['#4e79a7']);
     await expectChart('curves-accuracy', ['#4e79a7']);
     await expectChart('lr-scatter', ['#e15759', '#f28e2b', '#59a14f', '#4e79a7']);
@@ -222,7 +260,12 @@ describe('dashboard (desktop 1280x800)', () => {
   it('champion view: confusion matrix of the test split and a playground that predicts a drawn digit', async () => {
     await open(`#/champion/${MODEL}`);
     // The pointer was moved back to v2 a moment ago; serving re-reads it within its 2 s TTL.
-    await expect.poll(async () => (await page.reload(), page.locator('[data-champion]').getAttribute('data-champion')), { timeout: 20_000, interval: 1000 }).toBe(`${MODEL}@2`);
+    await expect
+      .poll(async () => (await page.reload(), page.locator('[data-champion]').getAttribute('data-champion')), {
+        timeout: 20_000,
+        interval: 1000,
+      })
+      .toBe(`${MODEL}@2`);
     const meta = (await api('GET', `/v1/models/${MODEL}`)).body;
     const matrix = page.locator('table.matrix');
     const rows = Number(await matrix.getAttribute('data-rows'));
@@ -259,14 +302,24 @@ describe('dashboard (desktop 1280x800)', () => {
 
   it('session view: live curve with the adjustment marked; pause from the UI', async () => {
     // Slow pacing (a slice every 400 ms) so the test sees it running, then adjusts it through the API.
-    const started = await api('POST', '/v1/sessions', { dataset: 'digits', model: 'panda-ui', config: { depth: 1, width: 32, learningRate: 0.003, epochs: 40 }, seed: 3, slice: { epochs: 2, intervalMs: 400 } });
+    const started = await api('POST', '/v1/sessions', {
+      dataset: 'digits',
+      model: 'panda-ui',
+      config: { depth: 1, width: 32, learningRate: 0.003, epochs: 40 },
+      seed: 3,
+      slice: { epochs: 2, intervalMs: 400 },
+    });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     sessionId = started.body.id;
-    await expect.poll(async () => (await api('GET', `/v1/sessions/${sessionId}`)).body.epoch, WAIT).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(async () => (await api('GET', `/v1/sessions/${sessionId}`)).body.epoch, WAIT)
+      .toBeGreaterThanOrEqual(2);
     const adjusted = await api('POST', `/v1/sessions/${sessionId}/adjust`, { learningRate: 0.0005 });
     expect(adjusted.status, JSON.stringify(adjusted.body)).toBe(200);
     // A few epochs on each side of the marker.
-    await expect.poll(async () => (await api('GET', `/v1/sessions/${sessionId}`)).body.epoch, WAIT).toBeGreaterThanOrEqual(6);
+    await expect
+      .poll(async () => (await api('GET', `/v1/sessions/${sessionId}`)).body.epoch, WAIT)
+      .toBeGreaterThanOrEqual(6);
 
     await open(`#/sessions/${sessionId}`);
     await expect.poll(() => page.locator('#session-status').textContent(), WAIT).toBe('running');
@@ -276,7 +329,9 @@ describe('dashboard (desktop 1280x800)', () => {
     // The marker itself is drawn (in its own colour) on the canvas.
     expect(await colouredPixels('.chart[data-chart="session-curve"]', ['#b07aa1'])).toBeGreaterThan(15);
     await expect.poll(() => page.locator('#adjustments li').count(), WAIT).toBe(1);
-    expect(await page.locator('#adjustments li').textContent()).toMatch(/learningRate .*→ 5\.0e−4|learningRate .*→ 0\.0005/);
+    expect(await page.locator('#adjustments li').textContent()).toMatch(
+      /learningRate .*→ 5\.0e−4|learningRate .*→ 0\.0005/,
+    );
     await page.locator('#session-pause').click();
     await expect.poll(() => page.locator('#session-status').textContent(), WAIT).toBe('paused');
     await expectNoHorizontalOverflow();
@@ -304,7 +359,9 @@ describe('dashboard (phone 390x844)', () => {
     await expectChart('curves-accuracy', ['#4e79a7']);
     await expectChart('lr-scatter', ['#e15759', '#f28e2b', '#59a14f', '#4e79a7']);
     await expectChart('marginal-learningRate', ['#4e79a7']);
-    const width = await page.locator('.chart[data-chart="lr-scatter"] canvas').evaluate((c) => (c as unknown as CanvasLike).getBoundingClientRect().width);
+    const width = await page
+      .locator('.chart[data-chart="lr-scatter"] canvas')
+      .evaluate((c) => (c as unknown as CanvasLike).getBoundingClientRect().width);
     expect(width).toBeLessThanOrEqual(PHONE.width);
     await expectNoHorizontalOverflow();
     await shot('phone-study');
@@ -322,7 +379,9 @@ describe('dashboard (phone 390x844)', () => {
     await shot('phone-champion');
 
     await open(`#/sessions/${sessionId}`);
-    await expect.poll(() => page.locator('.chart[data-chart="session-curve"]').getAttribute('data-marks'), WAIT).toBe('1');
+    await expect
+      .poll(() => page.locator('.chart[data-chart="session-curve"]').getAttribute('data-marks'), WAIT)
+      .toBe('1');
     await expectChart('session-curve', ['#4e79a7']);
     await expectNoHorizontalOverflow();
     await shot('phone-session');

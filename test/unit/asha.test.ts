@@ -39,7 +39,12 @@ describe('the asynchronous successive-halving rule', () => {
 });
 
 describe('pruned trials in the aggregation', () => {
-  const record = (trial: number, status: TrialRecord['status'], valAccuracy: number | null, extra: Partial<TrialRecord> = {}): TrialRecord =>
+  const record = (
+    trial: number,
+    status: TrialRecord['status'],
+    valAccuracy: number | null,
+    extra: Partial<TrialRecord> = {},
+  ): TrialRecord =>
     ({
       trial,
       status,
@@ -52,12 +57,25 @@ describe('pruned trials in the aggregation', () => {
     }) as unknown as TrialRecord;
 
   it('are finished, rank after every complete trial and before diverged/failed ones, and are never promotable', () => {
-    const records = [record(0, 'pruned', 0.99, { prunedAtEpoch: 1 }), record(1, 'complete', 0.5), record(2, 'failed', null), record(3, 'pruned', 0.6, { prunedAtEpoch: 3 })];
+    const records = [
+      record(0, 'pruned', 0.99, { prunedAtEpoch: 1 }),
+      record(1, 'complete', 0.5),
+      record(2, 'failed', null),
+      record(3, 'pruned', 0.6, { prunedAtEpoch: 3 }),
+    ];
     expect(rank(records).map((e) => e.trial)).toEqual([1, 0, 3, 2]);
     expect(rank(records).find((e) => e.trial === 3)!.prunedAtEpoch).toBe(3);
     expect(bestPromotable(records)!.trial).toBe(1);
     // Even a pruned record that somehow carries a weights key is not a candidate.
     expect(bestPromotable([record(0, 'pruned', 0.99, { weightsKey: 'w/0' })])).toBeNull();
-    expect(progressOf(['pruned', 'complete', 'running'])).toEqual({ total: 3, pending: 0, running: 1, complete: 1, pruned: 1, diverged: 0, failed: 0 });
+    expect(progressOf(['pruned', 'complete', 'running'])).toEqual({
+      total: 3,
+      pending: 0,
+      running: 1,
+      complete: 1,
+      pruned: 1,
+      diverged: 0,
+      failed: 0,
+    });
   });
 });

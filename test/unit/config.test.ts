@@ -75,7 +75,17 @@ describe('resolveConfig', () => {
   });
 
   it('rejects NaN and Infinity', () => {
-    for (const key of ['learningRate', 'dropout', 'l1', 'l2', 'bnEpsilon', 'momentum', 'decayRate', 'depth', 'width'] as const) {
+    for (const key of [
+      'learningRate',
+      'dropout',
+      'l1',
+      'l2',
+      'bnEpsilon',
+      'momentum',
+      'decayRate',
+      'depth',
+      'width',
+    ] as const) {
       for (const v of [NaN, Infinity, -Infinity]) {
         expect(() => resolveConfig({ [key]: v }), `${key}=${v}`).toThrow();
       }
@@ -111,7 +121,13 @@ describe('resolveConfig', () => {
   });
 
   it('rejects values of the wrong type', () => {
-    for (const over of [{ activation: 'gelu' }, { init: 'zeros' }, { batchNorm: 'yes' }, { depth: '2' }, { classWeights: 'auto' }]) {
+    for (const over of [
+      { activation: 'gelu' },
+      { init: 'zeros' },
+      { batchNorm: 'yes' },
+      { depth: '2' },
+      { classWeights: 'auto' },
+    ]) {
       expect(() => resolveConfig(over as unknown as Partial<ModelConfig>), JSON.stringify(over)).toThrow();
     }
   });
@@ -167,7 +183,9 @@ describe('classWeightsFor', () => {
   });
 
   it('an explicit array of the wrong length throws', () => {
-    expect(() => classWeightsFor(cfg({ classWeights: [1, 2] }), [10, 20, 30])).toThrow('classWeights has 2 entries for 3 classes');
+    expect(() => classWeightsFor(cfg({ classWeights: [1, 2] }), [10, 20, 30])).toThrow(
+      'classWeights has 2 entries for 3 classes',
+    );
     expect(() => classWeightsFor(cfg({ classWeights: [1, 2, 3, 4] }), [10, 20, 30])).toThrow(/4 entries for 3 classes/);
   });
 });

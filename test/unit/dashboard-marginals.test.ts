@@ -17,7 +17,13 @@ describe('dashboard marginal plots (data)', () => {
     // Batch size is balanced across the optimizers here: both sizes average 0.75.
     expect(list[1]!.spread).toBeCloseTo(0, 10);
     // Few integer values are categories, labelled in numeric order.
-    expect(list[1]!.axis).toMatchObject({ kind: 'category', ticks: [{ at: 0, label: '32' }, { at: 1, label: '64' }] });
+    expect(list[1]!.axis).toMatchObject({
+      kind: 'category',
+      ticks: [
+        { at: 0, label: '32' },
+        { at: 1, label: '64' },
+      ],
+    });
   });
 
   it('puts values spanning decades on a log axis, with a lane for zero', () => {
@@ -53,7 +59,8 @@ describe('dashboard marginal plots (data)', () => {
   });
 
   it('shows choice-like integers (consecutive, powers of two) as categories, other integers on a numeric axis', () => {
-    const kinds = (values: number[]) => marginals(values.map((v, i) => trial(i, { p: v }, 0.5 + i / 100)))[0]!.axis.kind;
+    const kinds = (values: number[]) =>
+      marginals(values.map((v, i) => trial(i, { p: v }, 0.5 + i / 100)))[0]!.axis.kind;
     expect(kinds([0, 1, 2, 3, 4, 2])).toBe('category');
     expect(kinds([16, 32, 64, 128, 32])).toBe('category');
     expect(kinds([22, 67, 78, 211, 219])).toBe('linear');

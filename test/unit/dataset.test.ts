@@ -88,7 +88,9 @@ describe('parseDigitsCsv', () => {
 
   it('rejects bad labels, naming the row and the label', () => {
     for (const label of ['10', '-1', '3.5', 'x', 'NaN', 'Infinity']) {
-      expect(() => parseDigitsCsv(`${pixels()},0\n${pixels()},${label}\n`)).toThrow(`digits row 2: bad label ${JSON.stringify(label)}`);
+      expect(() => parseDigitsCsv(`${pixels()},0\n${pixels()},${label}\n`)).toThrow(
+        `digits row 2: bad label ${JSON.stringify(label)}`,
+      );
     }
   });
 
@@ -157,7 +159,9 @@ describe('stratifiedSplit', () => {
   });
 
   it('normalises the fractions and honours custom ones', () => {
-    expect(stratifiedSplit(digits, 9, { train: 7, validation: 1.5, test: 1.5 })).toEqual(stratifiedSplit(digits, 9, DEFAULT_FRACTIONS));
+    expect(stratifiedSplit(digits, 9, { train: 7, validation: 1.5, test: 1.5 })).toEqual(
+      stratifiedSplit(digits, 9, DEFAULT_FRACTIONS),
+    );
     const s = stratifiedSplit(digits, 9, { train: 0.5, validation: 0.2, test: 0.3 });
     for (const [name, frac] of [
       ['train', 0.5],
@@ -196,7 +200,10 @@ describe('prepareSplit', () => {
     const split = prepareSplit(digits, seed);
     const idx = stratifiedSplit(digits, seed);
     const expected = statsOf(digits, idx.train);
-    const whole = statsOf(digits, Array.from({ length: digits.rows }, (_, i) => i));
+    const whole = statsOf(
+      digits,
+      Array.from({ length: digits.rows }, (_, i) => i),
+    );
     expect(split.standardisation.mean).toHaveLength(64);
     expect(split.standardisation.std).toHaveLength(64);
     let differsFromWhole = 0;

@@ -19,7 +19,16 @@ function randomWeights(config: ModelConfig, seed: number, forceBn = false): Netw
   for (const b of w.hidden) {
     fill(b.dense.bias, () => rng.normal() * 0.3);
     const units = b.dense.units;
-    const bn = b.bn ?? (forceBn ? { gamma: new Float32Array(units), beta: new Float32Array(units), movingMean: new Float32Array(units), movingVariance: new Float32Array(units) } : null);
+    const bn =
+      b.bn ??
+      (forceBn
+        ? {
+            gamma: new Float32Array(units),
+            beta: new Float32Array(units),
+            movingMean: new Float32Array(units),
+            movingVariance: new Float32Array(units),
+          }
+        : null);
     if (bn) {
       fill(bn.gamma, () => (rng.next() < 0.2 ? -1 : 1) * (0.5 + rng.next()));
       fill(bn.beta, () => rng.normal() * 0.5);
@@ -74,7 +83,8 @@ interface Combo {
 const combos: Combo[] = [];
 for (const batchNorm of [true, false])
   for (const bnPlacement of ['before', 'after'] as const)
-    for (const activation of ACTIVATIONS) for (const depth of [0, 1, 2, 3]) combos.push({ batchNorm, bnPlacement, activation, depth });
+    for (const activation of ACTIVATIONS)
+      for (const depth of [0, 1, 2, 3]) combos.push({ batchNorm, bnPlacement, activation, depth });
 
 const label = (c: Combo) => `bn=${c.batchNorm} ${c.bnPlacement} ${c.activation} depth=${c.depth}`;
 
@@ -129,7 +139,13 @@ describe('foldNetwork + forward passes', () => {
 
 describe('foldNetwork details', () => {
   it('the comparison is sensitive: ignoring the standardisation or BN gives different outputs', () => {
-    const config = resolveConfig({ depth: 2, width: WIDTH, batchNorm: true, bnPlacement: 'before', activation: 'tanh' });
+    const config = resolveConfig({
+      depth: 2,
+      width: WIDTH,
+      batchNorm: true,
+      bnPlacement: 'before',
+      activation: 'tanh',
+    });
     const spec = specOf(config);
     const rng = new Rng(5);
     const w = randomWeights(config, 5);
@@ -139,7 +155,9 @@ describe('foldNetwork details', () => {
     // Folded without the standardisation, on raw input: not the same function.
     expect(maxAbsDiff(forwardFoldedRow(foldNetwork(w, spec), raw), reference)).toBeGreaterThan(1e-3);
     // Unfolded, but BN switched off: not the same function either.
-    expect(maxAbsDiff(forwardUnfoldedRow(w, { ...spec, batchNorm: false }, standardiseRow(raw, s)), reference)).toBeGreaterThan(1e-3);
+    expect(
+      maxAbsDiff(forwardUnfoldedRow(w, { ...spec, batchNorm: false }, standardiseRow(raw, s)), reference),
+    ).toBeGreaterThan(1e-3);
   });
 
   it("'before' BN changes that layer's kernel column-wise by gamma / sqrt(var + eps) and sets the bias", () => {
@@ -208,7 +226,10 @@ describe('foldNetwork details', () => {
       const config = resolveConfig({ depth: 2, width: WIDTH, batchNorm: false, bnPlacement });
       const withBn = randomWeights(config, 15, true);
       expect(withBn.hidden[0]!.bn).not.toBeNull();
-      const plain: NetworkWeights = { hidden: withBn.hidden.map((b) => ({ dense: b.dense, bn: null })), output: withBn.output };
+      const plain: NetworkWeights = {
+        hidden: withBn.hidden.map((b) => ({ dense: b.dense, bn: null })),
+        output: withBn.output,
+      };
       const spec: NetworkSpec = specOf(config);
       const rng = new Rng(15);
       const s = randomStandardisation(rng);
@@ -237,7 +258,11 @@ describe('foldNetwork details', () => {
     const folded = foldNetwork(w, spec, s);
     for (let r = 0; r < 20; r++) {
       const raw = Array.from({ length: features }, () => Math.floor(rng.next() * 17));
-      const expected = forwardUnfoldedRow(w, spec, raw.map((v, f) => (v - s.mean[f]!) / s.std[f]!));
+      const expected = forwardUnfoldedRow(
+        w,
+        spec,
+        raw.map((v, f) => (v - s.mean[f]!) / s.std[f]!),
+      );
       expect(maxAbsDiff(forwardFoldedRow(folded, raw), expected)).toBeLessThan(TOL);
     }
   });
@@ -255,7 +280,12 @@ describe('forwardUnfoldedRow reference semantics', () => {
   const weights = (): NetworkWeights => ({
     hidden: [
       {
-        dense: { inputs: 2, units: 2, kernel: Float32Array.from([1, -2, 0.5, 1]), bias: Float32Array.from([0.25, -0.5]) },
+        dense: {
+          inputs: 2,
+          units: 2,
+          kernel: Float32Array.from([1, -2, 0.5, 1]),
+          bias: Float32Array.from([0.25, -0.5]),
+        },
         bn: {
           gamma: Float32Array.from([2, 0.5]),
           beta: Float32Array.from([0.5, -1]),
@@ -267,12 +297,18 @@ describe('forwardUnfoldedRow reference semantics', () => {
     output: { inputs: 2, units: 2, kernel: Float32Array.from([1, -1, 2, 0.5]), bias: Float32Array.from([0, 0.5]) },
   });
 
-  function byHand(x: [number, number], activation: ModelConfig['activation'], bn: 'none' | 'before' | 'after', eps: number): number[] {
+  function byHand(
+    x: [number, number],
+    activation: ModelConfig['activation'],
+    bn: 'none' | 'before' | 'after',
+    eps: number,
+  ): number[] {
     const w = weights();
     const k = w.hidden[0]!.dense.kernel;
     let z = [x[0] * k[0]! + x[1] * k[2]! + 0.25, x[0] * k[1]! + x[1] * k[3]! - 0.5];
     const b = w.hidden[0]!.bn!;
-    const norm = (v: number[]) => v.map((val, j) => ((val - b.movingMean[j]!) / Math.sqrt(b.movingVariance[j]! + eps)) * b.gamma[j]! + b.beta[j]!);
+    const norm = (v: number[]) =>
+      v.map((val, j) => ((val - b.movingMean[j]!) / Math.sqrt(b.movingVariance[j]! + eps)) * b.gamma[j]! + b.beta[j]!);
     if (bn === 'before') z = norm(z);
     z = z.map(ACT[activation]);
     if (bn === 'after') z = norm(z);
@@ -285,7 +321,12 @@ describe('forwardUnfoldedRow reference semantics', () => {
   for (const activation of ACTIVATIONS) {
     for (const bn of ['none', 'before', 'after'] as const) {
       it(`matches a hand computation: ${activation}, BN ${bn}`, () => {
-        const spec: NetworkSpec = { activation, batchNorm: bn !== 'none', bnPlacement: bn === 'after' ? 'after' : 'before', bnEpsilon: 0.01 };
+        const spec: NetworkSpec = {
+          activation,
+          batchNorm: bn !== 'none',
+          bnPlacement: bn === 'after' ? 'after' : 'before',
+          bnEpsilon: 0.01,
+        };
         for (const x of [
           [0.3, -1.2],
           [-2, 0.7],
@@ -306,11 +347,18 @@ describe('forwardUnfoldedRow reference semantics', () => {
       hidden: [],
       output: { inputs: 1, units: 3, kernel: Float32Array.from([1000, 999, -1000]), bias: new Float32Array(3) },
     };
-    const p = forwardUnfoldedRow(w, { activation: 'relu', batchNorm: false, bnPlacement: 'before', bnEpsilon: 1e-3 }, [1]);
+    const p = forwardUnfoldedRow(
+      w,
+      { activation: 'relu', batchNorm: false, bnPlacement: 'before', bnEpsilon: 1e-3 },
+      [1],
+    );
     expect(p.every(Number.isFinite)).toBe(true);
     expect(p[0]).toBeCloseTo(1 / (1 + Math.exp(-1)), 12);
     expect(p[2]).toBe(0);
-    const f = forwardFoldedRow(foldNetwork(w, { activation: 'relu', batchNorm: false, bnPlacement: 'before', bnEpsilon: 1e-3 }), [1]);
+    const f = forwardFoldedRow(
+      foldNetwork(w, { activation: 'relu', batchNorm: false, bnPlacement: 'before', bnEpsilon: 1e-3 }),
+      [1],
+    );
     expect(maxAbsDiff(f, p)).toBeLessThan(1e-12);
   });
 });

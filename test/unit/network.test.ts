@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { INITIALISERS, type ModelConfig, resolveConfig } from '../../models/config';
-import { allFinite, initialWeights, layerSizes, type NetworkWeights, parameterCount, specOf } from '../../models/network';
+import {
+  allFinite,
+  initialWeights,
+  layerSizes,
+  type NetworkWeights,
+  parameterCount,
+  specOf,
+} from '../../models/network';
 
 function stats(a: Float32Array): { mean: number; std: number; min: number; max: number } {
   let sum = 0;
@@ -47,7 +54,8 @@ describe('initialWeights', () => {
         for (const b of w.hidden) {
           if (batchNorm) {
             expect(b.bn).not.toBeNull();
-            for (const arr of [b.bn!.gamma, b.bn!.beta, b.bn!.movingMean, b.bn!.movingVariance]) expect(arr.length).toBe(7);
+            for (const arr of [b.bn!.gamma, b.bn!.beta, b.bn!.movingMean, b.bn!.movingVariance])
+              expect(arr.length).toBe(7);
           } else {
             expect(b.bn).toBeNull();
           }
@@ -74,7 +82,10 @@ describe('initialWeights', () => {
   const theory: Record<(typeof INITIALISERS)[number], (inp: number, out: number) => { std: number; bound: number }> = {
     randomNormal: () => ({ std: 0.05, bound: Infinity }),
     glorotUniform: (i, o) => ({ std: Math.sqrt(6 / (i + o)) / Math.sqrt(3), bound: Math.sqrt(6 / (i + o)) }),
-    glorotNormal: (i, o) => ({ std: Math.sqrt(2 / (i + o)), bound: (2 * Math.sqrt(2 / (i + o))) / 0.87962566103423978 }),
+    glorotNormal: (i, o) => ({
+      std: Math.sqrt(2 / (i + o)),
+      bound: (2 * Math.sqrt(2 / (i + o))) / 0.87962566103423978,
+    }),
     heNormal: (i) => ({ std: Math.sqrt(2 / i), bound: (2 * Math.sqrt(2 / i)) / 0.87962566103423978 }),
     heUniform: (i) => ({ std: Math.sqrt(6 / i) / Math.sqrt(3), bound: Math.sqrt(6 / i) }),
   };
@@ -87,7 +98,9 @@ describe('initialWeights', () => {
         const s = stats(d.kernel);
         const t = theory[init](d.inputs, d.units);
         expect(Math.abs(s.mean)).toBeLessThan(0.03 * t.std);
-        expect(Math.abs(s.std / t.std - 1), `${init} ${d.inputs}x${d.units}: std ${s.std} vs ${t.std}`).toBeLessThan(0.03);
+        expect(Math.abs(s.std / t.std - 1), `${init} ${d.inputs}x${d.units}: std ${s.std} vs ${t.std}`).toBeLessThan(
+          0.03,
+        );
         expect(Math.max(-s.min, s.max)).toBeLessThanOrEqual(t.bound * (1 + 1e-6));
         if (t.bound !== Infinity) expect(Math.max(-s.min, s.max)).toBeGreaterThan(t.bound * 0.97);
         else expect(Math.max(-s.min, s.max)).toBeGreaterThan(4 * t.std); // untruncated normal reaches the tails
@@ -96,7 +109,8 @@ describe('initialWeights', () => {
   }
 
   it('uniform initialisers are flat, normal ones are bell-shaped', () => {
-    const w = (init: ModelConfig['init']) => initialWeights(resolveConfig({ depth: 1, width: 400, init }), 400, 10, 3).hidden[0]!.dense.kernel;
+    const w = (init: ModelConfig['init']) =>
+      initialWeights(resolveConfig({ depth: 1, width: 400, init }), 400, 10, 3).hidden[0]!.dense.kernel;
     // Fraction within half the bound: 0.5 for a uniform; much higher for a truncated normal at 2 sd.
     const frac = (k: Float32Array, bound: number) => k.filter((v) => Math.abs(v) < bound / 2).length / k.length;
     expect(Math.abs(frac(w('heUniform'), Math.sqrt(6 / 400)) - 0.5)).toBeLessThan(0.01);

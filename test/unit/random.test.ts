@@ -42,10 +42,11 @@ describe('mixSeed', () => {
         count++;
       }
     }
-    for (let s = 0; s < 50; s++) for (let t = 0; t < 50; t++) {
-      seen.add(mixSeed(s, t));
-      count++;
-    }
+    for (let s = 0; s < 50; s++)
+      for (let t = 0; t < 50; t++) {
+        seen.add(mixSeed(s, t));
+        count++;
+      }
     expect(seen.size).toBe(count);
   });
 });

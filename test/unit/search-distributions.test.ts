@@ -1,9 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../models/random';
-import { contains, createSampler, DEFAULT_SPACE, type Distribution, fromUnit, gridValues, parseSpace, toUnit, valueBounds } from '../../models/search';
+import {
+  contains,
+  createSampler,
+  DEFAULT_SPACE,
+  type Distribution,
+  fromUnit,
+  gridValues,
+  parseSpace,
+  toUnit,
+  valueBounds,
+} from '../../models/search';
 
 /** Empirical q-quantile of sorted values. */
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const quantile = (sorted: number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 const QS = Array.from({ length: 19 }, (_, i) => (i + 1) / 20);
 
 /**
@@ -57,7 +68,13 @@ describe('log-uniform and oneMinus scales', () => {
     const beta2 = drawParam('beta2', { type: 'float', low: 1e-4, high: 1e-1, log: true, oneMinus: true }, 20_000);
     expect(Math.min(...beta2)).toBeGreaterThanOrEqual(0.9 - 1e-12);
     expect(Math.max(...beta2)).toBeLessThanOrEqual(0.9999 + 1e-12);
-    expect(worstQuantileGap(beta2.map((v) => Math.log10(1 - v)), -4, -1)).toBeLessThan(0.04);
+    expect(
+      worstQuantileGap(
+        beta2.map((v) => Math.log10(1 - v)),
+        -4,
+        -1,
+      ),
+    ).toBeLessThan(0.04);
     const third = (lo: number, hi: number) => beta2.filter((v) => v >= lo && v < hi).length / beta2.length;
     for (const f of [third(0.9, 0.99), third(0.99, 0.999), third(0.999, 1)]) expect(f).toBeCloseTo(1 / 3, 1);
   });
@@ -75,7 +92,8 @@ describe('log-uniform and oneMinus scales', () => {
 describe('int distributions', () => {
   it('inclusive bounds: both ends are drawn, about uniformly', () => {
     const depth = drawParam('depth', { type: 'int', low: 0, high: 4 }, 10_000);
-    for (let v = 0; v <= 4; v++) expect(Math.abs(depth.filter((d) => d === v).length / depth.length - 0.2)).toBeLessThan(0.02);
+    for (let v = 0; v <= 4; v++)
+      expect(Math.abs(depth.filter((d) => d === v).length / depth.length - 0.2)).toBeLessThan(0.02);
     expect(new Set(depth)).toEqual(new Set([0, 1, 2, 3, 4]));
   });
 
@@ -166,14 +184,18 @@ describe('gridValues', () => {
   it('spaces levels evenly on each scale, ends included', () => {
     expect(gridValues({ type: 'float', low: 0, high: 0.5 }, 3)).toEqual([0, 0.25, 0.5]);
     expect(gridValues({ type: 'float', low: 1e-4, high: 1e-1, log: true }, 4)).toEqual([1e-4, 1e-3, 1e-2, 1e-1]);
-    expect(gridValues({ type: 'float', low: 1e-3, high: 1e-1, log: true, oneMinus: true }, 3)).toEqual([0.9, 0.99, 0.999]);
+    expect(gridValues({ type: 'float', low: 1e-3, high: 1e-1, log: true, oneMinus: true }, 3)).toEqual([
+      0.9, 0.99, 0.999,
+    ]);
     expect(gridValues({ type: 'int', low: 16, high: 256, log: true }, 3)).toEqual([16, 64, 256]);
   });
 
   it('de-duplicates narrow int ranges and adds 0 for zero-able floats', () => {
     expect(gridValues({ type: 'int', low: 0, high: 4 }, 3)).toEqual([0, 2, 4]);
     expect(gridValues({ type: 'int', low: 0, high: 1 }, 5)).toEqual([0, 1]);
-    expect(gridValues({ type: 'float', low: 1e-6, high: 1e-2, log: true, zeroProbability: 0.5 }, 3)).toEqual([0, 1e-6, 1e-4, 1e-2]);
+    expect(gridValues({ type: 'float', low: 1e-6, high: 1e-2, log: true, zeroProbability: 0.5 }, 3)).toEqual([
+      0, 1e-6, 1e-4, 1e-2,
+    ]);
   });
 
   it('uses the middle for one level, all choices for categoricals and the value for consts', () => {
@@ -204,5 +226,6 @@ describe('contains', () => {
 it('seeded draws from Rng feed fromUnit deterministically', () => {
   const a = new Rng(5);
   const b = new Rng(5);
-  for (let i = 0; i < 100; i++) expect(fromUnit(DEFAULT_SPACE.learningRate!, a.next())).toBe(fromUnit(DEFAULT_SPACE.learningRate!, b.next()));
+  for (let i = 0; i < 100; i++)
+    expect(fromUnit(DEFAULT_SPACE.learningRate!, a.next())).toBe(fromUnit(DEFAULT_SPACE.learningRate!, b.next()));
 });

@@ -82,7 +82,14 @@ describe('grid', () => {
   it('numbers the DEFAULT_SPACE grid without materialising it and every point is a valid model', () => {
     const g = new Grid(DEFAULT_SPACE, 3);
     expect(g.size).toBeGreaterThan(1e8);
-    const narrowed = mergeSpace(DEFAULT_SPACE, { learningRate: 1e-3, batchSize: 64, init: 'heNormal', classWeights: 'none', l1: 0, decay: 'none' });
+    const narrowed = mergeSpace(DEFAULT_SPACE, {
+      learningRate: 1e-3,
+      batchSize: 64,
+      init: 'heNormal',
+      classWeights: 'none',
+      l1: 0,
+      decay: 'none',
+    });
     expect(gridSize(narrowed, 2)).toBe(naiveGrid(narrowed, 2).length);
     const keyOf = new Map<number, string>();
     for (let k = 0; k < 500; k++) {
@@ -113,7 +120,8 @@ describe('grid sampler', () => {
     const s = createSampler(CONDITIONAL, { kind: 'grid' });
     const g = new Grid(CONDITIONAL, 3);
     expect(s.size).toBe(g.size);
-    for (let i = 0; i < g.size; i++) expect(s.sample(i)).toMatchObject({ params: g.point(i), source: 'grid', duplicate: false });
+    for (let i = 0; i < g.size; i++)
+      expect(s.sample(i)).toMatchObject({ params: g.point(i), source: 'grid', duplicate: false });
     expect(() => s.sample(g.size)).toThrow(/only 56 trials/);
   });
 
@@ -127,7 +135,11 @@ describe('grid sampler', () => {
   it('enqueued points come first and are not repeated by the grid; the size accounts for it', () => {
     const onGrid = new Grid(CONDITIONAL, 3).point(10);
     const offGrid = { optimizer: 'adam', beta1: 0.95, depth: 0 };
-    const s = createSampler(CONDITIONAL, { kind: 'grid', enqueued: [onGrid, offGrid], exclude: [new Grid(CONDITIONAL, 3).point(0)] });
+    const s = createSampler(CONDITIONAL, {
+      kind: 'grid',
+      enqueued: [onGrid, offGrid],
+      exclude: [new Grid(CONDITIONAL, 3).point(0)],
+    });
     expect(s.size).toBe(56 + 2 - 1 - 1);
     const all = Array.from({ length: s.size! }, (_, i) => s.sample(i));
     expect(all[0]!.params).toEqual(onGrid);

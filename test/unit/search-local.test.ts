@@ -5,7 +5,7 @@ import {
   createSampler,
   DEFAULT_SPACE,
   type Incumbent,
-  LocalSampler,
+  type LocalSampler,
   localRanges,
   parseSpace,
   type SamplerSpec,
@@ -34,7 +34,15 @@ const BEST: Assignment = {
   l2: 1e-4,
   classWeights: 'none',
 };
-const SECOND: Assignment = { ...BEST, learningRate: 0.03, optimizer: 'sgd', depth: 1, width: 32, batchNorm: false, l2: 0 };
+const SECOND: Assignment = {
+  ...BEST,
+  learningRate: 0.03,
+  optimizer: 'sgd',
+  depth: 1,
+  width: 32,
+  batchNorm: false,
+  l2: 0,
+};
 for (const k of ['beta1', 'beta2', 'epsilon', 'bnPlacement', 'bnMomentum', 'bnEpsilon']) delete SECOND[k];
 
 const incumbents: Incumbent[] = [
@@ -108,7 +116,9 @@ describe('local search', () => {
   it('parameters the incumbent did not have are drawn from the whole prior', () => {
     const r = localRanges(DEFAULT_SPACE, SECOND);
     expect(r).not.toHaveProperty('beta1');
-    const adamFromSecond = draws.filter((d) => d.trial % 2 === 1 && d.params.optimizer === 'adam').map((d) => d.params.beta1 as number);
+    const adamFromSecond = draws
+      .filter((d) => d.trial % 2 === 1 && d.params.optimizer === 'adam')
+      .map((d) => d.params.beta1 as number);
     expect(adamFromSecond.length).toBeGreaterThan(20);
     expect(Math.min(...adamFromSecond)).toBeLessThan(0.9);
     expect(Math.max(...adamFromSecond)).toBeGreaterThan(0.95);
@@ -138,8 +148,15 @@ describe('local search', () => {
   });
 
   it('a tiny space around its only incumbent never proposes the incumbent itself', () => {
-    const tiny = parseSpace({ optimizer: { type: 'categorical', choices: ['sgd', 'adam'] }, activation: { type: 'categorical', choices: ['relu', 'tanh', 'elu'] } });
-    const s = createSampler(tiny, { kind: 'local', seed: 1, incumbents: [{ params: { optimizer: 'adam', activation: 'relu' }, score: 1 }] });
+    const tiny = parseSpace({
+      optimizer: { type: 'categorical', choices: ['sgd', 'adam'] },
+      activation: { type: 'categorical', choices: ['relu', 'tanh', 'elu'] },
+    });
+    const s = createSampler(tiny, {
+      kind: 'local',
+      seed: 1,
+      incumbents: [{ params: { optimizer: 'adam', activation: 'relu' }, score: 1 }],
+    });
     const keys = Array.from({ length: 5 }, (_, i) => s.sample(i).key);
     expect(new Set(keys).size).toBe(5);
     expect(keys).not.toContain(assignmentKey({ optimizer: 'adam', activation: 'relu' }));

@@ -36,12 +36,15 @@ describe('random sampler: reproducibility', () => {
     const sequential = take({ kind: 'random', seed: 7 }, 60);
     const reverse = createSampler(DEFAULT_SPACE, { kind: 'random', seed: 7 });
     for (let i = 59; i >= 0; i--) expect(reverse.sample(i).params).toEqual(sequential[i]);
-    for (const i of [37, 3, 59, 0]) expect(createSampler(DEFAULT_SPACE, { kind: 'random', seed: 7 }).sample(i).params).toEqual(sequential[i]);
+    for (const i of [37, 3, 59, 0])
+      expect(createSampler(DEFAULT_SPACE, { kind: 'random', seed: 7 }).sample(i).params).toEqual(sequential[i]);
   });
 
   it('a spec that went through JSON gives the same configurations', () => {
     const spec: SamplerSpec = { kind: 'random', seed: 99, enqueued: [{ learningRate: 0.01, optimizer: 'sgd' }] };
-    expect(take(JSON.parse(JSON.stringify(spec)), 20, JSON.parse(JSON.stringify(DEFAULT_SPACE)))).toEqual(take(spec, 20));
+    expect(take(JSON.parse(JSON.stringify(spec)), 20, JSON.parse(JSON.stringify(DEFAULT_SPACE)))).toEqual(
+      take(spec, 20),
+    );
   });
 
   it('large seeds work and differ from their low 32 bits', () => {
@@ -66,7 +69,8 @@ describe('random sampler: conditions and validity', () => {
       expect('decaySteps' in p).toBe(p.decay === 'step');
       for (const k of ['width', 'activation', 'dropout', 'batchNorm']) expect(k in p).toBe(hidden);
       for (const k of ['bnPlacement', 'bnMomentum', 'bnEpsilon']) expect(k in p).toBe(hidden && p.batchNorm === true);
-      for (const k of ['learningRate', 'optimizer', 'decay', 'batchSize', 'depth', 'init', 'l1', 'l2', 'classWeights']) expect(k in p).toBe(true);
+      for (const k of ['learningRate', 'optimizer', 'decay', 'batchSize', 'depth', 'init', 'l1', 'l2', 'classWeights'])
+        expect(k in p).toBe(true);
     }
   });
 
@@ -131,7 +135,10 @@ describe('duplicate avoidance', () => {
   });
 
   it('excluded configurations are never proposed', () => {
-    const exclude = [{ optimizer: 'sgd', activation: 'relu' }, { activation: 'tanh', optimizer: 'adam' }];
+    const exclude = [
+      { optimizer: 'sgd', activation: 'relu' },
+      { activation: 'tanh', optimizer: 'adam' },
+    ];
     const s = createSampler(TINY, { kind: 'random', seed: 4, exclude });
     const keys = Array.from({ length: 4 }, (_, i) => s.sample(i).key);
     expect(new Set(keys).size).toBe(4);
@@ -166,13 +173,24 @@ describe('warm start (enqueued)', () => {
   });
 
   it('a repeated enqueued assignment is still run, but flagged', () => {
-    const s = createSampler(TINY, { kind: 'random', seed: 1, enqueued: [{ optimizer: 'sgd', activation: 'elu' }, { activation: 'elu', optimizer: 'sgd' }] });
+    const s = createSampler(TINY, {
+      kind: 'random',
+      seed: 1,
+      enqueued: [
+        { optimizer: 'sgd', activation: 'elu' },
+        { activation: 'elu', optimizer: 'sgd' },
+      ],
+    });
     expect(s.sample(1).duplicate).toBe(true);
   });
 
   it('rejects enqueued assignments that are not valid models', () => {
-    expect(() => createSampler(DEFAULT_SPACE, { kind: 'random', seed: 1, enqueued: [{ dropout: 2 }] })).toThrow(/enqueued assignment .* is not a valid model configuration/);
-    expect(() => createSampler(DEFAULT_SPACE, { kind: 'random', seed: 1, enqueued: [{ lr: 0.1 }] })).toThrow(/not tunable model parameters: lr/);
+    expect(() => createSampler(DEFAULT_SPACE, { kind: 'random', seed: 1, enqueued: [{ dropout: 2 }] })).toThrow(
+      /enqueued assignment .* is not a valid model configuration/,
+    );
+    expect(() => createSampler(DEFAULT_SPACE, { kind: 'random', seed: 1, enqueued: [{ lr: 0.1 }] })).toThrow(
+      /not tunable model parameters: lr/,
+    );
   });
 });
 
@@ -181,8 +199,12 @@ describe('createSampler', () => {
     expect(() => createSampler(DEFAULT_SPACE, { kind: 'random' } as unknown as SamplerSpec)).toThrow();
     expect(() => createSampler(DEFAULT_SPACE, { kind: 'random', seed: -1 })).toThrow();
     expect(() => createSampler(DEFAULT_SPACE, { kind: 'grid', gridLevels: 0 })).toThrow();
-    expect(() => createSampler(DEFAULT_SPACE, { kind: 'local', seed: 1, incumbents: [] })).toThrow(/at least one incumbent/);
-    expect(() => createSampler(DEFAULT_SPACE, { kind: 'local', seed: 1, incumbents: [{ params: {}, score: 1 }], shrink: 1.5 })).toThrow();
+    expect(() => createSampler(DEFAULT_SPACE, { kind: 'local', seed: 1, incumbents: [] })).toThrow(
+      /at least one incumbent/,
+    );
+    expect(() =>
+      createSampler(DEFAULT_SPACE, { kind: 'local', seed: 1, incumbents: [{ params: {}, score: 1 }], shrink: 1.5 }),
+    ).toThrow();
     expect(() => createSampler(DEFAULT_SPACE, { kind: 'bayes', seed: 1 } as unknown as SamplerSpec)).toThrow();
   });
 

@@ -30,8 +30,16 @@ describe('DEFAULT_SPACE', () => {
     expect(DEFAULT_SPACE.batchSize).toEqual({ type: 'categorical', choices: [16, 32, 64, 128] });
     expect(DEFAULT_SPACE.depth).toEqual({ type: 'int', low: 0, high: 4 });
     expect(DEFAULT_SPACE.l2).toMatchObject({ type: 'float', log: true, zeroProbability: 0.5 });
-    expect(DEFAULT_SPACE.bnMomentum).toMatchObject({ type: 'float', low: 0.001, high: 0.1, log: true, oneMinus: true, when: { batchNorm: [true] } });
-    for (const k of ['momentum', 'rho', 'beta1', 'beta2', 'bnMomentum', 'decayRate']) expect(DEFAULT_SPACE[k]).toMatchObject({ oneMinus: true });
+    expect(DEFAULT_SPACE.bnMomentum).toMatchObject({
+      type: 'float',
+      low: 0.001,
+      high: 0.1,
+      log: true,
+      oneMinus: true,
+      when: { batchNorm: [true] },
+    });
+    for (const k of ['momentum', 'rho', 'beta1', 'beta2', 'bnMomentum', 'decayRate'])
+      expect(DEFAULT_SPACE[k]).toMatchObject({ oneMinus: true });
     expect(DEFAULT_SPACE.momentum!.when).toEqual({ optimizer: ['momentum'] });
     expect(DEFAULT_SPACE.rho!.when).toEqual({ optimizer: ['rmsprop'] });
     expect(DEFAULT_SPACE.decayRate!.when).toEqual({ decay: ['step', 'exponential'] });
@@ -40,30 +48,111 @@ describe('DEFAULT_SPACE', () => {
 
 describe('parseSpace rejects invalid spaces with clear messages', () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ['a condition on a later parameter', { momentum: { type: 'float', low: 0.1, high: 0.9, when: { optimizer: ['momentum'] } }, optimizer: { type: 'categorical', choices: ['sgd', 'momentum'] } }, /momentum\.when: refers to "optimizer", which is not declared before momentum/],
-    ['a condition on itself', { depth: { type: 'int', low: 0, high: 4, when: { depth: [1] } } }, /depth\.when: refers to itself/],
-    ['an impossible condition value', { optimizer: { type: 'categorical', choices: ['sgd', 'adam'] }, beta1: { type: 'float', low: 0.5, high: 0.9, when: { optimizer: ['Adam'] } } }, /beta1\.when\.optimizer: "Adam" is not a possible value of optimizer/],
-    ['a condition value outside an int range', { depth: { type: 'int', low: 0, high: 4 }, width: { type: 'int', low: 8, high: 64, when: { depth: [5] } } }, /width\.when\.depth: 5 is not a possible value/],
-    ['an empty condition list', { batchNorm: { type: 'categorical', choices: [true, false] }, bnPlacement: { type: 'const', value: 'after', when: { batchNorm: [] } } }, /bnPlacement\.when\.batchNorm: lists no allowed value/],
-    ['log with low 0', { learningRate: { type: 'float', low: 0, high: 1, log: true } }, /learningRate: log scale needs low > 0/],
-    ['low >= high', { dropout: { type: 'float', low: 0.5, high: 0.5 } }, /dropout: low \(0\.5\) must be below high \(0\.5\); use a const/],
-    ['oneMinus without log', { beta1: { type: 'float', low: 0.01, high: 0.1, oneMinus: true } }, /beta1: oneMinus needs log: true/],
-    ['oneMinus with high > 1', { beta1: { type: 'float', low: 0.01, high: 2, log: true, oneMinus: true } }, /beta1: oneMinus needs high <= 1/],
-    ['step with log', { learningRate: { type: 'float', low: 0.001, high: 0.1, log: true, step: 0.001 } }, /learningRate: step cannot be combined with log/],
-    ['zeroProbability with low 0', { l1: { type: 'float', low: 0, high: 0.01, zeroProbability: 0.5 } }, /l1: zeroProbability needs low > 0/],
+    [
+      'a condition on a later parameter',
+      {
+        momentum: { type: 'float', low: 0.1, high: 0.9, when: { optimizer: ['momentum'] } },
+        optimizer: { type: 'categorical', choices: ['sgd', 'momentum'] },
+      },
+      /momentum\.when: refers to "optimizer", which is not declared before momentum/,
+    ],
+    [
+      'a condition on itself',
+      { depth: { type: 'int', low: 0, high: 4, when: { depth: [1] } } },
+      /depth\.when: refers to itself/,
+    ],
+    [
+      'an impossible condition value',
+      {
+        optimizer: { type: 'categorical', choices: ['sgd', 'adam'] },
+        beta1: { type: 'float', low: 0.5, high: 0.9, when: { optimizer: ['Adam'] } },
+      },
+      /beta1\.when\.optimizer: "Adam" is not a possible value of optimizer/,
+    ],
+    [
+      'a condition value outside an int range',
+      { depth: { type: 'int', low: 0, high: 4 }, width: { type: 'int', low: 8, high: 64, when: { depth: [5] } } },
+      /width\.when\.depth: 5 is not a possible value/,
+    ],
+    [
+      'an empty condition list',
+      {
+        batchNorm: { type: 'categorical', choices: [true, false] },
+        bnPlacement: { type: 'const', value: 'after', when: { batchNorm: [] } },
+      },
+      /bnPlacement\.when\.batchNorm: lists no allowed value/,
+    ],
+    [
+      'log with low 0',
+      { learningRate: { type: 'float', low: 0, high: 1, log: true } },
+      /learningRate: log scale needs low > 0/,
+    ],
+    [
+      'low >= high',
+      { dropout: { type: 'float', low: 0.5, high: 0.5 } },
+      /dropout: low \(0\.5\) must be below high \(0\.5\); use a const/,
+    ],
+    [
+      'oneMinus without log',
+      { beta1: { type: 'float', low: 0.01, high: 0.1, oneMinus: true } },
+      /beta1: oneMinus needs log: true/,
+    ],
+    [
+      'oneMinus with high > 1',
+      { beta1: { type: 'float', low: 0.01, high: 2, log: true, oneMinus: true } },
+      /beta1: oneMinus needs high <= 1/,
+    ],
+    [
+      'step with log',
+      { learningRate: { type: 'float', low: 0.001, high: 0.1, log: true, step: 0.001 } },
+      /learningRate: step cannot be combined with log/,
+    ],
+    [
+      'zeroProbability with low 0',
+      { l1: { type: 'float', low: 0, high: 0.01, zeroProbability: 0.5 } },
+      /l1: zeroProbability needs low > 0/,
+    ],
     ['a non-integer int bound', { depth: { type: 'int', low: 0, high: 3.5 } }, /depth\.high: /],
     ['int log with low 0', { width: { type: 'int', low: 0, high: 64, log: true } }, /width: log scale needs low >= 1/],
-    ['duplicate choices', { batchSize: { type: 'categorical', choices: [32, 64, 32] } }, /batchSize: choice 32 appears twice/],
-    ['an unknown type', { depth: { type: 'integer', low: 0, high: 4 } }, /depth\.type: must be one of float, int, categorical, const \(got "integer"\)/],
+    [
+      'duplicate choices',
+      { batchSize: { type: 'categorical', choices: [32, 64, 32] } },
+      /batchSize: choice 32 appears twice/,
+    ],
+    [
+      'an unknown type',
+      { depth: { type: 'integer', low: 0, high: 4 } },
+      /depth\.type: must be one of float, int, categorical, const \(got "integer"\)/,
+    ],
     ['an unknown field', { depth: { type: 'int', low: 0, high: 4, levels: 3 } }, /depth: .*levels/i],
     ['an unknown parameter', { lr: { type: 'float', low: 0.001, high: 0.1 } }, /lr: not a tunable model parameter/],
-    ['epochs', { epochs: { type: 'int', low: 1, high: 10 } }, /epochs: not a tunable model parameter \(epochs comes from the study budget\)/],
-    ['values the model rejects', { dropout: { type: 'float', low: 0, high: 0.95 } }, /dropout: can produce 0\.95, which the model rejects/],
-    ['a float range on an integer key', { depth: { type: 'float', low: 0, high: 4 } }, /depth: can produce .* which the model rejects/],
+    [
+      'epochs',
+      { epochs: { type: 'int', low: 1, high: 10 } },
+      /epochs: not a tunable model parameter \(epochs comes from the study budget\)/,
+    ],
+    [
+      'values the model rejects',
+      { dropout: { type: 'float', low: 0, high: 0.95 } },
+      /dropout: can produce 0\.95, which the model rejects/,
+    ],
+    [
+      'a float range on an integer key',
+      { depth: { type: 'float', low: 0, high: 4 } },
+      /depth: can produce .* which the model rejects/,
+    ],
     ['a const the model rejects', { optimizer: { type: 'const', value: 'lbfgs' } }, /optimizer: can produce "lbfgs"/],
     ['an empty space', {}, /no parameters/],
-    ['an inherited property name', JSON.parse('{"toString": {"type": "const", "value": 1}}'), /toString: not a tunable model parameter/],
-    ['a prototype key', JSON.parse('{"__proto__": {"type": "const", "value": 1}}'), /__proto__: not a tunable model parameter/],
+    [
+      'an inherited property name',
+      JSON.parse('{"toString": {"type": "const", "value": 1}}'),
+      /toString: not a tunable model parameter/,
+    ],
+    [
+      'a prototype key',
+      JSON.parse('{"__proto__": {"type": "const", "value": 1}}'),
+      /__proto__: not a tunable model parameter/,
+    ],
   ];
   for (const [what, space, message] of cases) {
     it(what, () => {
@@ -73,24 +162,45 @@ describe('parseSpace rejects invalid spaces with clear messages', () => {
   }
 
   it('reports every problem at once', () => {
-    const issues = issuesOf(() => parseSpace({ dropout: { type: 'float', low: 0, high: 2 }, lr: { type: 'const', value: 1 }, depth: { type: 'int', low: 3, high: 1 } }));
+    const issues = issuesOf(() =>
+      parseSpace({
+        dropout: { type: 'float', low: 0, high: 2 },
+        lr: { type: 'const', value: 1 },
+        depth: { type: 'int', low: 3, high: 1 },
+      }),
+    );
     expect(issues).toHaveLength(3);
   });
 
   it('accepts a minimal valid space', () => {
-    expect(parseSpace({ learningRate: { type: 'float', low: 0.001, high: 0.1, log: true } })).toEqual({ learningRate: { type: 'float', low: 0.001, high: 0.1, log: true } });
+    expect(parseSpace({ learningRate: { type: 'float', low: 0.001, high: 0.1, log: true } })).toEqual({
+      learningRate: { type: 'float', low: 0.001, high: 0.1, log: true },
+    });
   });
 });
 
 describe('mergeSpace', () => {
   it('replaces a distribution in place and keeps its condition', () => {
-    const m = mergeSpace(DEFAULT_SPACE, { momentum: { type: 'float', low: 0.001, high: 0.1, log: true, oneMinus: true } });
+    const m = mergeSpace(DEFAULT_SPACE, {
+      momentum: { type: 'float', low: 0.001, high: 0.1, log: true, oneMinus: true },
+    });
     expect(Object.keys(m)).toEqual(Object.keys(DEFAULT_SPACE));
-    expect(m.momentum).toEqual({ type: 'float', low: 0.001, high: 0.1, log: true, oneMinus: true, when: { optimizer: ['momentum'] } });
+    expect(m.momentum).toEqual({
+      type: 'float',
+      low: 0.001,
+      high: 0.1,
+      log: true,
+      oneMinus: true,
+      when: { optimizer: ['momentum'] },
+    });
   });
 
   it('fixes a parameter from a plain JSON value', () => {
-    const m = mergeSpace(DEFAULT_SPACE, { batchSize: 32, bnPlacement: 'after', classWeights: [1, 2, 1, 1, 1, 1, 1, 1, 1, 1] });
+    const m = mergeSpace(DEFAULT_SPACE, {
+      batchSize: 32,
+      bnPlacement: 'after',
+      classWeights: [1, 2, 1, 1, 1, 1, 1, 1, 1, 1],
+    });
     expect(m.batchSize).toEqual({ type: 'const', value: 32 });
     expect(m.bnPlacement).toEqual({ type: 'const', value: 'after', when: { batchNorm: [true] } });
     expect(m.classWeights).toEqual({ type: 'const', value: [1, 2, 1, 1, 1, 1, 1, 1, 1, 1] });
@@ -106,7 +216,8 @@ describe('mergeSpace', () => {
 
   it('drops the whole hidden-layer subtree when depth is fixed to 0 (transitively)', () => {
     const m = mergeSpace(DEFAULT_SPACE, { depth: 0 });
-    for (const k of ['width', 'activation', 'dropout', 'batchNorm', 'bnPlacement', 'bnMomentum', 'bnEpsilon']) expect(m).not.toHaveProperty(k);
+    for (const k of ['width', 'activation', 'dropout', 'batchNorm', 'bnPlacement', 'bnMomentum', 'bnEpsilon'])
+      expect(m).not.toHaveProperty(k);
     expect(m).toHaveProperty('init');
   });
 
@@ -151,16 +262,25 @@ describe('mergeSpace', () => {
 
   it('rejects a const value the model does not accept', () => {
     expect(issuesOf(() => mergeSpace(DEFAULT_SPACE, { batchSize: 0 })).join('\n')).toMatch(/batchSize: can produce 0/);
-    expect(issuesOf(() => mergeSpace(DEFAULT_SPACE, { optimizer: 'nadam' })).join('\n')).toMatch(/optimizer: can produce "nadam"/);
+    expect(issuesOf(() => mergeSpace(DEFAULT_SPACE, { optimizer: 'nadam' })).join('\n')).toMatch(
+      /optimizer: can produce "nadam"/,
+    );
   });
 
   it('rejects an explicit condition on a value that is no longer possible', () => {
-    const issues = issuesOf(() => mergeSpace(DEFAULT_SPACE, { optimizer: 'adam', beta1: { type: 'const', value: 0.9, when: { optimizer: ['sgd'] } } }));
+    const issues = issuesOf(() =>
+      mergeSpace(DEFAULT_SPACE, {
+        optimizer: 'adam',
+        beta1: { type: 'const', value: 0.9, when: { optimizer: ['sgd'] } },
+      }),
+    );
     expect(issues.join('\n')).toMatch(/beta1\.when\.optimizer: "sgd" is not a possible value of optimizer/);
   });
 
   it('rejects prototype keys as override names without touching prototypes', () => {
-    const issues = issuesOf(() => mergeSpace(DEFAULT_SPACE, JSON.parse('{"__proto__": {"type": "const", "value": 1}}')));
+    const issues = issuesOf(() =>
+      mergeSpace(DEFAULT_SPACE, JSON.parse('{"__proto__": {"type": "const", "value": 1}}')),
+    );
     expect(issues.join('\n')).toMatch(/__proto__: not a tunable model parameter/);
     expect(({} as Record<string, unknown>).type).toBeUndefined();
   });
@@ -173,7 +293,14 @@ describe('mergeSpace', () => {
 
 describe('activeAssignment', () => {
   it('drops keys that are dead under the space, keeps the rest', () => {
-    const a = activeAssignment(DEFAULT_SPACE, { optimizer: 'adam', momentum: 0.9, beta1: 0.9, depth: 0, width: 64, learningRate: 0.01 });
+    const a = activeAssignment(DEFAULT_SPACE, {
+      optimizer: 'adam',
+      momentum: 0.9,
+      beta1: 0.9,
+      depth: 0,
+      width: 64,
+      learningRate: 0.01,
+    });
     expect(a).toEqual({ optimizer: 'adam', beta1: 0.9, depth: 0, learningRate: 0.01 });
   });
 });

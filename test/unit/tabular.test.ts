@@ -5,7 +5,10 @@ const csv = (lines: string[]) => lines.join('\n');
 
 describe('parseCsvDataset', () => {
   it('reads a header, numeric features and string labels (last column by default)', () => {
-    const d = parseCsvDataset('t', csv(['a,b,species', '1,2000,setosa', '3,4000,virginica', '5,6000,setosa', '7,8000,virginica', '']));
+    const d = parseCsvDataset(
+      't',
+      csv(['a,b,species', '1,2000,setosa', '3,4000,virginica', '5,6000,setosa', '7,8000,virginica', '']),
+    );
     expect(d).toMatchObject({ featureNames: ['a', 'b'], classNames: ['setosa', 'virginica'], rows: 4, features: 2 });
     expect(Array.from(d.x)).toEqual([1, 2000, 3, 4000, 5, 6000, 7, 8000]);
     expect(Array.from(d.y)).toEqual([0, 1, 0, 1]);
@@ -42,22 +45,31 @@ describe('parseCsvDataset', () => {
   for (const [what, text, message] of rejects) {
     it(`rejects: ${what}`, () => {
       expect(() => parseCsvDataset('t', text, what === 'unknown label column' ? 'nope' : undefined)).toThrow(message);
-      expect(() => parseCsvDataset('t', text, what === 'unknown label column' ? 'nope' : undefined)).toThrow(DatasetError);
+      expect(() => parseCsvDataset('t', text, what === 'unknown label column' ? 'nope' : undefined)).toThrow(
+        DatasetError,
+      );
     });
   }
 
   it('enforces the feature, row and class limits', () => {
-    const wide = ['x'.repeat(0) + Array.from({ length: DATASET_LIMITS.maxFeatures + 1 }, (_, i) => `f${i}`).join(',') + ',label'];
+    const wide = [
+      'x'.repeat(0) + Array.from({ length: DATASET_LIMITS.maxFeatures + 1 }, (_, i) => `f${i}`).join(',') + ',label',
+    ];
     expect(() => parseCsvDataset('t', wide.join('\n'))).toThrow(/at most 1024 features/);
     const many = ['a,label', ...Array.from({ length: DATASET_LIMITS.maxRows + 1 }, (_, i) => `${i},${i % 2}`)];
     expect(() => parseCsvDataset('t', many.join('\n'))).toThrow(/at most 20000 rows/);
-    const classes = ['a,label', ...Array.from({ length: 2 * (DATASET_LIMITS.maxClasses + 1) }, (_, i) => `${i},c${i >> 1}`)];
+    const classes = [
+      'a,label',
+      ...Array.from({ length: 2 * (DATASET_LIMITS.maxClasses + 1) }, (_, i) => `${i},c${i >> 1}`),
+    ];
     expect(() => parseCsvDataset('t', classes.join('\n'))).toThrow(/at most 100 classes/);
   });
 
   it('parses a 784-feature x 5,000-row set', () => {
     const header = [...Array.from({ length: 784 }, (_, i) => `p${i}`), 'digit'].join(',');
-    const rows = Array.from({ length: 5000 }, (_, r) => [...Array.from({ length: 784 }, (_, i) => (r * 7 + i) % 256), r % 10].join(','));
+    const rows = Array.from({ length: 5000 }, (_, r) =>
+      [...Array.from({ length: 784 }, (_, i) => (r * 7 + i) % 256), r % 10].join(','),
+    );
     const d = parseCsvDataset('big', [header, ...rows].join('\n'));
     expect(d).toMatchObject({ rows: 5000, features: 784 });
     expect(d.classNames).toHaveLength(10);
@@ -67,15 +79,32 @@ describe('parseCsvDataset', () => {
 
 describe('parseJsonDataset', () => {
   it('reads features, rows and labels (strings or integers)', () => {
-    const d = parseJsonDataset('j', { features: ['a', 'b'], rows: [[1, 2], [3, 4], [5, 6], [7, 8]], labels: [1, 0, 1, 0] });
+    const d = parseJsonDataset('j', {
+      features: ['a', 'b'],
+      rows: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+        [7, 8],
+      ],
+      labels: [1, 0, 1, 0],
+    });
     expect(d.classNames).toEqual(['0', '1']);
     expect(Array.from(d.y)).toEqual([1, 0, 1, 0]);
   });
   const rejects: [string, unknown, RegExp][] = [
     ['not an object', [1], /expected an object/],
     ['extra field', { features: ['a'], rows: [], labels: [], x: 1 }, /unknown field "x"/],
-    ['ragged', { features: ['a', 'b'], rows: [[1, 2], [3]], labels: ['x', 'y'] }, /row 2 has 1 values, there are 2 features/],
-    ['string value', { features: ['a'], rows: [[1], ['2']], labels: ['x', 'y'] }, /row 2, column "a": "2" is not a finite number/],
+    [
+      'ragged',
+      { features: ['a', 'b'], rows: [[1, 2], [3]], labels: ['x', 'y'] },
+      /row 2 has 1 values, there are 2 features/,
+    ],
+    [
+      'string value',
+      { features: ['a'], rows: [[1], ['2']], labels: ['x', 'y'] },
+      /row 2, column "a": "2" is not a finite number/,
+    ],
     ['null value', { features: ['a'], rows: [[1], [null]], labels: ['x', 'y'] }, /row 2, column "a": missing value/],
     ['labels length', { features: ['a'], rows: [[1], [2]], labels: ['x'] }, /2 rows but 1 labels/],
     ['bad label', { features: ['a'], rows: [[1], [2]], labels: ['x', 1.5] }, /label of row 2/],

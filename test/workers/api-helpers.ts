@@ -4,11 +4,18 @@ import { expect } from 'vitest';
 export const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 const BASE = 'http://edge.test';
 
-export async function call(path: string, init: RequestInit & { json?: unknown; admin?: boolean } = {}): Promise<{ status: number; body: any }> {
+export async function call(
+  path: string,
+  init: RequestInit & { json?: unknown; admin?: boolean } = {},
+): Promise<{ status: number; body: any }> {
   const headers = new Headers(init.headers);
   if (init.json !== undefined) headers.set('content-type', 'application/json');
   if (init.admin) headers.set('authorization', ADMIN.authorization);
-  const res = await exports.default.fetch(`${BASE}${path}`, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
+  const res = await exports.default.fetch(`${BASE}${path}`, {
+    ...init,
+    headers,
+    body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+  });
   const text = await res.text();
   let body: any = text;
   try {
@@ -21,7 +28,15 @@ export async function call(path: string, init: RequestInit & { json?: unknown; a
 
 /** A short study on digits under its own model name, so tests do not share champions. */
 export function studyRequest(model: string, overrides: Record<string, unknown> = {}) {
-  return { dataset: 'digits', model, trials: 4, seed: 7, parallelism: 2, budget: { epochs: 3, maxSeconds: 30 }, ...overrides };
+  return {
+    dataset: 'digits',
+    model,
+    trials: 4,
+    seed: 7,
+    parallelism: 2,
+    budget: { epochs: 3, maxSeconds: 30 },
+    ...overrides,
+  };
 }
 
 export async function startStudy(model: string, overrides: Record<string, unknown> = {}): Promise<string> {

@@ -1,12 +1,24 @@
 import { env } from 'cloudflare:workers';
-import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createScheduledController,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import worker from '../../functions/worker';
 import { runSchedules, schedulesFrom, type Schedule } from '../../functions/cron';
 import { registryStub, studyStub } from '../../functions/durable/stubs';
 import { call, studyRequest, waitForStudy } from './api-helpers';
 
-const schedule = (model: string): Schedule => ({ model, dataset: 'digits', everyHours: 24, trials: 2, budget: { epochs: 2, maxSeconds: 30 }, parallelism: 2 });
+const schedule = (model: string): Schedule => ({
+  model,
+  dataset: 'digits',
+  everyHours: 24,
+  trials: 2,
+  budget: { epochs: 2, maxSeconds: 30 },
+  parallelism: 2,
+});
 
 describe('cron: scheduled re-tuning', () => {
   it('the scheduled handler starts the due study from RETUNE_SCHEDULES; a second run while it is running starts nothing', async () => {
@@ -35,7 +47,11 @@ describe('cron: scheduled re-tuning', () => {
     const [a, b, manual] = await Promise.all([
       runSchedules(env, new Date(), [schedule(model)]),
       runSchedules(env, new Date(), [schedule(model)]),
-      call('/v1/studies', { method: 'POST', admin: true, json: studyRequest(model, { trials: 2, budget: { epochs: 2, maxSeconds: 30 } }) }),
+      call('/v1/studies', {
+        method: 'POST',
+        admin: true,
+        json: studyRequest(model, { trials: 2, budget: { epochs: 2, maxSeconds: 30 } }),
+      }),
     ]);
     const started = [...a.started, ...b.started, ...(manual.status === 202 ? [manual.body.id] : [])];
     expect(started).toHaveLength(1);
@@ -51,14 +67,21 @@ describe('cron: scheduled re-tuning', () => {
 
   it('finishes a study left incomplete: a trial whose message was lost is dispatched again', async () => {
     const model = 'cron-resume';
-    const res = await call('/v1/studies', { method: 'POST', admin: true, json: studyRequest(model, { trials: 2, parallelism: 1 }) });
+    const res = await call('/v1/studies', {
+      method: 'POST',
+      admin: true,
+      json: studyRequest(model, { trials: 2, parallelism: 1 }),
+    });
     expect(res.status).toBe(202);
     const done = await waitForStudy(res.body.id);
     const stub = env.STUDIES.get(env.STUDIES.idFromName(res.body.id));
     // Rewind the coordinator to "trial 1 was dispatched an hour ago and never reported, nothing decided".
     await runInDurableObject(stub, async (_instance, state) => {
       const slot = (await state.storage.get<Record<string, unknown>>('slot:0001'))!;
-      await state.storage.put({ 'slot:0001': { ...slot, state: 'running', dispatches: 1, dispatchedAt: Date.now() - 3600_000 }, status: 'running' });
+      await state.storage.put({
+        'slot:0001': { ...slot, state: 'running', dispatches: 1, dispatchedAt: Date.now() - 3600_000 },
+        status: 'running',
+      });
       await state.storage.delete(['record:0001', 'promotion']);
     });
     const rewound = await studyStub(env.STUDIES, res.body.id).view();

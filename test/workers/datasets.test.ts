@@ -10,19 +10,32 @@ import { ADMIN, call, waitForStudy } from './api-helpers';
 /** Three well-separated classes with string labels; "income" is in the thousands, "ratio" below 1. */
 function threeClassCsv(rows: number, seed = 1): string {
   const rng = new Rng(seed);
-  const centres: Record<string, number[]> = { bronze: [20, 30_000, 0.2, 5], silver: [40, 60_000, 0.5, 2], gold: [60, 90_000, 0.8, 8] };
+  const centres: Record<string, number[]> = {
+    bronze: [20, 30_000, 0.2, 5],
+    silver: [40, 60_000, 0.5, 2],
+    gold: [60, 90_000, 0.8, 8],
+  };
   const lines = ['age,income,ratio,visits,tier'];
   for (let i = 0; i < rows; i++) {
     const tier = Object.keys(centres)[i % 3]!;
     const c = centres[tier]!;
-    const v = [c[0]! + rng.normal() * 4, c[1]! + rng.normal() * 6_000, c[2]! + rng.normal() * 0.06, Math.max(0, Math.round(c[3]! + rng.normal()))];
+    const v = [
+      c[0]! + rng.normal() * 4,
+      c[1]! + rng.normal() * 6_000,
+      c[2]! + rng.normal() * 0.06,
+      Math.max(0, Math.round(c[3]! + rng.normal())),
+    ];
     lines.push(`${v[0]!.toFixed(1)},${v[1]!.toFixed(0)},${v[2]!.toFixed(3)},${v[3]},${tier}`);
   }
   return `${lines.join('\r\n')}\r\n`;
 }
 
 async function upload(name: string, body: string, type = 'text/csv', query = '') {
-  const res = await exports.default.fetch(`http://edge.test/v1/datasets/${name}${query}`, { method: 'PUT', headers: { ...ADMIN, 'content-type': type }, body });
+  const res = await exports.default.fetch(`http://edge.test/v1/datasets/${name}${query}`, {
+    method: 'PUT',
+    headers: { ...ADMIN, 'content-type': type },
+    body,
+  });
   return { status: res.status, body: (await res.json()) as any };
 }
 
@@ -40,7 +53,14 @@ describe('user datasets end to end', () => {
   it('unscaled, string-labelled 3-class CSV: upload -> study -> promote -> predict by feature name', async () => {
     const up = await upload('tiers', threeClassCsv(240));
     expect(up.status, JSON.stringify(up.body)).toBe(201);
-    expect(up.body).toMatchObject({ name: 'tiers', rows: 240, features: 4, featureNames: ['age', 'income', 'ratio', 'visits'], classNames: ['bronze', 'gold', 'silver'], classCounts: [80, 80, 80] });
+    expect(up.body).toMatchObject({
+      name: 'tiers',
+      rows: 240,
+      features: 4,
+      featureNames: ['age', 'income', 'ratio', 'visits'],
+      classNames: ['bronze', 'gold', 'silver'],
+      classCounts: [80, 80, 80],
+    });
     expect(up.body.splitCounts.train + up.body.splitCounts.validation + up.body.splitCounts.test).toBe(240);
     const got = await call('/v1/datasets/tiers');
     expect(got.body).not.toHaveProperty('rows_data');
@@ -54,7 +74,15 @@ describe('user datasets end to end', () => {
     const meta = await call('/v1/models/tiers');
     expect(meta.body.standardisation.mean[1]).toBeGreaterThan(10_000);
 
-    const pred = await call('/v1/models/tiers/predict', { method: 'POST', json: { instances: [{ visits: 8, ratio: 0.79, income: 91_000, age: 61 }, { income: 29_000, age: 19, visits: 5, ratio: 0.21 }] } });
+    const pred = await call('/v1/models/tiers/predict', {
+      method: 'POST',
+      json: {
+        instances: [
+          { visits: 8, ratio: 0.79, income: 91_000, age: 61 },
+          { income: 29_000, age: 19, visits: 5, ratio: 0.21 },
+        ],
+      },
+    });
     expect(pred.status, JSON.stringify(pred.body)).toBe(200);
     expect(pred.body.predictions.map((p: { label: string }) => p.label)).toEqual(['gold', 'bronze']);
   });
@@ -65,7 +93,9 @@ describe('user datasets end to end', () => {
     const lines = [[...Array.from({ length: 784 }, (_, i) => `p${i}`), 'digit'].join(',')];
     for (let r = 0; r < 5000; r++) {
       const k = r % 10;
-      lines.push([...protos[k]!.map((v) => Math.min(255, Math.max(0, Math.round(v + rng.normal() * 40)))), k].join(','));
+      lines.push(
+        [...protos[k]!.map((v) => Math.min(255, Math.max(0, Math.round(v + rng.normal() * 40)))), k].join(','),
+      );
     }
     const body = lines.join('\n');
     expect(body.length).toBeGreaterThan(4_000_000);
@@ -74,7 +104,13 @@ describe('user datasets end to end', () => {
     expect(up.body).toMatchObject({ rows: 5000, features: 784 });
     expect((await chunksOf('wide')).length).toBeGreaterThan(1);
 
-    const view = await study({ dataset: 'wide', trials: 1, seed: 1, budget: { epochs: 2, maxSeconds: 60 }, space: { depth: 1, width: 32, optimizer: 'adam', learningRate: 0.003, batchSize: 64, batchNorm: true } });
+    const view = await study({
+      dataset: 'wide',
+      trials: 1,
+      seed: 1,
+      budget: { epochs: 2, maxSeconds: 60 },
+      space: { depth: 1, width: 32, optimizer: 'adam', learningRate: 0.003, batchSize: 64, batchNorm: true },
+    });
     expect(view.progress.complete).toBe(1);
     expect(view.promotion.candidate.testAccuracy).toBeGreaterThan(0.9);
     await new Promise((r) => setTimeout(r, POINTER_TTL_MS + 100));
@@ -88,18 +124,53 @@ describe('dataset rejections leave nothing behind', () => {
   const good = threeClassCsv(30);
   const cases: [string, string, string, string, number, RegExp][] = [
     ['ragged row', 'bad-ragged', 'a,b,label\n1,2,x\n3,y\n', 'text/csv', 422, /row 2 has 2 columns/],
-    ['non-numeric', 'bad-text', 'a,b,label\n1,2,x\n3,abc,y\n4,5,x\n6,7,y\n', 'text/csv', 422, /row 2, column "b": "abc" is not a number/],
+    [
+      'non-numeric',
+      'bad-text',
+      'a,b,label\n1,2,x\n3,abc,y\n4,5,x\n6,7,y\n',
+      'text/csv',
+      422,
+      /row 2, column "b": "abc" is not a number/,
+    ],
     ['non-finite', 'bad-inf', 'a,b,label\n1,2,x\n3,1e999,y\n4,5,x\n6,7,y\n', 'text/csv', 422, /not finite/],
     ['missing value', 'bad-missing', 'a,b,label\n1,,x\n3,4,y\n', 'text/csv', 422, /row 1, column "b": missing value/],
     ['one class', 'bad-oneclass', 'a,label\n1,x\n2,x\n', 'text/csv', 422, /at least 2 classes/],
     ['class with one row', 'bad-scarce', 'a,label\n1,x\n2,x\n3,y\n', 'text/csv', 422, /class "y" has 1 row/],
-    ['too many features', 'bad-wide', `${Array.from({ length: 1100 }, (_, i) => `f${i}`).join(',')},label\n`, 'text/csv', 422, /at most 1024 features/],
-    ['too many classes', 'bad-classes', `a,label\n${Array.from({ length: 202 }, (_, i) => `${i},c${i >> 1}`).join('\n')}\n`, 'text/csv', 422, /at most 100 classes/],
-    ['too many rows', 'bad-long', `a,label\n${Array.from({ length: 20_001 }, (_, i) => `${i},${i % 2}`).join('\n')}\n`, 'text/csv', 422, /at most 20000 rows/],
+    [
+      'too many features',
+      'bad-wide',
+      `${Array.from({ length: 1100 }, (_, i) => `f${i}`).join(',')},label\n`,
+      'text/csv',
+      422,
+      /at most 1024 features/,
+    ],
+    [
+      'too many classes',
+      'bad-classes',
+      `a,label\n${Array.from({ length: 202 }, (_, i) => `${i},c${i >> 1}`).join('\n')}\n`,
+      'text/csv',
+      422,
+      /at most 100 classes/,
+    ],
+    [
+      'too many rows',
+      'bad-long',
+      `a,label\n${Array.from({ length: 20_001 }, (_, i) => `${i},${i % 2}`).join('\n')}\n`,
+      'text/csv',
+      422,
+      /at most 20000 rows/,
+    ],
     ['unknown label column', 'bad-label', good, 'text/csv', 422, /label column "nope"/],
     ['wrong content type', 'bad-type', good, 'text/plain', 415, /content type "text\/plain" is not accepted/],
     ['malformed JSON', 'bad-json', '{"features": [', 'application/json', 400, /JSON/],
-    ['JSON ragged', 'bad-jsonrag', JSON.stringify({ features: ['a', 'b'], rows: [[1, 2], [3]], labels: ['x', 'y'] }), 'application/json', 422, /row 2 has 1 values/],
+    [
+      'JSON ragged',
+      'bad-jsonrag',
+      JSON.stringify({ features: ['a', 'b'], rows: [[1, 2], [3]], labels: ['x', 'y'] }),
+      'application/json',
+      422,
+      /row 2 has 1 values/,
+    ],
   ];
   for (const [what, name, body, type, status, message] of cases) {
     it(`${what} -> ${status}, no dataset, no chunks`, async () => {
@@ -129,8 +200,14 @@ describe('listing, deletion, settings, schedules and warm start', () => {
   it('lists datasets, refuses DELETE while a study runs, deletes afterwards', async () => {
     expect((await upload('deletable', threeClassCsv(60, 2))).status).toBe(201);
     const list = await call('/v1/datasets');
-    expect(list.body.datasets.map((d: { name: string }) => d.name)).toEqual(expect.arrayContaining(['digits', 'deletable']));
-    const started = await call('/v1/studies', { method: 'POST', admin: true, json: { dataset: 'deletable', trials: 2, seed: 1, budget: { epochs: 3, maxSeconds: 30 } } });
+    expect(list.body.datasets.map((d: { name: string }) => d.name)).toEqual(
+      expect.arrayContaining(['digits', 'deletable']),
+    );
+    const started = await call('/v1/studies', {
+      method: 'POST',
+      admin: true,
+      json: { dataset: 'deletable', trials: 2, seed: 1, budget: { epochs: 3, maxSeconds: 30 } },
+    });
     expect(started.status).toBe(202);
     const refused = await call('/v1/datasets/deletable', { method: 'DELETE', admin: true });
     expect(refused.status).toBe(409);
@@ -144,7 +221,10 @@ describe('listing, deletion, settings, schedules and warm start', () => {
 
   it('a dataset schedule and space overrides are honoured by the cron', async () => {
     expect((await upload('scheduled', threeClassCsv(90, 4))).status).toBe(201);
-    const settings = { schedule: { everyHours: 6, trials: 2, budget: { epochs: 2, maxSeconds: 30 }, parallelism: 2 }, space: { optimizer: 'sgd', learningRate: 0.05 } };
+    const settings = {
+      schedule: { everyHours: 6, trials: 2, budget: { epochs: 2, maxSeconds: 30 }, parallelism: 2 },
+      space: { optimizer: 'sgd', learningRate: 0.05 },
+    };
     const put = await call('/v1/datasets/scheduled/settings', { method: 'PUT', admin: true, json: settings });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     expect(put.body.settings).toEqual(settings);
@@ -162,14 +242,27 @@ describe('listing, deletion, settings, schedules and warm start', () => {
     expect((await upload('warm-a', threeClassCsv(120, 5))).status).toBe(201);
     expect((await upload('warm-b', threeClassCsv(120, 6))).status).toBe(201);
     const a = await study({ dataset: 'warm-a', trials: 4, seed: 11, budget: { epochs: 3, maxSeconds: 30 } });
-    const b = await study({ dataset: 'warm-b', trials: 5, seed: 12, warmStartFrom: 'warm-a', budget: { epochs: 3, maxSeconds: 30 } });
-    const best = a.leaderboard.filter((e: { status: string }) => e.status === 'complete').slice(0, 3).map((e: { params: unknown }) => e.params);
+    const b = await study({
+      dataset: 'warm-b',
+      trials: 5,
+      seed: 12,
+      warmStartFrom: 'warm-a',
+      budget: { epochs: 3, maxSeconds: 30 },
+    });
+    const best = a.leaderboard
+      .filter((e: { status: string }) => e.status === 'complete')
+      .slice(0, 3)
+      .map((e: { params: unknown }) => e.params);
     const trials = (await call(`/v1/studies/${b.id}/trials`)).body.trials as TrialRecord[];
     expect(trials.slice(0, best.length).map((t) => t.source)).toEqual(best.map(() => 'enqueued'));
     expect(trials.slice(0, best.length).map((t) => t.params)).toEqual(best);
     expect(trials.slice(best.length).every((t) => t.source === 'random')).toBe(true);
     expect(b.spec.warmStart.from).toBe('warm-a');
-    const unknown = await call('/v1/studies', { method: 'POST', admin: true, json: { dataset: 'warm-b', warmStartFrom: 'nobody-here' } });
+    const unknown = await call('/v1/studies', {
+      method: 'POST',
+      admin: true,
+      json: { dataset: 'warm-b', warmStartFrom: 'nobody-here' },
+    });
     expect(unknown.status).toBe(404);
   });
 });

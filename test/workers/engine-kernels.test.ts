@@ -16,7 +16,12 @@ function gradients(config: ModelConfig, rows: number, js: boolean) {
   const rng = new Rng(8);
   const x = Float32Array.from({ length: rows * features }, () => rng.normal());
   const y = Int32Array.from({ length: rows }, () => rng.int(classes));
-  const engine = new Engine(engineSpec(config, features, classes), rows, config.dropout > 0, js ? new JsKernels() : undefined);
+  const engine = new Engine(
+    engineSpec(config, features, classes),
+    rows,
+    config.dropout > 0,
+    js ? new JsKernels() : undefined,
+  );
   engine.setWeights(initialWeights(config, features, classes, 2));
   engine.stage(x, y, null, 0, rows);
   const maskRng = new Rng(9);
@@ -43,7 +48,10 @@ describe('plain-JS kernels (the engine on backends other than wasm)', () => {
       expect(js.loss).toBeCloseTo(wasm.loss, 4);
       let scale = 1e-3;
       let diff = 0;
-      for (let i = 0; i < wasm.g.length; i++) (scale = Math.max(scale, Math.abs(wasm.g[i]!))), (diff = Math.max(diff, Math.abs(js.g[i]! - wasm.g[i]!)));
+      for (let i = 0; i < wasm.g.length; i++) {
+        scale = Math.max(scale, Math.abs(wasm.g[i]!));
+        diff = Math.max(diff, Math.abs(js.g[i]! - wasm.g[i]!));
+      }
       expect(diff / scale).toBeLessThan(1e-4);
     });
   }

@@ -25,7 +25,14 @@ describe('GET /v1/models/:name/evaluation', () => {
     const res = await call(`/v1/models/${MODEL}/evaluation`);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const ev = res.body;
-    expect(ev).toMatchObject({ model: MODEL, version: meta.version, dataset: 'digits', split: 'test', rows: split.test.rows, classNames: split.classNames });
+    expect(ev).toMatchObject({
+      model: MODEL,
+      version: meta.version,
+      dataset: 'digits',
+      split: 'test',
+      rows: split.test.rows,
+      classNames: split.classNames,
+    });
     expect(ev.confusion).toHaveLength(split.classes);
     for (const row of ev.confusion) expect(row).toHaveLength(split.classes);
     expect(sum(ev.confusion)).toBe(split.test.rows);
@@ -46,7 +53,9 @@ describe('GET /v1/models/:name/evaluation', () => {
     const pred = await call(`/v1/models/${MODEL}/predict`, { method: 'POST', json: { instances: rows } });
     expect(pred.status).toBe(200);
     const expected = Array.from({ length: split.classes }, () => new Array(split.classes).fill(0));
-    pred.body.predictions.forEach((p: { classIndex: number }, r: number) => expected[split.test.y[r]!]![p.classIndex]++);
+    pred.body.predictions.forEach(
+      (p: { classIndex: number }, r: number) => expected[split.test.y[r]!]![p.classIndex]++,
+    );
     const ev = await call(`/v1/models/${MODEL}/evaluation`);
     expect(ev.body.confusion).toEqual(expected);
   });

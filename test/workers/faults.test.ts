@@ -13,7 +13,12 @@ const trialsOf = async (id: string) => (await call(`/v1/studies/${id}/trials`)).
 describe('injected faults (test-only switch)', () => {
   it('30% of trials throw or stall past their budget: the study completes, every fault recorded, retries bounded', async () => {
     const faults = { throwOnTrials: [1, 5], stallOnTrials: [3] };
-    const id = await startStudy('fault-mix', { trials: 10, parallelism: 4, budget: { epochs: 2, maxSeconds: 1 }, faults });
+    const id = await startStudy('fault-mix', {
+      trials: 10,
+      parallelism: 4,
+      budget: { epochs: 2, maxSeconds: 1 },
+      faults,
+    });
     const view = await waitForStudy(id, 120_000);
     expect(view.status).toBe('complete');
     expect(view.progress).toMatchObject({ total: 10, failed: 3, pending: 0, running: 0 });
@@ -21,8 +26,18 @@ describe('injected faults (test-only switch)', () => {
     expect(trials).toHaveLength(10);
     const maxAttempts = Number(env.TRIAL_MAX_ATTEMPTS);
     for (const t of trials) {
-      if ([1, 5].includes(t.trial)) expect(t).toMatchObject({ status: 'failed', attempts: maxAttempts, reason: expect.stringMatching(/InjectedFault/) });
-      else if (t.trial === 3) expect(t).toMatchObject({ status: 'failed', attempts: maxAttempts, reason: expect.stringMatching(/TrialTimeout: .*deadline/) });
+      if ([1, 5].includes(t.trial))
+        expect(t).toMatchObject({
+          status: 'failed',
+          attempts: maxAttempts,
+          reason: expect.stringMatching(/InjectedFault/),
+        });
+      else if (t.trial === 3)
+        expect(t).toMatchObject({
+          status: 'failed',
+          attempts: maxAttempts,
+          reason: expect.stringMatching(/TrialTimeout: .*deadline/),
+        });
       else expect(t.status).not.toBe('failed');
     }
     expect(view.promotion.promoted).toBe(true);
@@ -30,7 +45,11 @@ describe('injected faults (test-only switch)', () => {
   });
 
   it('corrupt stored weights are refused at promotion; the next best valid trial is promoted', async () => {
-    const id = await startStudy('fault-corrupt', { trials: 4, budget: { epochs: 3, maxSeconds: 30 }, faults: { corruptWeightsOfTrials: [0, 1, 2] } });
+    const id = await startStudy('fault-corrupt', {
+      trials: 4,
+      budget: { epochs: 3, maxSeconds: 30 },
+      faults: { corruptWeightsOfTrials: [0, 1, 2] },
+    });
     const view = await waitForStudy(id);
     expect(view.promotion).toMatchObject({ promoted: true, candidate: { trial: 3 } });
     for (const r of view.promotion.refused) {
@@ -45,7 +64,11 @@ describe('injected faults (test-only switch)', () => {
   });
 
   it('every candidate corrupt: nothing is promoted and the reason says why', async () => {
-    const id = await startStudy('fault-allcorrupt', { trials: 2, budget: { epochs: 2, maxSeconds: 30 }, faults: { corruptWeightsOfTrials: [0, 1] } });
+    const id = await startStudy('fault-allcorrupt', {
+      trials: 2,
+      budget: { epochs: 2, maxSeconds: 30 },
+      faults: { corruptWeightsOfTrials: [0, 1] },
+    });
     const view = await waitForStudy(id);
     expect(view.promotion).toMatchObject({ promoted: false, version: null });
     expect(view.promotion.reason).toMatch(/no promotable trial/);

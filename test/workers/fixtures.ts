@@ -21,7 +21,11 @@ export async function digitsSplit(): Promise<Split> {
 
 /** A small slice of a split, for tests that train many times. */
 export function shrink(split: Split, trainRows: number, validationRows = 120): Split {
-  const cut = (p: Split['train'], rows: number) => ({ x: p.x.slice(0, rows * split.features), y: p.y.slice(0, rows), rows });
+  const cut = (p: Split['train'], rows: number) => ({
+    x: p.x.slice(0, rows * split.features),
+    y: p.y.slice(0, rows),
+    rows,
+  });
   return { ...split, train: cut(split.train, trainRows), validation: cut(split.validation, validationRows) };
 }
 

@@ -20,11 +20,20 @@ function problem(config: ModelConfig, seed: number) {
   const rng = new Rng(seed);
   const w = initialWeights(config, FEATURES, CLASSES, seed);
   // Gamma and beta away from 1 and 0 so their gradients are exercised.
-  for (const b of w.hidden) if (b.bn) for (let j = 0; j < b.bn.gamma.length; j++) (b.bn.gamma[j] = 0.5 + rng.next()), (b.bn.beta[j] = rng.normal() * 0.3);
+  for (const b of w.hidden)
+    if (b.bn)
+      for (let j = 0; j < b.bn.gamma.length; j++) {
+        b.bn.gamma[j] = 0.5 + rng.next();
+        b.bn.beta[j] = rng.normal() * 0.3;
+      }
   const x = Float32Array.from({ length: ROWS * FEATURES }, () => rng.normal());
   const labels = Int32Array.from({ length: ROWS }, () => rng.int(CLASSES));
   const masks = w.hidden.map((b) =>
-    config.dropout > 0 ? Float32Array.from({ length: ROWS * b.dense.units }, () => (rng.next() < 1 - config.dropout ? 1 / (1 - config.dropout) : 0)) : null,
+    config.dropout > 0
+      ? Float32Array.from({ length: ROWS * b.dense.units }, () =>
+          rng.next() < 1 - config.dropout ? 1 / (1 - config.dropout) : 0,
+        )
+      : null,
   );
   return { w, x, labels, masks };
 }
@@ -40,13 +49,24 @@ function trainables(w: NetworkWeights): tf.Tensor[] {
   return out;
 }
 
-const ACT: Record<ModelConfig['activation'], (t: tf.Tensor) => tf.Tensor> = { relu: tf.relu, tanh: tf.tanh, sigmoid: tf.sigmoid, elu: tf.elu };
+const ACT: Record<ModelConfig['activation'], (t: tf.Tensor) => tf.Tensor> = {
+  relu: tf.relu,
+  tanh: tf.tanh,
+  sigmoid: tf.sigmoid,
+  elu: tf.elu,
+};
 
 /**
  * The training loss written independently with tfjs ops, for autodiff:
  * -sum(classWeight * onehot * log softmax) / rows + l1 * sum|W| + l2 * sum W^2, BN on batch statistics.
  */
-function referenceLoss(config: ModelConfig, depth: number, x: tf.Tensor2D, targets: tf.Tensor2D, masks: (tf.Tensor | null)[]) {
+function referenceLoss(
+  config: ModelConfig,
+  depth: number,
+  x: tf.Tensor2D,
+  targets: tf.Tensor2D,
+  masks: (tf.Tensor | null)[],
+) {
   return (...ps: tf.Tensor[]): tf.Scalar => {
     let i = 0;
     let h: tf.Tensor = x;
@@ -101,7 +121,10 @@ describe('engine backward pass vs tfjs autodiff of the same loss', () => {
 
       const params = trainables(w);
       const xt = tf.tensor2d(x, [ROWS, FEATURES]);
-      const targets = tf.tensor2d(Array.from(labels).flatMap((c) => Array.from({ length: CLASSES }, (_, k) => (k === c ? CLASS_WEIGHTS[c]! : 0))), [ROWS, CLASSES]);
+      const targets = tf.tensor2d(
+        Array.from(labels).flatMap((c) => Array.from({ length: CLASSES }, (_, k) => (k === c ? CLASS_WEIGHTS[c]! : 0))),
+        [ROWS, CLASSES],
+      );
       const maskTensors = masks.map((m, l) => (m ? tf.tensor2d(m, [ROWS, w.hidden[l]!.dense.units]) : null));
       const lossOf = referenceLoss(config, config.depth, xt, targets, maskTensors);
       const { value, grads } = tf.valueAndGrads(lossOf)(params);
@@ -125,7 +148,10 @@ describe('engine backward pass vs tfjs autodiff of the same loss', () => {
         at += e.length;
         let scale = 1e-3;
         let diff = 0;
-        for (let j = 0; j < e.length; j++) (scale = Math.max(scale, Math.abs(e[j]!))), (diff = Math.max(diff, Math.abs(got[j]! - e[j]!)));
+        for (let j = 0; j < e.length; j++) {
+          scale = Math.max(scale, Math.abs(e[j]!));
+          diff = Math.max(diff, Math.abs(got[j]! - e[j]!));
+        }
         // L1's sign() has no gradient in tfjs autodiff at exactly 0, never hit with random weights.
         expect(diff / scale, `param ${i}`).toBeLessThan(1e-4);
       });

@@ -15,21 +15,52 @@ interface Route {
   admin: boolean;
 }
 
-let routes: Route[] = [];
+const routes: Route[] = [];
 const tally = { requests: 0, byStatus: new Map<number, number>() };
 
 beforeAll(async () => {
   const doc = (await call('/openapi.json')).body;
   for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
-    for (const [method, op] of Object.entries(item)) routes.push({ method: method.toUpperCase(), path, admin: Array.isArray(op.security) && op.security.length > 0 });
+    for (const [method, op] of Object.entries(item))
+      routes.push({ method: method.toUpperCase(), path, admin: Array.isArray(op.security) && op.security.length > 0 });
   }
   // A served model, so predict requests reach the model-specific validation too.
   await waitForStudy(await startStudy('hostile', { trials: 1, budget: { epochs: 1, maxSeconds: 30 } }));
 }, 120_000);
 
 const nameLike = fc.oneof(
-  fc.constantFrom('digits', 'hostile', 'nope', 'a', 'x'.repeat(64), 'x'.repeat(65), 'Digits', 'with space', 'dot.name', '__proto__', 'constructor'),
-  fc.constantFrom('..', '../..', '..%2f..%2fetc%2fpasswd', '%2e%2e', '%00', '%', '%zz', '/', '//', 'a/b', '~root', '%F0%9F%98%80', 'ü', '1', '0', '-1', '99999999999'),
+  fc.constantFrom(
+    'digits',
+    'hostile',
+    'nope',
+    'a',
+    'x'.repeat(64),
+    'x'.repeat(65),
+    'Digits',
+    'with space',
+    'dot.name',
+    '__proto__',
+    'constructor',
+  ),
+  fc.constantFrom(
+    '..',
+    '../..',
+    '..%2f..%2fetc%2fpasswd',
+    '%2e%2e',
+    '%00',
+    '%',
+    '%zz',
+    '/',
+    '//',
+    'a/b',
+    '~root',
+    '%F0%9F%98%80',
+    'ü',
+    '1',
+    '0',
+    '-1',
+    '99999999999',
+  ),
   fc.string({ maxLength: 80 }).map((s) => encodeURIComponent(s)),
   fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,20}$/),
 );
@@ -38,40 +69,90 @@ const numberish = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(1e308, -1e
 const hostileJsonText = fc.oneof(
   fc.json({ maxDepth: 4 }),
   // JSON has no NaN/Infinity: such literals must be refused, not turned into numbers.
-  fc.array(fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e999', '-1e999', '0x10', '1_000', '.5', '5.', '+1'), { minLength: 1, maxLength: 70 }).map((cells) => `{"instances":[[${cells.join(',')}]]}`),
+  fc
+    .array(fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e999', '-1e999', '0x10', '1_000', '.5', '5.', '+1'), {
+      minLength: 1,
+      maxLength: 70,
+    })
+    .map((cells) => `{"instances":[[${cells.join(',')}]]}`),
   fc.integer({ min: 1, max: 20_000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`),
   fc.integer({ min: 1, max: 3_000 }).map((depth) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`),
   fc.integer({ min: 1, max: 1_300_000 }).map((n) => `{"instances":"${'a'.repeat(n)}"}`),
-  fc.record({
-    instances: fc.oneof(
-      fc.array(fc.array(fc.oneof(numberish, fc.string(), fc.constant(null), fc.boolean()), { maxLength: 70 }), { maxLength: 5 }),
-      fc.array(fc.dictionary(fc.string({ maxLength: 10 }), fc.oneof(numberish, fc.string())), { maxLength: 3 }),
-      fc.anything({ maxDepth: 3 }),
-    ),
-    threshold: fc.oneof(fc.constant(undefined), numberish, fc.string()),
-    topK: fc.oneof(fc.constant(undefined), numberish),
-  }).map((v) => JSON.stringify(v)),
+  fc
+    .record({
+      instances: fc.oneof(
+        fc.array(fc.array(fc.oneof(numberish, fc.string(), fc.constant(null), fc.boolean()), { maxLength: 70 }), {
+          maxLength: 5,
+        }),
+        fc.array(fc.dictionary(fc.string({ maxLength: 10 }), fc.oneof(numberish, fc.string())), { maxLength: 3 }),
+        fc.anything({ maxDepth: 3 }),
+      ),
+      threshold: fc.oneof(fc.constant(undefined), numberish, fc.string()),
+      topK: fc.oneof(fc.constant(undefined), numberish),
+    })
+    .map((v) => JSON.stringify(v)),
   // A study request with the admin token would start real training: the unknown key keeps it invalid.
-  fc.record({ dataset: nameLike, trials: numberish, strategy: fc.string(), budget: fc.anything({ maxDepth: 2 }), space: fc.anything({ maxDepth: 3 }) }).map((v) => JSON.stringify({ ...v, unknownKey: 1 })),
+  fc
+    .record({
+      dataset: nameLike,
+      trials: numberish,
+      strategy: fc.string(),
+      budget: fc.anything({ maxDepth: 2 }),
+      space: fc.anything({ maxDepth: 3 }),
+    })
+    .map((v) => JSON.stringify({ ...v, unknownKey: 1 })),
   fc.string({ maxLength: 2000 }),
   fc.uint8Array({ maxLength: 2000 }).map((b) => String.fromCharCode(...b)),
 );
 const csvText = fc
-  .array(fc.array(fc.oneof(fc.string({ maxLength: 6 }), numberish.map(String), fc.constantFrom('', '"', '""', '\r', 'NaN', 'Infinity')), { minLength: 1, maxLength: 6 }), { maxLength: 30 })
+  .array(
+    fc.array(
+      fc.oneof(
+        fc.string({ maxLength: 6 }),
+        numberish.map(String),
+        fc.constantFrom('', '"', '""', '\r', 'NaN', 'Infinity'),
+      ),
+      { minLength: 1, maxLength: 6 },
+    ),
+    { maxLength: 30 },
+  )
   .map((rows) => rows.map((r) => r.join(',')).join(fc.sample(fc.constantFrom('\n', '\r\n'), 1)[0]!));
 
-const contentTypes = fc.constantFrom(undefined, 'application/json', 'application/json; charset=utf-8', 'text/csv', 'text/plain', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'application/xml', '*/*', 'json', '');
+const contentTypes = fc.constantFrom(
+  undefined,
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/csv',
+  'text/plain',
+  'multipart/form-data; boundary=x',
+  'application/x-www-form-urlencoded',
+  'application/xml',
+  '*/*',
+  'json',
+  '',
+);
 const methods = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD');
 
 const request = fc
   .record({
-    route: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 10_000 }) }, { weight: 1, arbitrary: fc.constant(-1) }),
+    route: fc.oneof(
+      { weight: 9, arbitrary: fc.integer({ min: 0, max: 10_000 }) },
+      { weight: 1, arbitrary: fc.constant(-1) },
+    ),
     methodSwap: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: methods }),
     params: fc.array(nameLike, { minLength: 3, maxLength: 3 }),
-    query: fc.oneof(fc.constant(''), fc.string({ maxLength: 30 }).map((s) => `?label=${encodeURIComponent(s)}`), fc.constant('?x=%')),
+    query: fc.oneof(
+      fc.constant(''),
+      fc.string({ maxLength: 30 }).map((s) => `?label=${encodeURIComponent(s)}`),
+      fc.constant('?x=%'),
+    ),
     contentType: contentTypes,
     auth: fc.constantFrom('none', 'wrong', 'malformed', 'right'),
-    body: fc.oneof({ weight: 5, arbitrary: hostileJsonText }, { weight: 1, arbitrary: csvText }, { weight: 1, arbitrary: fc.constant(undefined) }),
+    body: fc.oneof(
+      { weight: 5, arbitrary: hostileJsonText },
+      { weight: 1, arbitrary: csvText },
+      { weight: 1, arbitrary: fc.constant(undefined) },
+    ),
     junkPath: fc.array(nameLike, { minLength: 1, maxLength: 4 }),
   })
   .map((r) => {
@@ -108,8 +189,10 @@ describe('hostile input never produces a 5xx', () => {
         tally.byStatus.set(res.status, (tally.byStatus.get(res.status) ?? 0) + 1);
         const text = await res.text();
         // The one documented 5xx: 503 not_ready for a model that exists but has nothing promoted yet.
-        const documented503 = res.status === 503 && (req.method === 'HEAD' || JSON.parse(text).error?.code === 'not_ready');
-        if (!documented503) expect(res.status, `${req.method} ${req.url.slice(0, 200)} -> ${text.slice(0, 300)}`).toBeLessThan(500);
+        const documented503 =
+          res.status === 503 && (req.method === 'HEAD' || JSON.parse(text).error?.code === 'not_ready');
+        if (!documented503)
+          expect(res.status, `${req.method} ${req.url.slice(0, 200)} -> ${text.slice(0, 300)}`).toBeLessThan(500);
         if (res.status >= 400 && req.method !== 'HEAD') {
           const body = JSON.parse(text);
           expect(Object.keys(body)).toEqual(['error']);
@@ -120,7 +203,13 @@ describe('hostile input never produces a 5xx', () => {
       }),
       { numRuns: RUNS, seed: 20261127, endOnFailure: true },
     );
-    console.log(JSON.stringify({ event: 'hostile_summary', requests: tally.requests, byStatus: Object.fromEntries([...tally.byStatus].sort((a, b) => a[0] - b[0])) }));
+    console.log(
+      JSON.stringify({
+        event: 'hostile_summary',
+        requests: tally.requests,
+        byStatus: Object.fromEntries([...tally.byStatus].sort((a, b) => a[0] - b[0])),
+      }),
+    );
     expect(tally.requests).toBeGreaterThanOrEqual(10_000);
   }, 600_000);
 });

@@ -16,7 +16,11 @@ function folded(partial: Partial<ModelConfig>, features = 12, classes = 5) {
   const rng = new Rng(4);
   for (const b of w.hidden) {
     for (let j = 0; j < b.dense.bias.length; j++) b.dense.bias[j] = rng.normal() * 0.1;
-    if (b.bn) for (let j = 0; j < b.bn.gamma.length; j++) (b.bn.movingMean[j] = rng.normal() * 0.2), (b.bn.movingVariance[j] = 0.5 + rng.next());
+    if (b.bn)
+      for (let j = 0; j < b.bn.gamma.length; j++) {
+        b.bn.movingMean[j] = rng.normal() * 0.2;
+        b.bn.movingVariance[j] = 0.5 + rng.next();
+      }
   }
   return foldNetwork(w, specOf(config));
 }

@@ -38,7 +38,9 @@ describe('folded serving path vs the unfolded tfjs-layers model in inference mod
       const model = buildLayersModel(config, split.features, split.classes);
       setLayersWeights(model, weights);
       const rows = split.test.rows;
-      const reference = tf.tidy(() => (model.predict(tf.tensor2d(split.test.x, [rows, split.features]), { batchSize: rows }) as tf.Tensor).dataSync());
+      const reference = tf.tidy(() =>
+        (model.predict(tf.tensor2d(split.test.x, [rows, split.features]), { batchSize: rows }) as tf.Tensor).dataSync(),
+      );
       model.dispose();
 
       const predictor = new Predictor(foldNetwork(weights, specOf(config), split.standardisation));

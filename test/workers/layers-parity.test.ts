@@ -50,7 +50,16 @@ const CASES: Partial<ModelConfig>[] = [
   { optimizer: 'momentum', learningRate: 0.05, momentum: 0.9, batchNorm: false, activation: 'elu' },
   // Layers at least twice as wide as the batch: the engine's transposed-product paths.
   { optimizer: 'sgd', learningRate: 0.1, batchNorm: true, bnPlacement: 'before', width: 512, activation: 'relu' },
-  { optimizer: 'momentum', learningRate: 0.05, momentum: 0.9, batchNorm: true, bnPlacement: 'after', width: 512, activation: 'tanh', l2: 1e-3 },
+  {
+    optimizer: 'momentum',
+    learningRate: 0.05,
+    momentum: 0.9,
+    batchNorm: true,
+    bnPlacement: 'after',
+    width: 512,
+    activation: 'tanh',
+    l2: 1e-3,
+  },
 ];
 
 describe('engine steps equal tfjs-layers fit steps (same weights, full batch)', () => {

@@ -15,7 +15,9 @@ beforeAll(async () => {
 
 /** Runs `steps` optimizer updates of a scalar parameter under a constant gradient. */
 function steps(optimizer: ModelConfig['optimizer'], count: number, grad = 0.5, lr = 0.1): number[] {
-  const opt = createOptimizer(resolveConfig({ optimizer, momentum: 0.9, rho: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }));
+  const opt = createOptimizer(
+    resolveConfig({ optimizer, momentum: 0.9, rho: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }),
+  );
   let params = [tf.scalar(1) as tf.Tensor];
   const seen: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -38,7 +40,10 @@ describe('optimizers follow their update rules', () => {
     const ms1 = 0.1 * 0.25;
     const p1 = 1 - (0.1 * 0.5) / (Math.sqrt(ms1) + 1e-7);
     const ms2 = 0.9 * ms1 + 0.1 * 0.25;
-    expect(steps('rmsprop', 2)).toEqual([expect.closeTo(p1, 5), expect.closeTo(p1 - (0.1 * 0.5) / (Math.sqrt(ms2) + 1e-7), 5)]);
+    expect(steps('rmsprop', 2)).toEqual([
+      expect.closeTo(p1, 5),
+      expect.closeTo(p1 - (0.1 * 0.5) / (Math.sqrt(ms2) + 1e-7), 5),
+    ]);
   });
   it('adam: bias-corrected first step moves by lr', () => {
     // m_hat = g, v_hat = g^2 on the first step, so the step is lr * g / |g| = lr.
@@ -57,11 +62,19 @@ describe('optimizers follow their update rules', () => {
 
 describe('learning-rate decay', () => {
   it('step decay lowers the rate at the step and only there', async () => {
-    const r = await train(resolveConfig({ decay: 'step', learningRate: 0.01, decayRate: 0.5, decaySteps: 2, epochs: 5 }), split, 1);
+    const r = await train(
+      resolveConfig({ decay: 'step', learningRate: 0.01, decayRate: 0.5, decaySteps: 2, epochs: 5 }),
+      split,
+      1,
+    );
     expect(r.history.map((h) => h.learningRate)).toEqual([0.01, 0.01, 0.005, 0.005, 0.0025]);
   });
   it('exponential decay multiplies the rate every epoch', async () => {
-    const r = await train(resolveConfig({ decay: 'exponential', learningRate: 0.01, decayRate: 0.8, epochs: 3 }), split, 1);
+    const r = await train(
+      resolveConfig({ decay: 'exponential', learningRate: 0.01, decayRate: 0.8, epochs: 3 }),
+      split,
+      1,
+    );
     const lrs = r.history.map((h) => h.learningRate);
     expect(lrs[0]).toBeCloseTo(0.01, 12);
     expect(lrs[1]).toBeCloseTo(0.008, 12);
@@ -107,7 +120,13 @@ describe('regularisation, dropout, class weights, initialisers', () => {
   });
 
   it('class weights scale the loss: all weights 2 doubles the first step loss', async () => {
-    const one = { epochs: 1, batchSize: split.train.rows, optimizer: 'sgd' as const, learningRate: 1e-9, batchNorm: false };
+    const one = {
+      epochs: 1,
+      batchSize: split.train.rows,
+      optimizer: 'sgd' as const,
+      learningRate: 1e-9,
+      batchNorm: false,
+    };
     const a = await train(resolveConfig(one), split, 3);
     const b = await train(resolveConfig({ ...one, classWeights: Array(10).fill(2) }), split, 3);
     expect(b.history[0]!.loss).toBeCloseTo(2 * a.history[0]!.loss, 4);
@@ -118,7 +137,9 @@ describe('regularisation, dropout, class weights, initialisers', () => {
   for (const init of INITIALISERS) {
     it(`${init} initialisation is seeded and trains`, async () => {
       const config = resolveConfig({ init, epochs: 3, learningRate: 2e-3 });
-      expect(initialWeights(config, 64, 10, 1).hidden[0]!.dense.kernel).toEqual(initialWeights(config, 64, 10, 1).hidden[0]!.dense.kernel);
+      expect(initialWeights(config, 64, 10, 1).hidden[0]!.dense.kernel).toEqual(
+        initialWeights(config, 64, 10, 1).hidden[0]!.dense.kernel,
+      );
       const r = await train(config, split, 1);
       expect(r.final!.valAccuracy).toBeGreaterThan(0.8);
     });

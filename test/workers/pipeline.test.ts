@@ -52,7 +52,8 @@ describe('a study through the real local Queue, Durable Objects and KV', () => {
     const a = await waitForStudy(await startStudy('pipe-seed-a', { seed: 99 }));
     const b = await waitForStudy(await startStudy('pipe-seed-b', { seed: 99 }));
     const c = await waitForStudy(await startStudy('pipe-seed-c', { seed: 100 }));
-    const params = async (id: string) => (await call(`/v1/studies/${id}/trials`)).body.trials.map((t: TrialRecord) => t.params);
+    const params = async (id: string) =>
+      (await call(`/v1/studies/${id}/trials`)).body.trials.map((t: TrialRecord) => t.params);
     expect(await params(a.id)).toEqual(await params(b.id));
     expect(await params(c.id)).not.toEqual(await params(a.id));
   });
@@ -73,7 +74,18 @@ describe('a study through the real local Queue, Durable Objects and KV', () => {
     // Every trial diverges: plain SGD at a huge learning rate without BN.
     const id = await startStudy('pipe-diverge', {
       trials: 3,
-      space: { optimizer: 'sgd', learningRate: 80, batchNorm: false, depth: 3, width: 64, init: 'randomNormal', decay: 'none', l1: 0, l2: 0, dropout: 0 },
+      space: {
+        optimizer: 'sgd',
+        learningRate: 80,
+        batchNorm: false,
+        depth: 3,
+        width: 64,
+        init: 'randomNormal',
+        decay: 'none',
+        l1: 0,
+        l2: 0,
+        dropout: 0,
+      },
     });
     const view = await waitForStudy(id);
     expect(view.progress.diverged).toBe(3);
@@ -99,7 +111,23 @@ describe('a study through the real local Queue, Durable Objects and KV', () => {
     // Hammer the coordinator while the trials run: resumes (as from overlapping crons) and stale reports.
     const hammer = (async () => {
       for (let i = 0; i < 40; i++) {
-        await Promise.all([stub.resume(), stub.resume(), stub.report(0, { attempts: 1, status: 'failed', reason: 'late duplicate', history: [], final: null, timing: null, stopReason: null, backend: null, simd: null, weightsKey: null, finishedAt: new Date().toISOString() })]);
+        await Promise.all([
+          stub.resume(),
+          stub.resume(),
+          stub.report(0, {
+            attempts: 1,
+            status: 'failed',
+            reason: 'late duplicate',
+            history: [],
+            final: null,
+            timing: null,
+            stopReason: null,
+            backend: null,
+            simd: null,
+            weightsKey: null,
+            finishedAt: new Date().toISOString(),
+          }),
+        ]);
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
@@ -107,7 +135,9 @@ describe('a study through the real local Queue, Durable Objects and KV', () => {
     await hammer;
     await Promise.all([stub.resume(), stub.resume(), stub.resume()]);
     const state = await registryStub(env.MODELS, 'pipe-race').state();
-    expect(state.history.filter((h) => h.studyId === id && h.action === 'promote')).toHaveLength(view.promotion.promoted ? 1 : 0);
+    expect(state.history.filter((h) => h.studyId === id && h.action === 'promote')).toHaveLength(
+      view.promotion.promoted ? 1 : 0,
+    );
     expect(state.versions.length).toBeLessThanOrEqual(1);
     // Exactly one record per trial, and trial 0's is whichever report came first, never overwritten.
     const records = await listAll(store(), keys.trialRecordPrefix(id));
@@ -119,7 +149,16 @@ describe('a study through the real local Queue, Durable Objects and KV', () => {
     const space = {
       optimizer: { type: 'categorical', choices: ['adam', 'rmsprop'] },
       depth: { type: 'categorical', choices: [1, 2] },
-      ...{ width: 32, activation: 'relu', batchNorm: false, dropout: 0, l1: 0, l2: 0, init: 'heNormal', learningRate: 0.003 },
+      ...{
+        width: 32,
+        activation: 'relu',
+        batchNorm: false,
+        dropout: 0,
+        l1: 0,
+        l2: 0,
+        init: 'heNormal',
+        learningRate: 0.003,
+      },
       ...{ beta1: 0.9, beta2: 0.999, rho: 0.9, epsilon: 1e-7, decay: 'none', batchSize: 64, classWeights: 'none' },
     };
     const grid = await waitForStudy(await startStudy('pipe-grid', { strategy: 'grid', trials: 10, space }));
@@ -129,7 +168,9 @@ describe('a study through the real local Queue, Durable Objects and KV', () => {
     expect(combos).toEqual(['adam/1', 'adam/2', 'rmsprop/1', 'rmsprop/2']);
 
     const coarse = await waitForStudy(await startStudy('pipe-local', { trials: 4, seed: 5 }));
-    const local = await waitForStudy(await startStudy('pipe-local', { strategy: 'local', from: coarse.id, trials: 4, seed: 6 }));
+    const local = await waitForStudy(
+      await startStudy('pipe-local', { strategy: 'local', from: coarse.id, trials: 4, seed: 6 }),
+    );
     expect(local.spec).toMatchObject({ strategy: 'local', from: coarse.id });
     const before = (await call(`/v1/studies/${coarse.id}/trials`)).body.trials as TrialRecord[];
     const after = (await call(`/v1/studies/${local.id}/trials`)).body.trials as TrialRecord[];
@@ -138,8 +179,12 @@ describe('a study through the real local Queue, Durable Objects and KV', () => {
     for (const t of after) expect(seen.has(JSON.stringify(t.params))).toBe(false);
     // Refinement stays near the incumbents: every learning rate within the best trials' neighbourhood (a
     // quarter of the log range around one of them is at most a factor of 10^(3 * 0.25 / 2) ~ 2.4 either way).
-    const best = coarse.leaderboard.filter((e: { status: string }) => e.status === 'complete').slice(0, 3).map((e: { config: { learningRate: number } }) => e.config.learningRate);
-    for (const t of after) expect(best.some((lr: number) => Math.abs(Math.log10(t.config.learningRate / lr)) <= 0.376)).toBe(true);
+    const best = coarse.leaderboard
+      .filter((e: { status: string }) => e.status === 'complete')
+      .slice(0, 3)
+      .map((e: { config: { learningRate: number } }) => e.config.learningRate);
+    for (const t of after)
+      expect(best.some((lr: number) => Math.abs(Math.log10(t.config.learningRate / lr)) <= 0.376)).toBe(true);
   });
 
   it('GET /v1/studies lists studies newest first with their headline', async () => {

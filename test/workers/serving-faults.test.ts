@@ -13,12 +13,18 @@ async function fresh(path: string, init: RequestInit = {}) {
   const res = await createApp().request(`http://edge.test${path}`, init, env);
   return { status: res.status, body: (await res.json()) as any };
 }
-const predictInit = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [row] }) };
+const predictInit = {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ instances: [row] }),
+};
 
 describe('corrupt weights found at serving time', () => {
   it('the previous good version keeps serving, /health reports the problem, the pinned corrupt version answers 503', async () => {
     const first = await waitForStudy(await startStudy(MODEL, { trials: 1, budget: { epochs: 2, maxSeconds: 30 } }));
-    const second = await waitForStudy(await startStudy(MODEL, { trials: 2, seed: 3, budget: { epochs: 12, maxSeconds: 30 } }));
+    const second = await waitForStudy(
+      await startStudy(MODEL, { trials: 2, seed: 3, budget: { epochs: 12, maxSeconds: 30 } }),
+    );
     expect(first.promotion.version).toBe(1);
     expect(second.promotion).toMatchObject({ promoted: true, version: 2 });
 

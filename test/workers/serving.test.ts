@@ -18,10 +18,13 @@ let raw: number[][];
 /** Raw pixel rows of the test split (the API takes unstandardised features). */
 function rawRows(s: Split): number[][] {
   const { mean, std } = s.standardisation;
-  return Array.from({ length: s.test.rows }, (_, r) => Array.from({ length: s.features }, (_, f) => Math.round(s.test.x[r * s.features + f]! * std[f]! + mean[f]!)));
+  return Array.from({ length: s.test.rows }, (_, r) =>
+    Array.from({ length: s.features }, (_, f) => Math.round(s.test.x[r * s.features + f]! * std[f]! + mean[f]!)),
+  );
 }
 
-const predict = (rows: unknown, extra: Record<string, unknown> = {}, path = `/v1/models/${MODEL}/predict`) => call(path, { method: 'POST', json: { instances: rows, ...extra } });
+const predict = (rows: unknown, extra: Record<string, unknown> = {}, path = `/v1/models/${MODEL}/predict`) =>
+  call(path, { method: 'POST', json: { instances: rows, ...extra } });
 
 beforeAll(async () => {
   await requireWasmSimd();
@@ -53,9 +56,15 @@ describe('predict on the promoted model', () => {
     const weights = decodeWeights((await new KvStore(env.KV).getBytes(meta.weightsKey))!);
     const model = buildLayersModel(meta.config, split.features, split.classes);
     setLayersWeights(model, weights);
-    const reference = tf.tidy(() => (model.predict(tf.tensor2d(split.test.x.slice(0, 64 * split.features), [64, split.features])) as tf.Tensor).dataSync());
+    const reference = tf.tidy(() =>
+      (
+        model.predict(tf.tensor2d(split.test.x.slice(0, 64 * split.features), [64, split.features])) as tf.Tensor
+      ).dataSync(),
+    );
     model.dispose();
-    const ours = res.body.predictions.flatMap((p: { probabilities: Record<string, number> }) => split.classNames.map((c) => p.probabilities[c]!));
+    const ours = res.body.predictions.flatMap((p: { probabilities: Record<string, number> }) =>
+      split.classNames.map((c) => p.probabilities[c]!),
+    );
     expect(maxAbsDiff(ours, reference)).toBeLessThan(1e-5);
   });
 
@@ -90,12 +99,20 @@ describe('predict on the promoted model', () => {
   it('GET /v1/models/:name returns the metadata; /v1/models lists it', async () => {
     const meta = await call(`/v1/models/${MODEL}`);
     expect(meta.status).toBe(200);
-    expect(meta.body).toMatchObject({ name: MODEL, dataset: 'digits', classNames: split.classNames, featureNames: split.featureNames, threshold: 0.5 });
+    expect(meta.body).toMatchObject({
+      name: MODEL,
+      dataset: 'digits',
+      classNames: split.classNames,
+      featureNames: split.featureNames,
+      threshold: 0.5,
+    });
     expect(meta.body.standardisation.mean).toHaveLength(64);
     expect(meta.body.metrics.testAccuracy).toBeGreaterThan(0.5);
     expect(meta.body.hyperparameters).toHaveProperty('learningRate');
     const list = await call('/v1/models');
-    expect(list.body.models.find((m: { name: string }) => m.name === MODEL)).toMatchObject({ version: meta.body.version });
+    expect(list.body.models.find((m: { name: string }) => m.name === MODEL)).toMatchObject({
+      version: meta.body.version,
+    });
     expect(list.body.models.find((m: { name: string }) => m.name === 'digits')).toBeDefined();
   });
 });
@@ -109,7 +126,9 @@ describe('versions: promotion visible, pinned versions immutable, rollback', () 
     const currentBefore = await predict(rows);
 
     // A longer-trained second study beats the 4-epoch champion (training is deterministic, so is this).
-    const second = await waitForStudy(await startStudy(MODEL, { trials: 3, seed: 31, budget: { epochs: 12, maxSeconds: 30 } }));
+    const second = await waitForStudy(
+      await startStudy(MODEL, { trials: 3, seed: 31, budget: { epochs: 12, maxSeconds: 30 } }),
+    );
     expect(second.promotion, JSON.stringify(second.promotion)).toMatchObject({ promoted: true });
     const v2 = second.promotion.version;
     expect(v2).toBe(v1 + 1);

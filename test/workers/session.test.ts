@@ -11,14 +11,26 @@ import { KvStore } from '../../shared/storage/kv-store';
 import { call } from './api-helpers';
 import { requireWasmSimd } from './fixtures';
 
-const CONFIG = { depth: 1, width: 32, optimizer: 'adam', learningRate: 0.002, epochs: 12, batchSize: 64, dropout: 0.1 } as const;
+const CONFIG = {
+  depth: 1,
+  width: 32,
+  optimizer: 'adam',
+  learningRate: 0.002,
+  epochs: 12,
+  batchSize: 64,
+  dropout: 0.1,
+} as const;
 /** The object behind a session id, for the alarm and eviction helpers of cloudflare:test. */
 const objectOf = (id: string) => env.SESSIONS.get(env.SESSIONS.idFromName(id));
 const curveOf = (h: EpochRecord[]) => h.map(({ ms: _ms, ...rest }) => rest);
 
 /** A session whose slices run only when the test fires the alarm (the interval keeps them from firing on their own). */
 async function startSession(model: string, config: Record<string, unknown> = CONFIG, seed = 5): Promise<string> {
-  const res = await call('/v1/sessions', { method: 'POST', admin: true, json: { dataset: 'digits', model, config, seed, slice: { epochs: 2, intervalMs: 3_600_000 } } });
+  const res = await call('/v1/sessions', {
+    method: 'POST',
+    admin: true,
+    json: { dataset: 'digits', model, config, seed, slice: { epochs: 2, intervalMs: 3_600_000 } },
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   return res.body.id as string;
 }
@@ -33,7 +45,14 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     await requireWasmSimd();
     const id = await startSession('panda-resume');
     const started = await call(`/v1/sessions/${id}`);
-    expect(started.body).toMatchObject({ id, model: 'panda-resume', status: 'running', epoch: 0, curve: [], sliceEpochs: 2 });
+    expect(started.body).toMatchObject({
+      id,
+      model: 'panda-resume',
+      status: 'running',
+      epoch: 0,
+      curve: [],
+      sliceEpochs: 2,
+    });
     expect(started.body.config).toMatchObject(CONFIG);
 
     expect((await slice(id)).epoch).toBe(2);
@@ -51,10 +70,21 @@ describe('training sessions (panda mode) in their Durable Object', () => {
   it('an adjustment changes the learning rate from the next epoch on and is marked on the curve', async () => {
     const id = await startSession('panda-adjust');
     await slice(id);
-    const adjusted = await call(`/v1/sessions/${id}/adjust`, { method: 'POST', admin: true, json: { learningRate: 0.0005, l2: 0.001 } });
+    const adjusted = await call(`/v1/sessions/${id}/adjust`, {
+      method: 'POST',
+      admin: true,
+      json: { learningRate: 0.0005, l2: 0.001 },
+    });
     expect(adjusted.status, JSON.stringify(adjusted.body)).toBe(200);
     expect(adjusted.body.config).toMatchObject({ learningRate: 0.0005, l2: 0.001 });
-    expect(adjusted.body.adjustments).toEqual([{ epoch: 3, changes: { learningRate: 0.0005, l2: 0.001 }, previous: { learningRate: 0.002, l2: 0 }, at: expect.any(String) }]);
+    expect(adjusted.body.adjustments).toEqual([
+      {
+        epoch: 3,
+        changes: { learningRate: 0.0005, l2: 0.001 },
+        previous: { learningRate: 0.002, l2: 0 },
+        at: expect.any(String),
+      },
+    ]);
     const view = await slice(id);
     expect(view.curve.map((r: EpochRecord) => r.learningRate)).toEqual([0.002, 0.002, 0.0005, 0.0005]);
 
@@ -63,10 +93,16 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     const shrink = await call(`/v1/sessions/${id}/adjust`, { method: 'POST', admin: true, json: { epochs: 4 } });
     expect(shrink.status).toBe(422);
     expect((await call(`/v1/sessions/${id}/adjust`, { method: 'POST', json: { learningRate: 0.1 } })).status).toBe(401);
-    expect((await call(`/v1/sessions/${id}/adjust`, { method: 'POST', admin: true, json: { optimizer: 'sgd' } })).status).toBe(422);
+    expect(
+      (await call(`/v1/sessions/${id}/adjust`, { method: 'POST', admin: true, json: { optimizer: 'sgd' } })).status,
+    ).toBe(422);
     // The object itself refuses what the route's schema would: the architecture and optimizer stay.
     const direct = await sessionStub(env.SESSIONS, id).adjust({ depth: 3 } as never);
-    expect(direct).toMatchObject({ ok: false, code: 'validation_failed', reason: expect.stringMatching(/depth: fixed/) });
+    expect(direct).toMatchObject({
+      ok: false,
+      code: 'validation_failed',
+      reason: expect.stringMatching(/depth: fixed/),
+    });
     expect((await call(`/v1/sessions/${id}`)).body.config.depth).toBe(1);
   });
 
@@ -79,7 +115,9 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect((await call(`/v1/sessions/${id}`)).body.epoch).toBe(2);
 
-    expect((await call(`/v1/sessions/${id}/resume`, { method: 'POST', admin: true, json: {} })).body.status).toBe('running');
+    expect((await call(`/v1/sessions/${id}/resume`, { method: 'POST', admin: true, json: {} })).body.status).toBe(
+      'running',
+    );
     // The target is 3: the slice trains one epoch and the session completes, with no alarm left.
     expect(await slice(id)).toMatchObject({ status: 'complete', epoch: 3 });
     expect(await runDurableObjectAlarm(objectOf(id))).toBe(false);
@@ -103,7 +141,9 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     expect(champion.metrics.testAccuracy).toBeGreaterThan(0.8);
     expect(await new KvStore(env.KV).getBytes(champion.weightsKey)).not.toBeNull();
     // Asking again returns the same decision; nothing new is promoted.
-    expect((await call(`/v1/sessions/${good}/promote`, { method: 'POST', admin: true, json: {} })).body).toEqual(first.body);
+    expect((await call(`/v1/sessions/${good}/promote`, { method: 'POST', admin: true, json: {} })).body).toEqual(
+      first.body,
+    );
     expect((await call('/v1/models/panda-promote')).body).toMatchObject({ version: 1, studyId: good });
 
     // A weaker challenger (one epoch at a tiny learning rate) does not beat the champion.
@@ -119,7 +159,11 @@ describe('training sessions (panda mode) in their Durable Object', () => {
   });
 
   it('with the default pacing the alarms alone train it to its target', async () => {
-    const res = await call('/v1/sessions', { method: 'POST', admin: true, json: { model: 'panda-auto', config: { ...CONFIG, epochs: 5 } } });
+    const res = await call('/v1/sessions', {
+      method: 'POST',
+      admin: true,
+      json: { model: 'panda-auto', config: { ...CONFIG, epochs: 5 } },
+    });
     expect(res.status).toBe(202);
     let view = res.body;
     for (let i = 0; i < 100 && view.status !== 'complete'; i++) {
@@ -133,16 +177,29 @@ describe('training sessions (panda mode) in their Durable Object', () => {
   it('rejects unknown sessions, datasets and invalid configs, and documents every route in /openapi.json', async () => {
     expect((await call('/v1/sessions/nope')).status).toBe(404);
     expect((await call('/v1/sessions/nope/pause', { method: 'POST', admin: true, json: {} })).status).toBe(404);
-    expect((await call('/v1/sessions', { method: 'POST', admin: true, json: { dataset: 'missing' } })).status).toBe(404);
+    expect((await call('/v1/sessions', { method: 'POST', admin: true, json: { dataset: 'missing' } })).status).toBe(
+      404,
+    );
     const bad = await call('/v1/sessions', { method: 'POST', admin: true, json: { config: { depth: 9 } } });
     expect(bad.status).toBe(422);
     expect(bad.body.error.message).toMatch(/depth/);
-    const huge = await call('/v1/sessions', { method: 'POST', admin: true, json: { config: { depth: 4, width: 1024 } } });
+    const huge = await call('/v1/sessions', {
+      method: 'POST',
+      admin: true,
+      json: { config: { depth: 4, width: 1024 } },
+    });
     expect(huge.status).toBe(422);
     expect(huge.body.error.message).toMatch(/parameters.*Durable Object storage/);
     expect((await call('/v1/sessions', { method: 'POST', json: {} })).status).toBe(401);
     const doc = (await call('/openapi.json')).body;
-    for (const path of ['/v1/sessions', '/v1/sessions/{id}', '/v1/sessions/{id}/adjust', '/v1/sessions/{id}/pause', '/v1/sessions/{id}/resume', '/v1/sessions/{id}/promote']) {
+    for (const path of [
+      '/v1/sessions',
+      '/v1/sessions/{id}',
+      '/v1/sessions/{id}/adjust',
+      '/v1/sessions/{id}/pause',
+      '/v1/sessions/{id}/resume',
+      '/v1/sessions/{id}/promote',
+    ]) {
       expect(doc.paths[path], path).toBeDefined();
     }
   });
@@ -153,10 +210,23 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     const second = await startSession('panda-list-b');
     await slice(second);
     await call(`/v1/sessions/${first}/pause`, { method: 'POST', admin: true, json: {} });
-    const list = (await call('/v1/sessions')).body.sessions as { id: string; status: string; epoch: number; epochs: number; model: string; valAccuracy: number | null }[];
+    const list = (await call('/v1/sessions')).body.sessions as {
+      id: string;
+      status: string;
+      epoch: number;
+      epochs: number;
+      model: string;
+      valAccuracy: number | null;
+    }[];
     const ids = list.map((s) => s.id);
     expect(ids.indexOf(second)).toBeLessThan(ids.indexOf(first));
-    expect(list.find((s) => s.id === first)).toMatchObject({ model: 'panda-list-a', status: 'paused', epoch: 0, epochs: CONFIG.epochs, valAccuracy: null });
+    expect(list.find((s) => s.id === first)).toMatchObject({
+      model: 'panda-list-a',
+      status: 'paused',
+      epoch: 0,
+      epochs: CONFIG.epochs,
+      valAccuracy: null,
+    });
     expect(list.find((s) => s.id === second)).toMatchObject({ model: 'panda-list-b', status: 'running' });
     // While slices run the listing is refreshed at most every 2 s (KV's per-key write rate).
     await new Promise((r) => setTimeout(r, 2100));

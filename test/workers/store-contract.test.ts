@@ -69,7 +69,11 @@ function contract(name: string, make: () => Store) {
       await s.put(`${p}c`, '{}');
       await s.put(`${p}d`, '{}', { metadata: { createdAt: '2026-02-01T00:00:00.000Z', n: 3 } });
       const items = await listIndex<{ createdAt: string; n: number }>(s, p);
-      expect(items.map((i) => [i.id, i.n])).toEqual([['b', 2], ['d', 3], ['a', 1]]);
+      expect(items.map((i) => [i.id, i.n])).toEqual([
+        ['b', 2],
+        ['d', 3],
+        ['a', 1],
+      ]);
     });
 
     it('refuses metadata over 1,024 bytes', async () => {

@@ -15,7 +15,15 @@ const withoutTimes = (h: { ms: number }[]) => h.map(({ ms: _ms, ...rest }) => re
 
 describe('train() on digits inside workerd', () => {
   it('reaches >= 95% validation accuracy within 20 epochs on wasm-SIMD, with falling loss', async () => {
-    const config = resolveConfig({ depth: 2, width: 128, batchNorm: true, optimizer: 'adam', learningRate: 2e-3, epochs: 20, batchSize: 32 });
+    const config = resolveConfig({
+      depth: 2,
+      width: 128,
+      batchNorm: true,
+      optimizer: 'adam',
+      learningRate: 2e-3,
+      epochs: 20,
+      batchSize: 32,
+    });
     const result = await train(config, split, 7);
     expect(result.backend).toBe('wasm');
     expect(result.status).toBe('complete');
@@ -47,7 +55,14 @@ describe('train() on digits inside workerd', () => {
     const small = shrink(split, 200);
     const configs = [
       resolveConfig({ epochs: 2, optimizer: 'adam', dropout: 0.3 }),
-      resolveConfig({ epochs: 2, optimizer: 'momentum', bnPlacement: 'after', l1: 1e-4, l2: 1e-4, classWeights: 'balanced' }),
+      resolveConfig({
+        epochs: 2,
+        optimizer: 'momentum',
+        bnPlacement: 'after',
+        l1: 1e-4,
+        l2: 1e-4,
+        classWeights: 'balanced',
+      }),
       resolveConfig({ epochs: 2, optimizer: 'rmsprop', batchNorm: false, activation: 'tanh' }),
     ];
     await train(configs[0]!, small, 1); // warm-up: kernels may allocate lazily on first use
@@ -59,7 +74,15 @@ describe('train() on digits inside workerd', () => {
   });
 
   it('ends `diverged` on a huge learning rate and returns no weights', async () => {
-    const config = resolveConfig({ batchNorm: false, optimizer: 'sgd', learningRate: 90, depth: 3, width: 64, epochs: 5, init: 'randomNormal' });
+    const config = resolveConfig({
+      batchNorm: false,
+      optimizer: 'sgd',
+      learningRate: 90,
+      depth: 3,
+      width: 64,
+      epochs: 5,
+      init: 'randomNormal',
+    });
     const before = tf.memory().numTensors;
     const result = await train(config, shrink(split, 300), 3);
     expect(result.status).toBe('diverged');

@@ -25,11 +25,26 @@ const predict = (body: unknown, model = MODEL) => call(`/v1/models/${model}/pred
 
 describe('predict input validation', () => {
   it('wrong feature count names the instance', async () => {
-    await expectError(await predict({ instances: [row(), [1, 2, 3]] }), 422, 'validation_failed', /instances\[1\]: expected 64 features, got 3/);
+    await expectError(
+      await predict({ instances: [row(), [1, 2, 3]] }),
+      422,
+      'validation_failed',
+      /instances\[1\]: expected 64 features, got 3/,
+    );
   });
   it('unknown and missing feature names', async () => {
-    await expectError(await predict({ instances: [{ nope: 1 }] }), 422, 'validation_failed', /instances\[0\]: unknown feature "nope"/);
-    await expectError(await predict({ instances: [{ px_0_0: 1 }] }), 422, 'validation_failed', /instances\[0\]: missing feature/);
+    await expectError(
+      await predict({ instances: [{ nope: 1 }] }),
+      422,
+      'validation_failed',
+      /instances\[0\]: unknown feature "nope"/,
+    );
+    await expectError(
+      await predict({ instances: [{ px_0_0: 1 }] }),
+      422,
+      'validation_failed',
+      /instances\[0\]: missing feature/,
+    );
   });
   it('strings, null, booleans and nested arrays', async () => {
     for (const bad of ['1', null, true, [1]]) {
@@ -44,13 +59,27 @@ describe('predict input validation', () => {
       headers: { 'content-type': 'application/json' },
       body: `{"instances":[[${row().slice(1).join(',')},1e400]]}`,
     });
-    await expectError({ status: res.status, body: await res.json() }, 422, 'validation_failed', /instances\[0\]\[63\]: .*(Infinity|finite)/);
-    const nan = await exports.default.fetch(url(`/v1/models/${MODEL}/predict`), { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"instances":[[NaN]]}` });
+    await expectError(
+      { status: res.status, body: await res.json() },
+      422,
+      'validation_failed',
+      /instances\[0\]\[63\]: .*(Infinity|finite)/,
+    );
+    const nan = await exports.default.fetch(url(`/v1/models/${MODEL}/predict`), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"instances":[[NaN]]}`,
+    });
     await expectError({ status: nan.status, body: await nan.json() }, 400, 'invalid_json');
   });
   it('empty and too many instances, missing instances, unknown keys, bad threshold/topK', async () => {
     await expectError(await predict({ instances: [] }), 422, 'validation_failed', /empty/);
-    await expectError(await predict({ instances: Array.from({ length: MAX_INSTANCES + 1 }, () => [0]) }), 422, 'validation_failed', new RegExp(`at most ${MAX_INSTANCES}`));
+    await expectError(
+      await predict({ instances: Array.from({ length: MAX_INSTANCES + 1 }, () => [0]) }),
+      422,
+      'validation_failed',
+      new RegExp(`at most ${MAX_INSTANCES}`),
+    );
     await expectError(await predict({}), 422, 'validation_failed', /instances/);
     await expectError(await predict({ instances: [row()], extra: 1 }), 422, 'validation_failed');
     await expectError(await predict({ instances: [row()], threshold: 2 }), 422, 'validation_failed', /threshold/);
@@ -59,32 +88,67 @@ describe('predict input validation', () => {
   });
   it('malformed JSON, wrong content type, body over 1 MiB', async () => {
     const post = (body: BodyInit, type?: string) =>
-      exports.default.fetch(url(`/v1/models/${MODEL}/predict`), { method: 'POST', headers: type ? { 'content-type': type } : {}, body }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      exports.default
+        .fetch(url(`/v1/models/${MODEL}/predict`), {
+          method: 'POST',
+          headers: type ? { 'content-type': type } : {},
+          body,
+        })
+        .then(async (r) => ({ status: r.status, body: await r.json() }));
     await expectError(await post('{"instances": [[1,2', 'application/json'), 400, 'invalid_json');
     await expectError(await post('instances=1', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type');
     await expectError(await post('{"instances":[]}'), 415, 'unsupported_media_type');
-    await expectError(await post(`{"instances":[[${'1,'.repeat(MAX_BODY_BYTES / 2)}1]]}`, 'application/json'), 413, 'payload_too_large');
+    await expectError(
+      await post(`{"instances":[[${'1,'.repeat(MAX_BODY_BYTES / 2)}1]]}`, 'application/json'),
+      413,
+      'payload_too_large',
+    );
   });
   it('unknown model 404, known model with nothing promoted 503, bad names 422', async () => {
     await expectError(await predict({ instances: [row()] }, 'no-such-model'), 404, 'not_found', /unknown model/);
     await expectError(await call('/v1/models/no-such-model'), 404, 'not_found');
-    await expectError(await call(`/v1/models/${MODEL}/versions/99/predict`, { method: 'POST', json: { instances: [row()] } }), 404, 'not_found', /no version 99/);
+    await expectError(
+      await call(`/v1/models/${MODEL}/versions/99/predict`, { method: 'POST', json: { instances: [row()] } }),
+      404,
+      'not_found',
+      /no version 99/,
+    );
     await expectError(await predict({ instances: [row()] }, 'Bad.Name'), 422, 'validation_failed');
-    await expectError(await call('/v1/models/..%2f..%2fetc/predict', { method: 'POST', json: { instances: [row()] } }), 422, 'validation_failed');
-    await expectError(await call(`/v1/models/${MODEL}/versions/0/predict`, { method: 'POST', json: { instances: [row()] } }), 422, 'validation_failed');
+    await expectError(
+      await call('/v1/models/..%2f..%2fetc/predict', { method: 'POST', json: { instances: [row()] } }),
+      422,
+      'validation_failed',
+    );
+    await expectError(
+      await call(`/v1/models/${MODEL}/versions/0/predict`, { method: 'POST', json: { instances: [row()] } }),
+      422,
+      'validation_failed',
+    );
   });
 });
 
 describe('admin authentication on every mutating route', () => {
   const routes: [string, string, unknown][] = [
-    ['POST', '/v1/studies', { dataset: 'digits', model: 'auth-check', trials: 1, budget: { epochs: 1, maxSeconds: 10 } }],
+    [
+      'POST',
+      '/v1/studies',
+      { dataset: 'digits', model: 'auth-check', trials: 1, budget: { epochs: 1, maxSeconds: 10 } },
+    ],
     ['POST', `/v1/models/${MODEL}/rollback`, { version: 1 }],
   ];
   for (const [method, path, body] of routes) {
     it(`${method} ${path}: no token 401, wrong token 401, right token 2xx`, async () => {
       await expectError(await call(path, { method, json: body }), 401, 'unauthorized');
-      await expectError(await call(path, { method, json: body, headers: { authorization: 'Bearer wrong-token' } }), 401, 'unauthorized');
-      await expectError(await call(path, { method, json: body, headers: { authorization: 'Basic abc' } }), 401, 'unauthorized');
+      await expectError(
+        await call(path, { method, json: body, headers: { authorization: 'Bearer wrong-token' } }),
+        401,
+        'unauthorized',
+      );
+      await expectError(
+        await call(path, { method, json: body, headers: { authorization: 'Basic abc' } }),
+        401,
+        'unauthorized',
+      );
       const ok = await call(path, { method, json: body, admin: true });
       expect(ok.status, JSON.stringify(ok.body)).toBeGreaterThanOrEqual(200);
       expect(ok.status).toBeLessThan(300);
@@ -99,7 +163,12 @@ describe('study request validation', () => {
     await expectError(await post({ trials: 0 }), 422, 'validation_failed', /trials/);
     await expectError(await post({ strategy: 'bayes' }), 422, 'validation_failed', /strategy/);
     await expectError(await post({ strategy: 'local' }), 422, 'validation_failed', /from/);
-    await expectError(await post({ space: { learningRate: { type: 'float', low: 1, high: 0.1 } } }), 422, 'validation_failed', /space/);
+    await expectError(
+      await post({ space: { learningRate: { type: 'float', low: 1, high: 0.1 } } }),
+      422,
+      'validation_failed',
+      /space/,
+    );
     await expectError(await post({ budget: { epochs: 5, maxSeconds: 1e9 } }), 422, 'validation_failed', /maxSeconds/);
     await expectError(await post({ from: 'never-started-study', strategy: 'local' }), 404, 'not_found');
     await expectError(await call('/v1/studies/never-started-study'), 404, 'not_found');

@@ -31,18 +31,37 @@ function curveChart(records: TrialRecord[], metric: Metric): Chart {
   const series: uPlot.Series[] = [{ label: 'epoch' }];
   records.forEach((r, i) => {
     const colour = PALETTE[i % PALETTE.length]!;
-    series.push({ label: `#${r.trial} validation`, stroke: colour, width: 2, points: { show: true, size: 4, fill: colour } });
+    series.push({
+      label: `#${r.trial} validation`,
+      stroke: colour,
+      width: 2,
+      points: { show: true, size: 4, fill: colour },
+    });
     series.push({ label: `#${r.trial} training`, stroke: colour, width: 1.5, dash: [5, 4], points: { show: false } });
   });
-  const fmt = metric === 'accuracy' ? (v: number) => `${Math.round(v * 100)}%` : (v: number) => String(Number(v.toPrecision(2)));
+  const fmt =
+    metric === 'accuracy' ? (v: number) => `${Math.round(v * 100)}%` : (v: number) => String(Number(v.toPrecision(2)));
   return chart(
     `curves-${metric}`,
     `${metric === 'loss' ? 'Loss' : 'Accuracy'} per epoch of the ${records.length} best trials`,
     220,
     {
       legend: { show: false },
-      scales: { x: { time: false }, y: metric === 'loss' ? { distr: 3 } : { range: (_u, min, max) => [Math.max(0, Math.min(min, 0.9) - 0.02), Math.min(1, max + 0.02)] } },
-      axes: [axis('epoch'), axis(metric, { size: 48, values: (_u, splits) => splits.map((v) => (metric === 'loss' ? logLabel(v, [1, 2, 5], fmt) : v === null ? '' : fmt(v))) })],
+      scales: {
+        x: { time: false },
+        y:
+          metric === 'loss'
+            ? { distr: 3 }
+            : { range: (_u, min, max) => [Math.max(0, Math.min(min, 0.9) - 0.02), Math.min(1, max + 0.02)] },
+      },
+      axes: [
+        axis('epoch'),
+        axis(metric, {
+          size: 48,
+          values: (_u, splits) =>
+            splits.map((v) => (metric === 'loss' ? logLabel(v, [1, 2, 5], fmt) : v === null ? '' : fmt(v))),
+        }),
+      ],
       series,
     },
     curveData(records, metric),
@@ -50,14 +69,24 @@ function curveChart(records: TrialRecord[], metric: Metric): Chart {
 }
 
 export function learningCurves(records: TrialRecord[]): { el: HTMLElement; destroy(): void } {
-  if (records.length === 0) return { el: h('p', { class: 'muted' }, 'Learning curves appear when the first trial completes.'), destroy() {} };
+  if (records.length === 0)
+    return { el: h('p', { class: 'muted' }, 'Learning curves appear when the first trial completes.'), destroy() {} };
   const charts = [curveChart(records, 'loss'), curveChart(records, 'accuracy')];
   const el = h(
     'div',
     { class: 'curves' },
-    legend(records.map((r, i) => ({ colour: PALETTE[i % PALETTE.length]!, label: `#${r.trial} · ${r.config.optimizer} · ${pct(r.final?.valAccuracy)}` }))),
+    legend(
+      records.map((r, i) => ({
+        colour: PALETTE[i % PALETTE.length]!,
+        label: `#${r.trial} · ${r.config.optimizer} · ${pct(r.final?.valAccuracy)}`,
+      })),
+    ),
     h('p', { class: 'muted small' }, 'Solid: validation. Dashed: training (with dropout and L1/L2 penalty active).'),
-    h('div', { class: 'pair' }, charts.map((c) => c.el)),
+    h(
+      'div',
+      { class: 'pair' },
+      charts.map((c) => c.el),
+    ),
   );
   return { el, destroy: () => charts.forEach((c) => c.destroy()) };
 }

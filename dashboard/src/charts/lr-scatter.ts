@@ -11,9 +11,15 @@ import { axis, chart, DIVERGED_COLOUR, legend, logLabel, optimizerColour, pointS
 export function lrScatter(records: TrialRecord[]): { el: HTMLElement; destroy(): void } {
   const points = records
     .filter((r) => r.status !== 'failed' && Number.isFinite(r.config.learningRate) && r.config.learningRate > 0)
-    .map((r) => ({ lr: r.config.learningRate, optimizer: r.config.optimizer, acc: r.status === 'complete' ? (r.final?.valAccuracy ?? null) : null, diverged: r.status === 'diverged' }))
+    .map((r) => ({
+      lr: r.config.learningRate,
+      optimizer: r.config.optimizer,
+      acc: r.status === 'complete' ? (r.final?.valAccuracy ?? null) : null,
+      diverged: r.status === 'diverged',
+    }))
     .sort((a, b) => a.lr - b.lr);
-  if (points.length === 0) return { el: h('p', { class: 'muted' }, 'The scatter appears when the first trial finishes.'), destroy() {} };
+  if (points.length === 0)
+    return { el: h('p', { class: 'muted' }, 'The scatter appears when the first trial finishes.'), destroy() {} };
 
   const optimizers = [...new Set(points.filter((p) => !p.diverged).map((p) => p.optimizer))].sort();
   // uPlot's aligned data: one shared, sorted x array; each series is null where another group's point sits.
@@ -35,8 +41,23 @@ export function lrScatter(records: TrialRecord[]): { el: HTMLElement; destroy():
     {
       legend: { show: false },
       // Whole decades at both ends, so the axis always names where it starts and ends.
-      scales: { x: { time: false, distr: 3, range: (_u, min, max) => [10 ** Math.floor(Math.log10(min)), 10 ** Math.ceil(Math.log10(max))] }, y: { range: (_u, _min, max) => [0, Math.min(1, Math.max(max, 0.1) + 0.02)] } },
-      axes: [axis('learning rate', { values: (_u, splits) => splits.map((v) => logLabel(v, [1], (x) => x.toExponential(0).replace('e-', 'e−'))) }), axis('validation accuracy', { size: 48, values: (_u, splits) => splits.map((v) => (v === null ? '' : `${Math.round(v * 100)}%`)) })],
+      scales: {
+        x: {
+          time: false,
+          distr: 3,
+          range: (_u, min, max) => [10 ** Math.floor(Math.log10(min)), 10 ** Math.ceil(Math.log10(max))],
+        },
+        y: { range: (_u, _min, max) => [0, Math.min(1, Math.max(max, 0.1) + 0.02)] },
+      },
+      axes: [
+        axis('learning rate', {
+          values: (_u, splits) => splits.map((v) => logLabel(v, [1], (x) => x.toExponential(0).replace('e-', 'e−'))),
+        }),
+        axis('validation accuracy', {
+          size: 48,
+          values: (_u, splits) => splits.map((v) => (v === null ? '' : `${Math.round(v * 100)}%`)),
+        }),
+      ],
       series,
     },
     data as uPlot.AlignedData,
@@ -44,7 +65,10 @@ export function lrScatter(records: TrialRecord[]): { el: HTMLElement; destroy():
   const el = h(
     'div',
     { class: 'lr-scatter' },
-    legend([...optimizers.map((o) => ({ colour: optimizerColour(o), label: o })), ...(anyDiverged ? [{ colour: DIVERGED_COLOUR, label: 'diverged (shown at 0)' }] : [])]),
+    legend([
+      ...optimizers.map((o) => ({ colour: optimizerColour(o), label: o })),
+      ...(anyDiverged ? [{ colour: DIVERGED_COLOUR, label: 'diverged (shown at 0)' }] : []),
+    ]),
     plot.el,
   );
   return { el, destroy: () => plot.destroy() };

@@ -78,11 +78,18 @@ function categorical(name: string, rows: { trial: number; value: unknown; score:
   const distinct = [...new Map(rows.map((r) => [key(r.value), r.value])).values()];
   distinct.sort((a, b) => (isNum(a) && isNum(b) ? a - b : String(a).localeCompare(String(b))));
   const index = new Map(distinct.map((v, i) => [key(v), i]));
-  const points = rows.map((r) => ({ x: index.get(key(r.value))! + jitter(r.trial), y: r.score, trial: r.trial })).sort((a, b) => a.x - b.x);
+  const points = rows
+    .map((r) => ({ x: index.get(key(r.value))! + jitter(r.trial), y: r.score, trial: r.trial }))
+    .sort((a, b) => a.x - b.x);
   const groups = distinct.map((v) => rows.filter((r) => key(r.value) === key(v)).map((r) => r.score));
   return {
     name,
-    axis: { kind: 'category', min: -0.6, max: distinct.length - 0.4, ticks: distinct.map((v, i) => ({ at: i, label: isNum(v) ? formatTick(v) : String(v) })) },
+    axis: {
+      kind: 'category',
+      min: -0.6,
+      max: distinct.length - 0.4,
+      ticks: distinct.map((v, i) => ({ at: i, label: isNum(v) ? formatTick(v) : String(v) })),
+    },
     points,
     spread: spreadOf(groups),
   };
@@ -126,7 +133,12 @@ function numeric(name: string, rows: { trial: number; value: number; score: numb
     const max = Math.max(...values);
     const pad = (max - min) * 0.06 || 1;
     toX = (v) => v;
-    axis = { kind: 'linear', min: min - pad, max: max + pad, ticks: niceTicks(min - pad, max + pad).map((v) => ({ at: v, label: formatTick(v) })) };
+    axis = {
+      kind: 'linear',
+      min: min - pad,
+      max: max + pad,
+      ticks: niceTicks(min - pad, max + pad).map((v) => ({ at: v, label: formatTick(v) })),
+    };
   }
   return {
     name,
@@ -141,11 +153,17 @@ export function marginals(trials: ScoredTrial[]): Marginal[] {
   const names = [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
   const out: Marginal[] = [];
   for (const name of names) {
-    const rows = trials.filter((t) => name in t.params && t.params[name] !== null).map((t) => ({ trial: t.trial, value: t.params[name], score: t.score }));
+    const rows = trials
+      .filter((t) => name in t.params && t.params[name] !== null)
+      .map((t) => ({ trial: t.trial, value: t.params[name], score: t.score }));
     const distinct = new Set(rows.map((r) => JSON.stringify(r.value)));
     if (rows.length < 2 || distinct.size < 2) continue;
-    const continuous = rows.every((r) => isNum(r.value)) && !(distinct.size <= MAX_NUMERIC_CATEGORIES && looksDiscrete(rows.map((r) => r.value as number)));
-    out.push(continuous ? numeric(name, rows as { trial: number; value: number; score: number }[]) : categorical(name, rows));
+    const continuous =
+      rows.every((r) => isNum(r.value)) &&
+      !(distinct.size <= MAX_NUMERIC_CATEGORIES && looksDiscrete(rows.map((r) => r.value as number)));
+    out.push(
+      continuous ? numeric(name, rows as { trial: number; value: number; score: number }[]) : categorical(name, rows),
+    );
   }
   return out.sort((a, b) => (b.spread ?? -1) - (a.spread ?? -1) || a.name.localeCompare(b.name));
 }

@@ -28,8 +28,18 @@ function marginalChart(m: Marginal, yRange: [number, number]): Chart {
       cursor: { show: false },
       scales: { x: { time: false, range: [m.axis.min, m.axis.max] }, y: { range: yRange } },
       axes: [
-        axis('', { size: slanted ? 82 : 30, labelSize: 0, rotate: slanted ? 90 : 0, splits: () => m.axis.ticks.map((t) => t.at), values: xValues }),
-        axis('', { size: 46, labelSize: 0, values: (_u, splits) => splits.map((v) => (v === null ? '' : `${Math.round(v * 100)}%`)) }),
+        axis('', {
+          size: slanted ? 82 : 30,
+          labelSize: 0,
+          rotate: slanted ? 90 : 0,
+          splits: () => m.axis.ticks.map((t) => t.at),
+          values: xValues,
+        }),
+        axis('', {
+          size: 46,
+          labelSize: 0,
+          values: (_u, splits) => splits.map((v) => (v === null ? '' : `${Math.round(v * 100)}%`)),
+        }),
       ],
       series: [{ label: m.name }, pointSeries('trials', PALETTE[0]!, 6)],
     },
@@ -38,21 +48,46 @@ function marginalChart(m: Marginal, yRange: [number, number]): Chart {
 }
 
 export function marginalPlots(records: TrialRecord[]): { el: HTMLElement; destroy(): void } {
-  const scored = records.filter((r) => r.status === 'complete' && r.final && Number.isFinite(r.final.valAccuracy)).map((r) => ({ trial: r.trial, params: r.params, score: r.final!.valAccuracy }));
+  const scored = records
+    .filter((r) => r.status === 'complete' && r.final && Number.isFinite(r.final.valAccuracy))
+    .map((r) => ({ trial: r.trial, params: r.params, score: r.final!.valAccuracy }));
   const list = marginals(scored);
-  if (list.length === 0) return { el: h('p', { class: 'muted' }, 'Per-hyperparameter plots appear once two complete trials differ in a parameter.'), destroy() {} };
+  if (list.length === 0)
+    return {
+      el: h('p', { class: 'muted' }, 'Per-hyperparameter plots appear once two complete trials differ in a parameter.'),
+      destroy() {},
+    };
   const ys = scored.map((s) => s.score);
   const yRange: [number, number] = [Math.max(0, Math.min(...ys) - 0.03), Math.min(1, Math.max(...ys) + 0.03)];
   const charts = list.map((m) => ({ m, c: marginalChart(m, yRange) }));
   const el = h(
     'div',
     { class: 'marginals' },
-    h('p', { class: 'muted small' }, 'Validation accuracy of complete trials against each sampled hyperparameter, most influential first. "spread" is how far the mean accuracy moves between the parameter\'s values (categories, or thirds of its range): a coarse signal that ignores interactions.'),
+    h(
+      'p',
+      { class: 'muted small' },
+      'Validation accuracy of complete trials against each sampled hyperparameter, most influential first. "spread" is how far the mean accuracy moves between the parameter\'s values (categories, or thirds of its range): a coarse signal that ignores interactions.',
+    ),
     h(
       'div',
       { class: 'grid-small' },
       charts.map(({ m, c }) =>
-        h('figure', { class: 'marginal' }, h('figcaption', {}, h('strong', {}, m.name), m.spread === null ? '' : ` · spread ${(m.spread * 100).toFixed(1)} pts`, m.axis.kind === 'log' ? h('span', { class: 'muted' }, ' (log)') : m.axis.kind === 'log1m' ? h('span', { class: 'muted' }, ' (log of 1 − v)') : ''), c.el),
+        h(
+          'figure',
+          { class: 'marginal' },
+          h(
+            'figcaption',
+            {},
+            h('strong', {}, m.name),
+            m.spread === null ? '' : ` · spread ${(m.spread * 100).toFixed(1)} pts`,
+            m.axis.kind === 'log'
+              ? h('span', { class: 'muted' }, ' (log)')
+              : m.axis.kind === 'log1m'
+                ? h('span', { class: 'muted' }, ' (log of 1 − v)')
+                : '',
+          ),
+          c.el,
+        ),
       ),
     ),
   );

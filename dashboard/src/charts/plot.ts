@@ -7,9 +7,25 @@ import uPlot from 'uplot';
 import { h } from '../dom';
 
 /** Tableau 10: distinguishable, and still readable for the common colour-vision deficiencies. */
-export const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+export const PALETTE = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+];
 
-const OPTIMIZER_COLOURS: Record<string, string> = { sgd: '#e15759', momentum: '#f28e2b', rmsprop: '#59a14f', adam: '#4e79a7' };
+const OPTIMIZER_COLOURS: Record<string, string> = {
+  sgd: '#e15759',
+  momentum: '#f28e2b',
+  rmsprop: '#59a14f',
+  adam: '#4e79a7',
+};
 export const optimizerColour = (name: string): string => OPTIMIZER_COLOURS[name] ?? '#9c755f';
 export const DIVERGED_COLOUR = '#7f7f7f';
 
@@ -31,8 +47,20 @@ function finitePoints(data: uPlot.AlignedData): number {
   return n;
 }
 
-export function chart(name: string, description: string, height: number, options: Omit<uPlot.Options, 'width' | 'height'>, data: uPlot.AlignedData): Chart {
-  const el = h('div', { class: 'chart', 'data-chart': name, role: 'img', 'aria-label': description, 'data-points': finitePoints(data) });
+export function chart(
+  name: string,
+  description: string,
+  height: number,
+  options: Omit<uPlot.Options, 'width' | 'height'>,
+  data: uPlot.AlignedData,
+): Chart {
+  const el = h('div', {
+    class: 'chart',
+    'data-chart': name,
+    role: 'img',
+    'aria-label': description,
+    'data-points': finitePoints(data),
+  });
   const plot = new uPlot(
     {
       ...options,
@@ -60,7 +88,14 @@ export function chart(name: string, description: string, height: number, options
 
 /** A scatter series: points only, no connecting line. */
 export function pointSeries(label: string, colour: string, size = 7): uPlot.Series {
-  return { label, stroke: colour, fill: colour, width: 0, paths: () => null, points: { show: true, size, width: 1, stroke: colour, fill: colour } };
+  return {
+    label,
+    stroke: colour,
+    fill: colour,
+    width: 0,
+    paths: () => null,
+    points: { show: true, size, width: 1, stroke: colour, fill: colour },
+  };
 }
 
 /**
@@ -75,7 +110,16 @@ export function logLabel(v: number | null, mantissas: number[], fmt: (v: number)
 
 /** Axis styling shared by all charts. */
 export function axis(label: string, extra: Partial<uPlot.Axis> = {}): uPlot.Axis {
-  return { label, labelSize: 18, labelFont: '12px system-ui, sans-serif', font: '11px system-ui, sans-serif', stroke: '#445', grid: { stroke: '#e6e8ee', width: 1 }, ticks: { stroke: '#cfd3dc', width: 1 }, ...extra };
+  return {
+    label,
+    labelSize: 18,
+    labelFont: '12px system-ui, sans-serif',
+    font: '11px system-ui, sans-serif',
+    stroke: '#445',
+    grid: { stroke: '#e6e8ee', width: 1 },
+    ticks: { stroke: '#cfd3dc', width: 1 },
+    ...extra,
+  };
 }
 
 /** A legend of coloured swatches, shared by charts whose uPlot legends are off. */
@@ -83,6 +127,8 @@ export function legend(items: { colour: string; label: string; dashed?: boolean 
   return h(
     'ul',
     { class: 'legend' },
-    items.map((i) => h('li', {}, h('span', { class: `swatch${i.dashed ? ' dashed' : ''}`, style: `--c:${i.colour}` }), i.label)),
+    items.map((i) =>
+      h('li', {}, h('span', { class: `swatch${i.dashed ? ' dashed' : ''}`, style: `--c:${i.colour}` }), i.label),
+    ),
   );
 }

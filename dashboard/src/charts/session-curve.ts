@@ -42,7 +42,11 @@ function markersPlugin(marks: AdjustmentMark[]): uPlot.Plugin {
   };
 }
 
-export function sessionCurve(curve: EpochRecord[], marks: AdjustmentMark[], target: number): Chart & { el: HTMLElement } {
+export function sessionCurve(
+  curve: EpochRecord[],
+  marks: AdjustmentMark[],
+  target: number,
+): Chart & { el: HTMLElement } {
   const epochs = Math.max(target, curve.length, 1);
   const x = Array.from({ length: epochs }, (_, i) => i + 1);
   const at = (pick: (e: EpochRecord) => number) => x.map((_, i) => (curve[i] ? pick(curve[i]!) : null));
@@ -56,12 +60,26 @@ export function sessionCurve(curve: EpochRecord[], marks: AdjustmentMark[], targ
       scales: { x: { time: false, range: [0.5, epochs + 0.5] }, y: { range: [0, 1] }, lr: { distr: 3 } },
       axes: [
         axis('epoch'),
-        axis('accuracy', { size: 48, values: (_u, splits) => splits.map((v) => (v === null ? '' : `${Math.round(v * 100)}%`)) }),
-        axis('learning rate', { scale: 'lr', side: 1, size: 60, grid: { show: false }, values: (_u, splits) => splits.map((v) => (v === null ? '' : num(v))) }),
+        axis('accuracy', {
+          size: 48,
+          values: (_u, splits) => splits.map((v) => (v === null ? '' : `${Math.round(v * 100)}%`)),
+        }),
+        axis('learning rate', {
+          scale: 'lr',
+          side: 1,
+          size: 60,
+          grid: { show: false },
+          values: (_u, splits) => splits.map((v) => (v === null ? '' : num(v))),
+        }),
       ],
       series: [
         { label: 'epoch' },
-        { label: 'validation accuracy', stroke: PALETTE[0], width: 2, points: { show: true, size: 5, fill: PALETTE[0] } },
+        {
+          label: 'validation accuracy',
+          stroke: PALETTE[0],
+          width: 2,
+          points: { show: true, size: 5, fill: PALETTE[0] },
+        },
         { label: 'training accuracy', stroke: PALETTE[0], width: 1.5, dash: [5, 4], points: { show: false } },
         { label: 'learning rate', scale: 'lr', stroke: PALETTE[1], width: 2, points: { show: false } },
       ],
@@ -81,7 +99,11 @@ export function sessionCurve(curve: EpochRecord[], marks: AdjustmentMark[], targ
     ]),
     c.el,
     marks.length
-      ? h('ul', { class: 'marks', id: 'adjustments' }, marks.map((m) => h('li', {}, h('strong', {}, `from epoch ${m.epoch}: `), describeChange(m))))
+      ? h(
+          'ul',
+          { class: 'marks', id: 'adjustments' },
+          marks.map((m) => h('li', {}, h('strong', {}, `from epoch ${m.epoch}: `), describeChange(m))),
+        )
       : h('p', { class: 'muted small' }, 'No adjustments yet.'),
   );
   return { el, destroy: c.destroy };

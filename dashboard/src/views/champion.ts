@@ -10,11 +10,21 @@ import { playground } from './playground';
 
 function hyperparameters(meta: ModelMeta): HTMLElement {
   const entries = Object.entries(meta.hyperparameters).filter(([, v]) => v !== null && typeof v !== 'object');
-  return h('dl', { class: 'kv' }, entries.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, typeof v === 'number' ? num(v) : String(v))]));
+  return h(
+    'dl',
+    { class: 'kv' },
+    entries.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, typeof v === 'number' ? num(v) : String(v))]),
+  );
 }
 
 function picker(models: ModelSummary[], current: string): HTMLElement {
-  const select = h('select', { 'aria-label': 'Model' }, models.filter((m) => m.version !== null).map((m) => h('option', { value: m.name, selected: m.name === current }, `${m.name} (v${m.version})`)));
+  const select = h(
+    'select',
+    { 'aria-label': 'Model' },
+    models
+      .filter((m) => m.version !== null)
+      .map((m) => h('option', { value: m.name, selected: m.name === current }, `${m.name} (v${m.version})`)),
+  );
   select.addEventListener('change', () => (location.hash = `#/champion/${encodeURIComponent(select.value)}`));
   return h('label', { class: 'inline' }, 'Model ', select);
 }
@@ -27,21 +37,66 @@ export function championView(requested: string | undefined): View {
       const served = models.filter((m) => m.version !== null);
       const name = requested ?? served.find((m) => m.name === 'digits')?.name ?? served[0]?.name;
       if (!name || !served.some((m) => m.name === name)) {
-        fill(el, h('h1', {}, 'Champion'), notice('info', name ? `"${name}" has no promoted version yet.` : 'No model has a promoted version yet: start a study first.'));
+        fill(
+          el,
+          h('h1', {}, 'Champion'),
+          notice(
+            'info',
+            name
+              ? `"${name}" has no promoted version yet.`
+              : 'No model has a promoted version yet: start a study first.',
+          ),
+        );
         return;
       }
       const [meta, evaluation] = await Promise.all([api.model(name), api.evaluation(name)]);
       fill(
         el,
-        h('div', { class: 'title-row' }, h('h1', {}, 'Champion: ', h('span', { 'data-champion': `${meta.name}@${meta.version}` }, `${meta.name} v${meta.version}`)), picker(models, name)),
+        h(
+          'div',
+          { class: 'title-row' },
+          h(
+            'h1',
+            {},
+            'Champion: ',
+            h('span', { 'data-champion': `${meta.name}@${meta.version}` }, `${meta.name} v${meta.version}`),
+          ),
+          picker(models, name),
+        ),
         h(
           'div',
           { class: 'cards' },
-          h('div', { class: 'card stat' }, h('span', { class: 'muted' }, 'test accuracy'), h('strong', {}, pct(meta.metrics.testAccuracy))),
-          h('div', { class: 'card stat' }, h('span', { class: 'muted' }, 'validation accuracy'), h('strong', {}, pct(meta.metrics.validationAccuracy))),
-          h('div', { class: 'card stat' }, h('span', { class: 'muted' }, 'from'), h('a', { href: `#/studies/${encodeURIComponent(meta.studyId)}` }, `trial ${meta.trial} of ${meta.studyId}`), h('span', { class: 'muted small' }, when(meta.createdAt))),
+          h(
+            'div',
+            { class: 'card stat' },
+            h('span', { class: 'muted' }, 'test accuracy'),
+            h('strong', {}, pct(meta.metrics.testAccuracy)),
+          ),
+          h(
+            'div',
+            { class: 'card stat' },
+            h('span', { class: 'muted' }, 'validation accuracy'),
+            h('strong', {}, pct(meta.metrics.validationAccuracy)),
+          ),
+          h(
+            'div',
+            { class: 'card stat' },
+            h('span', { class: 'muted' }, 'from'),
+            h('a', { href: `#/studies/${encodeURIComponent(meta.studyId)}` }, `trial ${meta.trial} of ${meta.studyId}`),
+            h('span', { class: 'muted small' }, when(meta.createdAt)),
+          ),
         ),
-        h('div', { class: 'pair' }, h('section', { class: 'panel', id: 'confusion' }, h('h2', {}, 'Confusion matrix (test split)'), confusionTable(evaluation)), h('section', { class: 'panel', id: 'playground' }, h('h2', {}, 'Prediction playground'), playground(meta))),
+        h(
+          'div',
+          { class: 'pair' },
+          h(
+            'section',
+            { class: 'panel', id: 'confusion' },
+            h('h2', {}, 'Confusion matrix (test split)'),
+            confusionTable(evaluation),
+          ),
+          h('section', { class: 'panel', id: 'playground' }, h('h2', {}, 'Prediction playground'), playground(meta)),
+        ),
         h('details', { class: 'panel' }, h('summary', {}, 'Hyperparameters'), hyperparameters(meta)),
       );
     } catch (err) {

@@ -114,7 +114,12 @@ export function digitPad(onStroke: () => void): DigitPad {
   }
 
   render(null);
-  const el = h('div', { class: 'digit-pad' }, canvas, h('div', { class: 'preview-wrap' }, h('span', { class: 'muted small' }, 'model input (8×8, 0–16)'), preview));
+  const el = h(
+    'div',
+    { class: 'digit-pad' },
+    canvas,
+    h('div', { class: 'preview-wrap' }, h('span', { class: 'muted small' }, 'model input (8×8, 0–16)'), preview),
+  );
   return {
     el,
     features,

@@ -8,9 +8,13 @@ import { fill, h, notice, pct } from '../dom';
 import { digitPad } from './digit-pad';
 
 /** A handwritten 0 (the first row of the digits data, as in the README's curl example). */
-const EXAMPLE_ZERO = [0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0, 0, 3, 15, 2, 0, 11, 8, 0, 0, 4, 12, 0, 0, 8, 8, 0, 0, 5, 8, 0, 0, 9, 8, 0, 0, 4, 11, 0, 1, 12, 7, 0, 0, 2, 14, 5, 10, 12, 0, 0, 0, 0, 6, 13, 10, 0, 0, 0];
+const EXAMPLE_ZERO = [
+  0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0, 0, 3, 15, 2, 0, 11, 8, 0, 0, 4, 12, 0, 0, 8, 8, 0, 0, 5, 8, 0, 0,
+  9, 8, 0, 0, 4, 11, 0, 1, 12, 7, 0, 0, 2, 14, 5, 10, 12, 0, 0, 0, 0, 6, 13, 10, 0, 0, 0,
+];
 
-const isPixelGrid = (names: string[]) => names.length === 64 && names.every((n, i) => n === `px_${Math.floor(i / 8)}_${i % 8}`);
+const isPixelGrid = (names: string[]) =>
+  names.length === 64 && names.every((n, i) => n === `px_${Math.floor(i / 8)}_${i % 8}`);
 
 function resultView(meta: ModelMeta, p: Prediction): HTMLElement {
   const bars = meta.classNames.map((c) => {
@@ -26,13 +30,27 @@ function resultView(meta: ModelMeta, p: Prediction): HTMLElement {
   return h(
     'div',
     { class: 'result', 'data-label': p.label, 'data-review': String(p.review) },
-    h('div', { class: 'verdict' }, h('span', { class: 'big' }, p.label), h('span', {}, `confidence ${pct(p.confidence, 1)}`), h('span', { class: `badge ${p.review ? 'warn' : 'ok'}` }, p.review ? `review: confidence below ${meta.threshold}` : 'no review needed')),
+    h(
+      'div',
+      { class: 'verdict' },
+      h('span', { class: 'big' }, p.label),
+      h('span', {}, `confidence ${pct(p.confidence, 1)}`),
+      h(
+        'span',
+        { class: `badge ${p.review ? 'warn' : 'ok'}` },
+        p.review ? `review: confidence below ${meta.threshold}` : 'no review needed',
+      ),
+    ),
     h('ul', { class: 'probs' }, bars),
   );
 }
 
 export function playground(meta: ModelMeta): HTMLElement {
-  const out = h('div', { class: 'prediction', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Draw or enter an instance to see the prediction.'));
+  const out = h(
+    'div',
+    { class: 'prediction', 'aria-live': 'polite' },
+    h('p', { class: 'muted' }, 'Draw or enter an instance to see the prediction.'),
+  );
   let seq = 0;
   async function predict(features: number[] | null) {
     if (!features) {
@@ -43,9 +61,15 @@ export function playground(meta: ModelMeta): HTMLElement {
     try {
       const res = await api.predict(meta.name, [features]);
       // A slower, older answer must not replace the newer one.
-      if (mine === seq) fill(out, resultView(meta, res.predictions[0]!), h('p', { class: 'muted small' }, `answered by ${res.model} v${res.version}`));
+      if (mine === seq)
+        fill(
+          out,
+          resultView(meta, res.predictions[0]!),
+          h('p', { class: 'muted small' }, `answered by ${res.model} v${res.version}`),
+        );
     } catch (err) {
-      if (mine === seq) fill(out, notice('error', `Prediction failed: ${err instanceof Error ? err.message : String(err)}`));
+      if (mine === seq)
+        fill(out, notice('error', `Prediction failed: ${err instanceof Error ? err.message : String(err)}`));
     }
   }
 
@@ -60,17 +84,49 @@ export function playground(meta: ModelMeta): HTMLElement {
         'div',
         { class: 'actions' },
         h('button', { type: 'button', onclick: () => void predict(pad.features()) }, 'Predict'),
-        h('button', { type: 'button', class: 'secondary', onclick: () => (pad.clear(), fill(out, h('p', { class: 'muted' }, 'Cleared.'))) }, 'Clear'),
-        h('button', { type: 'button', class: 'secondary', onclick: () => (pad.show(EXAMPLE_ZERO), void predict(EXAMPLE_ZERO)) }, 'Example row'),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            onclick: () => (pad.clear(), fill(out, h('p', { class: 'muted' }, 'Cleared.'))),
+          },
+          'Clear',
+        ),
+        h(
+          'button',
+          { type: 'button', class: 'secondary', onclick: () => (pad.show(EXAMPLE_ZERO), void predict(EXAMPLE_ZERO)) },
+          'Example row',
+        ),
       ),
-      h('p', { class: 'muted small' }, 'Draw one digit, large, filling the box; the prediction updates when you lift the pen.'),
+      h(
+        'p',
+        { class: 'muted small' },
+        'Draw one digit, large, filling the box; the prediction updates when you lift the pen.',
+      ),
     );
   } else {
     // Start from the training means: a valid instance the user can perturb one feature at a time.
     const fields = meta.featureNames.map((name, i) =>
-      h('label', { class: 'field' }, h('span', {}, name), h('input', { type: 'number', step: 'any', name, value: String(Number((meta.standardisation.mean[i] ?? 0).toPrecision(4))), required: true })),
+      h(
+        'label',
+        { class: 'field' },
+        h('span', {}, name),
+        h('input', {
+          type: 'number',
+          step: 'any',
+          name,
+          value: String(Number((meta.standardisation.mean[i] ?? 0).toPrecision(4))),
+          required: true,
+        }),
+      ),
     );
-    const form = h('form', { class: 'feature-form' }, h('div', { class: 'fields' }, fields), h('button', { type: 'submit' }, 'Predict'));
+    const form = h(
+      'form',
+      { class: 'feature-form' },
+      h('div', { class: 'fields' }, fields),
+      h('button', { type: 'submit' }, 'Predict'),
+    );
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const values = fields.map((f) => Number(f.querySelector('input')!.value));

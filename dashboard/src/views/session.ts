@@ -11,29 +11,61 @@ import { requireToken } from '../token';
 
 function controls(id: string, refresh: () => void): { el: HTMLElement; update(view: SessionView): void } {
   const status = h('div', { 'aria-live': 'polite', id: 'session-action' });
-  const lr = h('input', { type: 'number', name: 'learningRate', step: 'any', min: '0', id: 'session-lr', 'aria-label': 'learning rate for the next epochs' });
+  const lr = h('input', {
+    type: 'number',
+    name: 'learningRate',
+    step: 'any',
+    min: '0',
+    id: 'session-lr',
+    'aria-label': 'learning rate for the next epochs',
+  });
   const act = async (what: string, run: (token: string) => Promise<unknown>) => {
     const auth = requireToken();
     if ('missing' in auth) return fill(status, notice('error', auth.missing));
     try {
       const result = await run(auth.token);
       const promo = result as { promoted?: boolean; reason?: string; version?: number | null };
-      fill(status, notice('info', promo.reason ? `${promo.promoted ? `Promoted as v${promo.version}` : 'Not promoted'}: ${promo.reason}.` : `${what}: done.`));
+      fill(
+        status,
+        notice(
+          'info',
+          promo.reason
+            ? `${promo.promoted ? `Promoted as v${promo.version}` : 'Not promoted'}: ${promo.reason}.`
+            : `${what}: done.`,
+        ),
+      );
       refresh();
     } catch (err) {
       fill(status, notice('error', err instanceof ApiError ? err.message : String(err)));
     }
   };
-  const adjust = h('form', { class: 'inline-form', id: 'session-adjust' }, h('label', { class: 'field' }, h('span', {}, 'learning rate from the next epoch'), lr), h('button', { type: 'submit' }, 'Adjust'));
+  const adjust = h(
+    'form',
+    { class: 'inline-form', id: 'session-adjust' },
+    h('label', { class: 'field' }, h('span', {}, 'learning rate from the next epoch'), lr),
+    h('button', { type: 'submit' }, 'Adjust'),
+  );
   adjust.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const value = Number(lr.value);
     if (!(value > 0)) return fill(status, notice('error', 'Enter a learning rate above 0.'));
     void act('Adjusted', (t) => api.adjustSession(id, { learningRate: value }, t));
   });
-  const pause = h('button', { type: 'button', id: 'session-pause', onclick: () => void act('Paused', (t) => api.pauseSession(id, t)) }, 'Pause');
-  const resume = h('button', { type: 'button', id: 'session-resume', onclick: () => void act('Resumed', (t) => api.resumeSession(id, t)) }, 'Resume');
-  const promote = h('button', { type: 'button', id: 'session-promote', onclick: () => void act('Promotion', (t) => api.promoteSession(id, t)) }, 'Promote');
+  const pause = h(
+    'button',
+    { type: 'button', id: 'session-pause', onclick: () => void act('Paused', (t) => api.pauseSession(id, t)) },
+    'Pause',
+  );
+  const resume = h(
+    'button',
+    { type: 'button', id: 'session-resume', onclick: () => void act('Resumed', (t) => api.resumeSession(id, t)) },
+    'Resume',
+  );
+  const promote = h(
+    'button',
+    { type: 'button', id: 'session-promote', onclick: () => void act('Promotion', (t) => api.promoteSession(id, t)) },
+    'Promote',
+  );
   return {
     el: h('div', { class: 'session-controls' }, adjust, h('div', { class: 'buttons' }, pause, resume, promote), status),
     update(view) {
@@ -59,14 +91,31 @@ export function sessionView(id: string): View {
       const last = view.curve.at(-1);
       fill(
         head,
-        h('div', { class: 'title-row' }, h('h1', {}, h('span', { class: 'study-id' }, view.id)), h('span', { class: `badge ${view.status === 'running' ? 'live' : view.status === 'complete' ? 'ok' : 'warn'}`, id: 'session-status' }, view.status)),
+        h(
+          'div',
+          { class: 'title-row' },
+          h('h1', {}, h('span', { class: 'study-id' }, view.id)),
+          h(
+            'span',
+            {
+              class: `badge ${view.status === 'running' ? 'live' : view.status === 'complete' ? 'ok' : 'warn'}`,
+              id: 'session-status',
+            },
+            view.status,
+          ),
+        ),
         h(
           'p',
           { class: 'muted' },
           `model "${view.model}" on "${view.dataset}" · epoch ${view.epoch} of ${view.config.epochs} (${view.sliceEpochs} per alarm) · ${view.config.optimizer}, learning rate ${num(view.config.learningRate)}, batch ${view.config.batchSize} · started ${when(view.createdAt)}`,
         ),
         h('p', {}, `Latest validation accuracy: `, h('strong', { id: 'session-accuracy' }, pct(last?.valAccuracy))),
-        view.promotion ? notice('info', `${view.promotion.promoted ? `Promoted as ${view.model} v${view.promotion.version}` : 'Not promoted'}: ${view.promotion.reason}.`) : '',
+        view.promotion
+          ? notice(
+              'info',
+              `${view.promotion.promoted ? `Promoted as ${view.model} v${view.promotion.version}` : 'Not promoted'}: ${view.promotion.reason}.`,
+            )
+          : '',
       );
       ctl.update(view);
       const key = `${view.curve.length}/${view.adjustments.length}/${view.config.epochs}`;

@@ -11,16 +11,34 @@ const OPTIMIZERS = ['adam', 'rmsprop', 'momentum', 'sgd'];
 
 function startForm(datasets: DatasetSummary[]): HTMLElement {
   const status = h('div', { 'aria-live': 'polite' });
-  const field = (name: string, label: string, input: HTMLElement) => h('label', { class: 'field' }, h('span', {}, label), input);
-  const number = (name: string, value: string, attrs: Record<string, string | number> = {}) => h('input', { type: 'number', name, value, step: 'any', ...attrs });
+  const field = (name: string, label: string, input: HTMLElement) =>
+    h('label', { class: 'field' }, h('span', {}, label), input);
+  const number = (name: string, value: string, attrs: Record<string, string | number> = {}) =>
+    h('input', { type: 'number', name, value, step: 'any', ...attrs });
   const form = h(
     'form',
     { class: 'start-form', id: 'start-session' },
     h(
       'div',
       { class: 'fields' },
-      field('dataset', 'dataset', h('select', { name: 'dataset' }, datasets.map((d) => h('option', { value: d.name }, d.name)))),
-      field('optimizer', 'optimizer', h('select', { name: 'optimizer' }, OPTIMIZERS.map((o) => h('option', { value: o }, o)))),
+      field(
+        'dataset',
+        'dataset',
+        h(
+          'select',
+          { name: 'dataset' },
+          datasets.map((d) => h('option', { value: d.name }, d.name)),
+        ),
+      ),
+      field(
+        'optimizer',
+        'optimizer',
+        h(
+          'select',
+          { name: 'optimizer' },
+          OPTIMIZERS.map((o) => h('option', { value: o }, o)),
+        ),
+      ),
       field('learningRate', 'learning rate', number('learningRate', '0.002', { min: 0 })),
       field('depth', 'hidden layers', number('depth', '2', { min: 0, max: 4, step: 1 })),
       field('width', 'width', number('width', '64', { min: 1, max: 1024, step: 1 })),
@@ -39,7 +57,14 @@ function startForm(datasets: DatasetSummary[]): HTMLElement {
       const session = await api.startSession(
         {
           dataset: v('dataset'),
-          config: { optimizer: v('optimizer'), learningRate: Number(v('learningRate')), depth: Number(v('depth')), width: Number(v('width')), batchSize: Number(v('batchSize')), epochs: Number(v('epochs')) },
+          config: {
+            optimizer: v('optimizer'),
+            learningRate: Number(v('learningRate')),
+            depth: Number(v('depth')),
+            width: Number(v('width')),
+            batchSize: Number(v('batchSize')),
+            epochs: Number(v('epochs')),
+          },
         },
         auth.token,
       );
@@ -59,7 +84,15 @@ function list(sessions: SessionSummary[]): HTMLElement {
     h(
       'table',
       { class: 'table', id: 'sessions' },
-      h('thead', {}, h('tr', {}, ['session', 'model', 'dataset', 'status', 'epoch', 'validation', 'started'].map((t) => h('th', {}, t)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['session', 'model', 'dataset', 'status', 'epoch', 'validation', 'started'].map((t) => h('th', {}, t)),
+        ),
+      ),
       h(
         'tbody',
         {},
@@ -70,7 +103,15 @@ function list(sessions: SessionSummary[]): HTMLElement {
             h('td', {}, h('a', { href: `#/sessions/${encodeURIComponent(s.id)}` }, s.id)),
             h('td', {}, s.model),
             h('td', {}, s.dataset),
-            h('td', {}, h('span', { class: `badge ${s.status === 'running' ? 'live' : s.status === 'complete' ? 'ok' : 'warn'}` }, s.status)),
+            h(
+              'td',
+              {},
+              h(
+                'span',
+                { class: `badge ${s.status === 'running' ? 'live' : s.status === 'complete' ? 'ok' : 'warn'}` },
+                s.status,
+              ),
+            ),
             h('td', {}, `${s.epoch}/${s.epochs}`),
             h('td', {}, pct(s.valAccuracy)),
             h('td', {}, when(s.createdAt)),
@@ -102,7 +143,11 @@ export function sessionsView(): View {
     'section',
     { class: 'view' },
     h('h1', {}, 'Training sessions'),
-    h('p', { class: 'muted' }, 'One model trained a few epochs per alarm by its own Durable Object; adjust its learning rate as it goes, pause, resume, promote.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'One model trained a few epochs per alarm by its own Durable Object; adjust its learning rate as it goes, pause, resume, promote.',
+    ),
     h('section', { class: 'panel' }, h('h2', {}, 'Start a session (admin)'), formBox),
     h('section', { class: 'panel' }, h('h2', {}, 'Sessions'), listBox),
   );

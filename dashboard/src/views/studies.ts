@@ -8,15 +8,41 @@ import { poll } from '../poll';
 import type { View } from '../router';
 import { requireToken } from '../token';
 
-function numberField(name: string, label: string, value: string, attrs: Record<string, string | number> = {}): HTMLElement {
-  return h('label', { class: 'field' }, h('span', {}, label), h('input', { type: 'number', name, value, inputmode: 'numeric', ...attrs }));
+function numberField(
+  name: string,
+  label: string,
+  value: string,
+  attrs: Record<string, string | number> = {},
+): HTMLElement {
+  return h(
+    'label',
+    { class: 'field' },
+    h('span', {}, label),
+    h('input', { type: 'number', name, value, inputmode: 'numeric', ...attrs }),
+  );
 }
 
 function startForm(datasets: DatasetSummary[], strategies: string[], studies: StudySummary[]): HTMLElement {
   const status = h('div', { 'aria-live': 'polite' });
-  const dataset = h('select', { name: 'dataset' }, datasets.map((d) => h('option', { value: d.name }, `${d.name} (${d.rows} rows, ${d.features} features, ${d.classes} classes)`)));
-  const strategy = h('select', { name: 'strategy' }, strategies.map((s) => h('option', { value: s }, s)));
-  const from = h('select', { name: 'from' }, studies.filter((s) => s.status === 'complete').map((s) => h('option', { value: s.id }, `${s.id} (${pct(s.bestValAccuracy)})`)));
+  const dataset = h(
+    'select',
+    { name: 'dataset' },
+    datasets.map((d) =>
+      h('option', { value: d.name }, `${d.name} (${d.rows} rows, ${d.features} features, ${d.classes} classes)`),
+    ),
+  );
+  const strategy = h(
+    'select',
+    { name: 'strategy' },
+    strategies.map((s) => h('option', { value: s }, s)),
+  );
+  const from = h(
+    'select',
+    { name: 'from' },
+    studies
+      .filter((s) => s.status === 'complete')
+      .map((s) => h('option', { value: s.id }, `${s.id} (${pct(s.bestValAccuracy)})`)),
+  );
   const fromField = h('label', { class: 'field', hidden: true }, h('span', {}, 'refine study'), from);
   strategy.addEventListener('change', () => (fromField.hidden = strategy.value !== 'local'));
   const form = h(
@@ -26,7 +52,17 @@ function startForm(datasets: DatasetSummary[], strategies: string[], studies: St
       'div',
       { class: 'fields' },
       h('label', { class: 'field' }, h('span', {}, 'dataset'), dataset),
-      h('label', { class: 'field' }, h('span', {}, 'model'), h('input', { name: 'model', placeholder: 'dataset name', pattern: '[a-z0-9][a-z0-9_\\-]{0,63}', autocapitalize: 'off' })),
+      h(
+        'label',
+        { class: 'field' },
+        h('span', {}, 'model'),
+        h('input', {
+          name: 'model',
+          placeholder: 'dataset name',
+          pattern: '[a-z0-9][a-z0-9_\\-]{0,63}',
+          autocapitalize: 'off',
+        }),
+      ),
       h('label', { class: 'field' }, h('span', {}, 'strategy'), strategy),
       fromField,
       numberField('trials', 'trials', '24', { min: 1, max: 500 }),
@@ -86,11 +122,20 @@ function studyRow(s: StudySummary): HTMLElement {
 export function studiesView(): View {
   const list = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   const formSlot = h('div', {});
-  const el = h('section', { class: 'view studies-view' }, h('h1', {}, 'Studies'), h('details', { class: 'panel', open: true }, h('summary', {}, 'Start a study'), formSlot), h('section', { class: 'panel' }, h('h2', {}, 'All studies'), list));
+  const el = h(
+    'section',
+    { class: 'view studies-view' },
+    h('h1', {}, 'Studies'),
+    h('details', { class: 'panel', open: true }, h('summary', {}, 'Start a study'), formSlot),
+    h('section', { class: 'panel' }, h('h2', {}, 'All studies'), list),
+  );
   let formShown = false;
   const poller = poll(async () => {
     try {
-      const [{ studies }, setup] = await Promise.all([api.studies(), formShown ? Promise.resolve(null) : Promise.all([api.datasets(), api.openapi()])]);
+      const [{ studies }, setup] = await Promise.all([
+        api.studies(),
+        formShown ? Promise.resolve(null) : Promise.all([api.datasets(), api.openapi()]),
+      ]);
       if (setup && !formShown) {
         const [datasets, doc] = setup;
         const strategies = doc.components?.schemas?.StudyRequest?.properties?.strategy?.enum ?? ['random'];
@@ -101,7 +146,26 @@ export function studiesView(): View {
         list,
         studies.length === 0
           ? notice('info', 'No study yet.')
-          : h('div', { class: 'scroll' }, h('table', { class: 'table', id: 'studies' }, h('thead', {}, h('tr', {}, ['study', 'model', 'strategy', 'status', 'trials', 'best validation', 'promoted', 'started'].map((t) => h('th', {}, t)))), h('tbody', {}, studies.map(studyRow)))),
+          : h(
+              'div',
+              { class: 'scroll' },
+              h(
+                'table',
+                { class: 'table', id: 'studies' },
+                h(
+                  'thead',
+                  {},
+                  h(
+                    'tr',
+                    {},
+                    ['study', 'model', 'strategy', 'status', 'trials', 'best validation', 'promoted', 'started'].map(
+                      (t) => h('th', {}, t),
+                    ),
+                  ),
+                ),
+                h('tbody', {}, studies.map(studyRow)),
+              ),
+            ),
       );
       return studies.some((s) => s.status === 'running');
     } catch (err) {

@@ -28,10 +28,33 @@ function progressBar(p: Progress): HTMLElement {
     { class: 'progress-block' },
     h(
       'div',
-      { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': p.total, 'aria-valuenow': finished },
-      parts.filter(([k]) => (p[k] ?? 0) > 0).map(([k, cls]) => h('span', { class: cls, style: `width:${(((p[k] ?? 0) / p.total) * 100).toFixed(2)}%`, title: `${p[k]} ${k}` })),
+      {
+        class: 'progress',
+        role: 'progressbar',
+        'aria-valuemin': 0,
+        'aria-valuemax': p.total,
+        'aria-valuenow': finished,
+      },
+      parts
+        .filter(([k]) => (p[k] ?? 0) > 0)
+        .map(([k, cls]) =>
+          h('span', {
+            class: cls,
+            style: `width:${(((p[k] ?? 0) / p.total) * 100).toFixed(2)}%`,
+            title: `${p[k]} ${k}`,
+          }),
+        ),
     ),
-    h('p', { class: 'progress-text', 'data-finished': finished, 'data-total': p.total }, `${finished}/${p.total} trials finished`, h('span', { class: 'muted' }, ` · ${p.complete} complete, ${p.diverged} diverged, ${p.failed} failed${pruned ? `, ${pruned} pruned` : ''}, ${p.running} running, ${p.pending} pending`)),
+    h(
+      'p',
+      { class: 'progress-text', 'data-finished': finished, 'data-total': p.total },
+      `${finished}/${p.total} trials finished`,
+      h(
+        'span',
+        { class: 'muted' },
+        ` · ${p.complete} complete, ${p.diverged} diverged, ${p.failed} failed${pruned ? `, ${pruned} pruned` : ''}, ${p.running} running, ${p.pending} pending`,
+      ),
+    ),
   );
 }
 
@@ -59,20 +82,52 @@ function leaderboard(entries: LeaderboardEntry[]): HTMLElement {
       h('td', {}, e.config.depth > 0 ? num(e.config.dropout) : '–'),
     ),
   );
-  return h('div', { class: 'scroll' }, h('table', { class: 'table', id: 'leaderboard' }, h('thead', {}, h('tr', {}, ['rank', 'trial', 'validation', 'val loss', 'epochs', 'optimizer', 'learning rate', 'network', 'batch', 'dropout'].map((t) => h('th', {}, t)))), h('tbody', {}, rows)));
+  return h(
+    'div',
+    { class: 'scroll' },
+    h(
+      'table',
+      { class: 'table', id: 'leaderboard' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          [
+            'rank',
+            'trial',
+            'validation',
+            'val loss',
+            'epochs',
+            'optimizer',
+            'learning rate',
+            'network',
+            'batch',
+            'dropout',
+          ].map((t) => h('th', {}, t)),
+        ),
+      ),
+      h('tbody', {}, rows),
+    ),
+  );
 }
 
 function promotionBox(view: StudyView): HTMLElement | string {
   const p = view.promotion;
   if (!p) return '';
-  const cand = p.candidate ? ` Candidate: trial #${p.candidate.trial}, validation ${pct(p.candidate.valAccuracy)}, test ${pct(p.candidate.testAccuracy)}.` : '';
+  const cand = p.candidate
+    ? ` Candidate: trial #${p.candidate.trial}, validation ${pct(p.candidate.valAccuracy)}, test ${pct(p.candidate.testAccuracy)}.`
+    : '';
   return h(
     'div',
     { class: `notice ${p.promoted ? 'success' : 'info'}`, id: 'promotion' },
     p.promoted ? h('strong', {}, `Promoted as ${view.spec.model} v${p.version}. `) : h('strong', {}, 'Not promoted. '),
     `${p.reason}.`,
     cand,
-    p.promoted ? [' ', h('a', { href: `#/champion/${encodeURIComponent(view.spec.model)}` }, 'See the champion →')] : '',
+    p.promoted
+      ? [' ', h('a', { href: `#/champion/${encodeURIComponent(view.spec.model)}` }, 'See the champion →')]
+      : '',
   );
 }
 
@@ -101,7 +156,11 @@ export function studyView(id: string): View {
     drawnFor = key;
     charts.forEach((c) => c.destroy());
     const byTrial = new Map(records.map((r) => [r.trial, r]));
-    const top = view.leaderboard.filter((e) => e.status === 'complete').slice(0, TOP_CURVES).map((e) => byTrial.get(e.trial)).filter((r): r is TrialRecord => r !== undefined);
+    const top = view.leaderboard
+      .filter((e) => e.status === 'complete')
+      .slice(0, TOP_CURVES)
+      .map((e) => byTrial.get(e.trial))
+      .filter((r): r is TrialRecord => r !== undefined);
     const made = [learningCurves(top), lrScatter(records), marginalPlots(records)];
     fill(curves, made[0]!.el);
     fill(scatter, made[1]!.el);
@@ -115,8 +174,17 @@ export function studyView(id: string): View {
       const s = view.spec;
       fill(
         head,
-        h('div', { class: 'title-row' }, h('h1', {}, h('span', { class: 'study-id' }, view.id)), h('span', { class: `badge ${view.status === 'complete' ? 'ok' : 'live'}`, id: 'study-status' }, view.status)),
-        h('p', { class: 'muted' }, `${s.strategy} search on "${s.dataset}" for model "${s.model}" · seed ${s.seed} · ${s.trials} trials × ${s.budget.epochs} epochs (≤ ${s.budget.maxSeconds} s) · parallelism ${s.parallelism} · started ${when(s.createdAt)} (${s.origin})`),
+        h(
+          'div',
+          { class: 'title-row' },
+          h('h1', {}, h('span', { class: 'study-id' }, view.id)),
+          h('span', { class: `badge ${view.status === 'complete' ? 'ok' : 'live'}`, id: 'study-status' }, view.status),
+        ),
+        h(
+          'p',
+          { class: 'muted' },
+          `${s.strategy} search on "${s.dataset}" for model "${s.model}" · seed ${s.seed} · ${s.trials} trials × ${s.budget.epochs} epochs (≤ ${s.budget.maxSeconds} s) · parallelism ${s.parallelism} · started ${when(s.createdAt)} (${s.origin})`,
+        ),
         progressBar(view.progress),
         promotionBox(view),
       );
