@@ -222,3 +222,56 @@ export function probeValues(d: Distribution): JsonValue[] {
   if (d.type === 'float' && d.zeroProbability !== undefined) values.push(floatInner(d, 0));
   return [...new Set(values)];
 }
+
+/**
+ * A numeric distribution's own scale as the unit interval (without the zero of a zero-able float): the
+ * coordinate in which its prior is uniform (linear, log or 1 - v). Model-based samplers fit densities here.
+ * Discrete distributions (ints, stepped floats) own a bucket [lo, hi) of the axis per value; a continuous
+ * value is the point lo = hi.
+ */
+export interface NumericAxis {
+  discrete: boolean;
+  bucket(value: number): [number, number];
+  valueAt(u: number): number;
+}
+
+export function numericAxis(d: FloatDistribution | IntDistribution): NumericAxis {
+  if (d.type === 'int') {
+    if (d.log) {
+      const [a, b] = intLogBounds(d);
+      return {
+        discrete: true,
+        bucket: (x) => [clamp((Math.log(x - 0.5) - a) / (b - a), 0, 1), clamp((Math.log(x + 0.5) - a) / (b - a), 0, 1)],
+        valueAt: (u) => fromUnit(d, u) as number,
+      };
+    }
+    const m = intCount(d);
+    return {
+      discrete: true,
+      bucket: (x) => {
+        const j = clamp(Math.round((x - d.low) / (d.step ?? 1)), 0, m - 1);
+        return [j / m, (j + 1) / m];
+      },
+      valueAt: (u) => fromUnit(d, u) as number,
+    };
+  }
+  if (d.step !== undefined) {
+    const m = floatSteps(d as FloatDistribution & { step: number });
+    return {
+      discrete: true,
+      bucket: (x) => {
+        const j = clamp(Math.round((x - d.low) / d.step!), 0, m - 1);
+        return [j / m, (j + 1) / m];
+      },
+      valueAt: (u) => floatInner(d, clampUnit(u)),
+    };
+  }
+  return {
+    discrete: false,
+    bucket: (x) => {
+      const u = floatInnerUnit(d, x);
+      return [u, u];
+    },
+    valueAt: (u) => floatInner(d, clampUnit(u)),
+  };
+}

@@ -38,4 +38,16 @@ export {
   SamplerSpecSchema,
   type Suggestion,
   createSampler,
+  randomDraw,
 } from './samplers';
+export {
+  TPE_DEFAULTS,
+  type TpeBasis,
+  type TpeHistory,
+  type TpeObservation,
+  TpeSampler,
+  type TpeSpec,
+  TpeSpecSchema,
+  type TpeSuggestion,
+  recencyWeights,
+} from './tpe';

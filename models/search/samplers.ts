@@ -166,8 +166,21 @@ export class RandomSampler extends SeededSampler {
   protected readonly stream = STREAM.random;
 
   protected draw(_trial: number, rng: Rng): Assignment {
-    return buildAssignment(this.space, (_name, dist) => fromUnit(dist, rng.next()));
+    return priorDraw(this.space, rng);
   }
+}
+
+/** One draw from the space's prior: one uniform per parameter, active or not, so later draws stay aligned. */
+export function priorDraw(space: SearchSpace, rng: Rng): Assignment {
+  return buildAssignment(space, (_name, dist) => fromUnit(dist, rng.next()));
+}
+
+/**
+ * Attempt `attempt` of random search's trial `trial`: the same stream RandomSampler uses, so another sampler's
+ * random start-up trials are exactly random search's trials with the same seed (a paired comparison).
+ */
+export function randomDraw(space: SearchSpace, seed: number, trial: number, attempt: number): Assignment {
+  return priorDraw(space, new Rng(mixSeed(seed, STREAM.random, trial, attempt)));
 }
 
 export class GridSampler extends SequenceSampler {
