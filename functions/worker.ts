@@ -7,6 +7,9 @@ import type { TrialMessage } from '../shared/study/trial';
 export { ModelRegistry } from './durable/model-registry';
 export { StudyCoordinator } from './durable/study-coordinator';
 export { TrainingSession } from './durable/training-session';
+export { ApiKey } from './durable/api-key';
+export { KeyDirectory } from './durable/key-directory';
+export { AuditLog } from './durable/audit-log';
 
 const app = createApp();
 
