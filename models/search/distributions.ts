@@ -4,7 +4,7 @@
  * that produces it. Both are monotone non-decreasing for numeric distributions, so a window in unit space is a
  * value range; random, grid and local search all go through this one mapping.
  */
-import type { Distribution, FloatDistribution, IntDistribution } from './space';
+import type { Distribution, FloatDistribution, IntDistribution } from './distribution-schema';
 import { jsonEqual, type JsonValue } from './json';
 
 /** Largest double below 1: the top of the half-open unit interval. */

@@ -20,60 +20,35 @@
  * Parameter names are ModelConfig keys (not epochs), and every value a distribution can produce must pass the
  * model's own validation, so a sampled assignment always makes a valid model.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ModelConfigSchema } from '../config';
+import {
+  DISTRIBUTION_TYPES,
+  DistributionSchema,
+  type Choice,
+  type Distribution,
+  type SearchSpace,
+} from './distribution-schema';
 import { contains, probeValues } from './distributions';
 import { isPlainObject, type JsonValue } from './json';
 
-export type Choice = string | number | boolean;
-export type Condition = Record<string, Choice[]>;
-
-const ChoiceSchema = z.union([z.string(), z.number(), z.boolean()]);
-const WhenSchema = z.record(z.string(), z.array(ChoiceSchema).min(1, 'lists no allowed value'));
-
-export const FloatSchema = z.strictObject({
-  type: z.literal('float'),
-  low: z.number(),
-  high: z.number(),
-  log: z.boolean().optional(),
-  step: z.number().positive().optional(),
-  oneMinus: z.boolean().optional(),
-  zeroProbability: z.number().gt(0).lt(1).optional(),
-  when: WhenSchema.optional(),
-});
-export const IntSchema = z.strictObject({
-  type: z.literal('int'),
-  low: z.number().int(),
-  high: z.number().int(),
-  step: z.number().int().positive().optional(),
-  log: z.boolean().optional(),
-  when: WhenSchema.optional(),
-});
-export const CategoricalSchema = z.strictObject({
-  type: z.literal('categorical'),
-  choices: z.array(ChoiceSchema).min(1, 'needs at least one choice'),
-  when: WhenSchema.optional(),
-});
-export const ConstSchema = z.strictObject({
-  type: z.literal('const'),
-  value: z.json(),
-  when: WhenSchema.optional(),
-});
-export const DistributionSchema = z.discriminatedUnion('type', [
-  FloatSchema,
-  IntSchema,
+// The shapes live apart from the rules so that distributions.ts (which the rules use) can name them.
+export {
   CategoricalSchema,
   ConstSchema,
-]);
-
-export type FloatDistribution = z.infer<typeof FloatSchema>;
-export type IntDistribution = z.infer<typeof IntSchema>;
-export type CategoricalDistribution = z.infer<typeof CategoricalSchema>;
-export type ConstDistribution = { type: 'const'; value: JsonValue; when?: Condition };
-export type Distribution = FloatDistribution | IntDistribution | CategoricalDistribution | ConstDistribution;
-export type SearchSpace = Record<string, Distribution>;
-
-export const DISTRIBUTION_TYPES = ['float', 'int', 'categorical', 'const'] as const;
+  DISTRIBUTION_TYPES,
+  DistributionSchema,
+  FloatSchema,
+  IntSchema,
+  type CategoricalDistribution,
+  type Choice,
+  type Condition,
+  type ConstDistribution,
+  type Distribution,
+  type FloatDistribution,
+  type IntDistribution,
+  type SearchSpace,
+} from './distribution-schema';
 
 /** A space that failed validation; `issues` holds one "param: problem" line each. */
 export class SpaceError extends Error {
