@@ -100,7 +100,7 @@ export async function runSchedules(
       faults: null,
     };
     const result = await startStudy({ studies: env.STUDIES, models: env.MODELS }, spec);
-    if (result.started) started.push(result.id);
+    if (result.ok) started.push(result.value.id);
   }
   // Finish what was left behind: every study the index still shows running.
   const resumed: string[] = [];

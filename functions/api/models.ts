@@ -12,7 +12,7 @@ import { registryStub } from '../durable/stubs';
 import { SplitMismatchError } from '../services/evaluation';
 import { formatPredictions, toMatrix } from '../services/predict';
 import { ModelUnavailableError, type LoadedModel, type ServingDeps } from '../services/serving';
-import { adminOnly, jsonContent, newRouter } from './router';
+import { adminOnly, jsonContent, newRouter, unwrap } from './router';
 import {
   ErrorSchema,
   EvaluationSchema,
@@ -231,9 +231,8 @@ export function modelRoutes() {
     .openapi(rollbackRoute, async (c) => {
       const { name } = c.req.valid('param');
       const { version } = c.req.valid('json');
-      const result = await registryStub(c.env.MODELS, name).rollback(version);
-      if (!result.ok) throw new ApiError('not_found', result.reason);
+      const moved = unwrap(await registryStub(c.env.MODELS, name).rollback(version));
       c.var.serving.forget(name);
-      return c.json({ model: name, version: result.version, previous: result.previous }, 200);
+      return c.json({ model: name, version: moved.version, previous: moved.previous }, 200);
     });
 }

@@ -12,9 +12,8 @@ import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { listIndex } from '../../shared/storage/store';
 import { sessionStub } from '../durable/stubs';
-import type { SessionResult } from '../durable/training-session';
 import { newStudyId } from '../services/studies';
-import { adminOnly, jsonContent, newRouter } from './router';
+import { adminOnly, jsonContent, newRouter, unwrap } from './router';
 import {
   ErrorSchema,
   PromotionSchema,
@@ -108,11 +107,6 @@ const promoteRoute = createRoute({
 
 /** Durable Object storage takes values up to 2 MiB: the weights (and each optimizer slot) must fit in one. */
 const MAX_SESSION_FLOATS = 450_000;
-
-function unwrap<T>(result: SessionResult<T>): T {
-  if (!result.ok) throw new ApiError(result.code, result.reason);
-  return result.value;
-}
 
 export function sessionRoutes() {
   return newRouter()

@@ -12,7 +12,7 @@ import { validateSpace } from '../../shared/study/plan';
 import type { StudySpec } from '../../shared/study/types';
 import { studyStub } from '../durable/stubs';
 import { newStudyId, resolveWarmStart, startStudy } from '../services/studies';
-import { adminOnly, jsonContent, newRouter } from './router';
+import { adminOnly, jsonContent, newRouter, unwrap } from './router';
 import {
   ErrorSchema,
   StudyIdParam,
@@ -107,9 +107,8 @@ export function studyRoutes() {
         faults: req.faults ?? null,
         asha,
       };
-      const result = await startStudy(ns, spec);
-      if (!result.started) throw new ApiError('conflict', `study ${result.id} is already running for model "${model}"`);
-      return c.json({ id: result.id, model, status: 'running' as const, trials: spec.trials }, 202);
+      const { id } = unwrap(await startStudy(ns, spec));
+      return c.json({ id, model, status: 'running' as const, trials: spec.trials }, 202);
     })
     .openapi(listRoute, async (c) => {
       type Meta = {

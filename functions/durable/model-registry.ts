@@ -12,20 +12,11 @@ import { keys } from '../../shared/storage/keys';
 import { putJson } from '../../shared/storage/store';
 import { promotionGuard } from '../../shared/study/leaderboard';
 import type { ModelVersion, PromotionOutcome, RegistryEvent, VersionCandidate } from '../../shared/study/types';
-
-export interface RegistryState {
-  model: string;
-  current: ModelVersion | null;
-  versions: number[];
-  history: RegistryEvent[];
-  activeStudy: { id: string; startedAt: string } | null;
-}
-
-export type RollbackResult = { ok: true; version: number; previous: number | null } | { ok: false; reason: string };
+import { ok, refuse, type ModelRegistryContract, type RegistryState, type Result } from './contracts';
 
 const versionKey = (v: number) => `version:${String(v).padStart(6, '0')}`;
 
-export class ModelRegistry extends DurableObject<Env> {
+export class ModelRegistry extends DurableObject<Env> implements ModelRegistryContract {
   private async currentVersion(): Promise<ModelVersion | null> {
     const v = await this.ctx.storage.get<number>('current');
     return v === undefined ? null : ((await this.ctx.storage.get<ModelVersion>(versionKey(v))) ?? null);
@@ -59,11 +50,11 @@ export class ModelRegistry extends DurableObject<Env> {
    * Claims the model's single running-study slot. Returns the already running study instead when
    * there is one, so overlapping crons and manual starts end up with one study per model.
    */
-  async claimStudy(model: string, studyId: string): Promise<{ claimed: boolean; id: string }> {
+  async claimStudy(model: string, studyId: string): Promise<Result<{ id: string }>> {
     const active = await this.ctx.storage.get<RegistryState['activeStudy']>('activeStudy');
-    if (active) return { claimed: false, id: active.id };
+    if (active) return refuse('conflict', `study ${active.id} is already running for model "${model}"`);
     await this.ctx.storage.put({ model, activeStudy: { id: studyId, startedAt: new Date().toISOString() } });
-    return { claimed: true, id: studyId };
+    return ok({ id: studyId });
   }
 
   /** Frees the slot when the study ends (or failed to start). Only the holder can free it. */
@@ -136,16 +127,16 @@ export class ModelRegistry extends DurableObject<Env> {
   }
 
   /** Moves the pointer to an existing version. */
-  async rollback(version: number): Promise<RollbackResult> {
+  async rollback(version: number): Promise<Result<{ version: number; previous: number | null }>> {
     const target = await this.ctx.storage.get<ModelVersion>(versionKey(version));
-    if (!target) return { ok: false, reason: `version ${version} does not exist` };
+    if (!target) return refuse('not_found', `version ${version} does not exist`);
     const previous = (await this.ctx.storage.get<number>('current')) ?? null;
     const history = (await this.ctx.storage.get<RegistryEvent[]>('history')) ?? [];
     history.push({ at: new Date().toISOString(), action: 'rollback', from: previous, to: version, studyId: null });
     await this.ctx.storage.put({ current: version, history });
     log('rollback', { model: target.model, from: previous, to: version });
     await this.mirror(target);
-    return { ok: true, version, previous };
+    return ok({ version, previous });
   }
 
   /** Listings read KV (one list call, headline in metadata); the pointer itself lives here. */

@@ -29,6 +29,7 @@ import {
   type VersionCandidate,
 } from '../../shared/study/types';
 import { initBackend } from '../../shared/tf/backend';
+import { ok, refuse, type Result, type RungResult, type StudyCoordinatorContract, type TrialTask } from './contracts';
 import { registryStub, studyStub } from './stubs';
 
 interface Slot {
@@ -36,19 +37,6 @@ interface Slot {
   state: TrialState;
   dispatches: number;
   dispatchedAt: number | null;
-}
-
-export interface TrialTask {
-  spec: StudySpec;
-  planned: PlannedTrial;
-  finished: boolean;
-}
-
-/** One trial's value at a rung and the decision it got, in arrival order. */
-export interface RungResult {
-  trial: number;
-  valAccuracy: number;
-  decision: RungDecision;
 }
 
 const rungKey = (epoch: number) => `rung:${String(epoch).padStart(4, '0')}`;
@@ -61,7 +49,7 @@ const INDEX_INTERVAL_MS = 2000;
 /** How many times a stalled trial is dispatched again before it is recorded as failed. */
 const MAX_DISPATCHES = 3;
 
-export class StudyCoordinator extends DurableObject<Env> {
+export class StudyCoordinator extends DurableObject<Env> implements StudyCoordinatorContract {
   private get store() {
     return new KvStore(this.env.KV);
   }
@@ -119,12 +107,13 @@ export class StudyCoordinator extends DurableObject<Env> {
   }
 
   /** Accepts a trial's result once; later reports for the same trial are ignored. */
-  async report(n: number, result: TrialResult): Promise<{ accepted: boolean }> {
+  async report(n: number, result: TrialResult): Promise<Result<{ trial: number }>> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const spec = await this.spec();
       const slot = await this.ctx.storage.get<Slot>(slotKey(n));
       const planned = (await this.ctx.storage.get<PlannedTrial[]>('plan'))?.[n];
-      if (!spec || !slot || !planned || isFinished(slot.state)) return { accepted: false };
+      if (!spec || !slot || !planned) return refuse('not_found', `no trial ${n} in this study`);
+      if (isFinished(slot.state)) return refuse('conflict', `trial ${n} already has a result (${slot.state})`);
       const record: TrialRecord = {
         studyId: spec.id,
         model: spec.model,
@@ -153,7 +142,7 @@ export class StudyCoordinator extends DurableObject<Env> {
       await this.dispatch();
       if ((await this.slots()).every((s) => isFinished(s.state))) await this.finalize();
       else await this.writeIndex(false);
-      return { accepted: true };
+      return ok({ trial: n });
     });
   }
 

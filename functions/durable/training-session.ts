@@ -24,53 +24,22 @@ import { putJson } from '../../shared/storage/store';
 import { testAccuracy } from '../../shared/study/test-accuracy';
 import type { PromotionOutcome, VersionCandidate } from '../../shared/study/types';
 import { initBackend } from '../../shared/tf/backend';
+import {
+  ADJUSTABLE,
+  ok,
+  refuse,
+  type Adjustment,
+  type AdjustmentMark,
+  type Result,
+  type SessionInit,
+  type SessionStatus,
+  type SessionView,
+  type TrainingSessionContract,
+} from './contracts';
 import { registryStub } from './stubs';
-
-export type SessionStatus = 'running' | 'paused' | 'complete' | 'diverged';
 
 /** The session listing in KV is refreshed at most this often while slices run. */
 const INDEX_INTERVAL_MS = 2000;
-
-/** The hyperparameters a session may change while it trains (the architecture and optimizer stay). */
-export const ADJUSTABLE = ['learningRate', 'batchSize', 'dropout', 'l1', 'l2', 'epochs'] as const;
-export type Adjustment = Partial<Pick<ModelConfig, (typeof ADJUSTABLE)[number]>>;
-
-export interface SessionInit {
-  id: string;
-  model: string;
-  dataset: string;
-  datasetVersion: string;
-  config: ModelConfig;
-  seed: number;
-  /** Epochs per alarm. */
-  sliceEpochs: number;
-  /** Pause between slices (0: back to back). */
-  intervalMs: number;
-}
-
-export interface AdjustmentMark {
-  /** The first epoch (1-based, as on the curve) trained with the new values. */
-  epoch: number;
-  changes: Adjustment;
-  /** The values they replaced. */
-  previous: Adjustment;
-  at: string;
-}
-
-export interface SessionView extends Omit<SessionInit, 'config'> {
-  status: SessionStatus;
-  epoch: number;
-  /** The hyperparameters in effect for the next epoch. */
-  config: ModelConfig;
-  curve: EpochRecord[];
-  adjustments: AdjustmentMark[];
-  promotion: PromotionOutcome | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export type SessionResult<T> =
-  { ok: true; value: T } | { ok: false; code: 'not_found' | 'conflict' | 'validation_failed'; reason: string };
 
 interface Meta extends Omit<SessionInit, 'config'> {
   status: SessionStatus;
@@ -90,7 +59,7 @@ interface Progress {
 const slotKey = (i: number) => `opt:${i}`;
 const DEFAULT_THRESHOLD = 0.5;
 
-export class TrainingSession extends DurableObject<Env> {
+export class TrainingSession extends DurableObject<Env> implements TrainingSessionContract {
   private get store() {
     return new KvStore(this.env.KV);
   }
@@ -239,34 +208,27 @@ export class TrainingSession extends DurableObject<Env> {
   }
 
   /** Changes hyperparameters for the following epochs; extending `epochs` revives a complete session. */
-  async adjust(changes: Adjustment): Promise<SessionResult<SessionView>> {
+  async adjust(changes: Adjustment): Promise<Result<SessionView>> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const meta = await this.meta();
-      if (!meta) return { ok: false, code: 'not_found', reason: 'no such session' };
-      if (meta.status === 'diverged')
-        return { ok: false, code: 'conflict', reason: 'the session diverged; start a new one' };
+      if (!meta) return refuse('not_found', 'no such session');
+      if (meta.status === 'diverged') return refuse('conflict', 'the session diverged; start a new one');
       const fixed = Object.keys(changes).filter((k) => !(ADJUSTABLE as readonly string[]).includes(k));
       if (fixed.length)
-        return {
-          ok: false,
-          code: 'validation_failed',
-          reason: `${fixed.join(', ')}: fixed for the session's life (adjustable: ${ADJUSTABLE.join(', ')})`,
-        };
+        return refuse(
+          'validation_failed',
+          `${fixed.join(', ')}: fixed for the session's life (adjustable: ${ADJUSTABLE.join(', ')})`,
+        );
       const config = (await this.ctx.storage.get<ModelConfig>('config'))!;
       const epoch = (await this.ctx.storage.get<Progress>('progress'))!.epoch;
       const parsed = ModelConfigSchema.safeParse({ ...config, ...changes });
       if (!parsed.success)
-        return {
-          ok: false,
-          code: 'validation_failed',
-          reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-        };
+        return refuse(
+          'validation_failed',
+          parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+        );
       if (parsed.data.epochs <= epoch)
-        return {
-          ok: false,
-          code: 'validation_failed',
-          reason: `epochs: must exceed the ${epoch} epochs already trained`,
-        };
+        return refuse('validation_failed', `epochs: must exceed the ${epoch} epochs already trained`);
       const previous: Adjustment = {};
       for (const k of Object.keys(changes) as (keyof Adjustment)[])
         (previous as Record<string, unknown>)[k] = config[k];
@@ -281,33 +243,32 @@ export class TrainingSession extends DurableObject<Env> {
       if (meta.status === 'complete') await this.scheduleSlice(meta);
       await this.writeIndex(true);
       log('session_adjust', { sessionId: meta.id, fromEpoch: epoch + 1, changes });
-      return { ok: true, value: (await this.view())! };
+      return ok((await this.view())!);
     });
   }
 
-  async pause(): Promise<SessionResult<SessionView>> {
+  async pause(): Promise<Result<SessionView>> {
     return this.setRunning(false);
   }
 
-  async resume(): Promise<SessionResult<SessionView>> {
+  async resume(): Promise<Result<SessionView>> {
     return this.setRunning(true);
   }
 
-  private async setRunning(run: boolean): Promise<SessionResult<SessionView>> {
+  private async setRunning(run: boolean): Promise<Result<SessionView>> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const meta = await this.meta();
-      if (!meta) return { ok: false, code: 'not_found', reason: 'no such session' };
+      if (!meta) return refuse('not_found', 'no such session');
       const to: SessionStatus = run ? 'running' : 'paused';
       // Asking twice is harmless; a complete or diverged session has nothing to pause or resume.
-      if (meta.status === to) return { ok: true, value: (await this.view())! };
-      if (meta.status !== (run ? 'paused' : 'running'))
-        return { ok: false, code: 'conflict', reason: `the session is ${meta.status}` };
+      if (meta.status === to) return ok((await this.view())!);
+      if (meta.status !== (run ? 'paused' : 'running')) return refuse('conflict', `the session is ${meta.status}`);
       await this.ctx.storage.put('meta', { ...meta, status: to, updatedAt: new Date().toISOString() } satisfies Meta);
       if (run) await this.scheduleSlice(meta);
       else await this.ctx.storage.deleteAlarm();
       await this.writeIndex(true);
       log(run ? 'session_resume' : 'session_pause', { sessionId: meta.id });
-      return { ok: true, value: (await this.view())! };
+      return ok((await this.view())!);
     });
   }
 
@@ -315,16 +276,15 @@ export class TrainingSession extends DurableObject<Env> {
    * Promotes the current weights under the same champion/challenger guard as studies. The registry
    * answers once per session id, so a session promotes at most once; asking again returns that answer.
    */
-  async promote(margin: number): Promise<SessionResult<PromotionOutcome>> {
+  async promote(margin: number): Promise<Result<PromotionOutcome>> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const meta = await this.meta();
-      if (!meta) return { ok: false, code: 'not_found', reason: 'no such session' };
-      if (meta.promotion) return { ok: true, value: meta.promotion };
-      if (meta.status === 'diverged')
-        return { ok: false, code: 'conflict', reason: 'a diverged session cannot be promoted' };
+      if (!meta) return refuse('not_found', 'no such session');
+      if (meta.promotion) return ok(meta.promotion);
+      if (meta.status === 'diverged') return refuse('conflict', 'a diverged session cannot be promoted');
       const curve = (await this.ctx.storage.get<EpochRecord[]>('curve')) ?? [];
       const last = curve.at(-1);
-      if (!last) return { ok: false, code: 'conflict', reason: 'nothing trained yet' };
+      if (!last) return refuse('conflict', 'nothing trained yet');
       const state = await this.loadState();
       const outcome = await registryStub(this.env.MODELS, meta.model).promote(
         await this.candidate(meta, state, last),
@@ -342,7 +302,7 @@ export class TrainingSession extends DurableObject<Env> {
         version: outcome.version,
         reason: outcome.reason,
       });
-      return { ok: true, value: outcome };
+      return ok(outcome);
     });
   }
 

@@ -4,14 +4,13 @@
 import type { Assignment } from '../../models/search';
 import { rank } from '../../shared/study/leaderboard';
 import type { StudySpec } from '../../shared/study/types';
+import type { Result } from '../durable/contracts';
 import { registryStub, studyStub } from '../durable/stubs';
 
 export interface StudyNamespaces {
   studies: Env['STUDIES'];
   models: Env['MODELS'];
 }
-
-export type StartResult = { started: true; id: string } | { started: false; id: string; reason: 'already_running' };
 
 /** Sortable, readable and unique: model, UTC timestamp, random suffix. */
 export function newStudyId(model: string, now = new Date()): string {
@@ -22,17 +21,18 @@ export function newStudyId(model: string, now = new Date()): string {
   return `${model}-${stamp}-${crypto.randomUUID().slice(0, 6)}`;
 }
 
-export async function startStudy(ns: StudyNamespaces, spec: StudySpec): Promise<StartResult> {
+/** Refused (conflict) while another study of the same model runs. */
+export async function startStudy(ns: StudyNamespaces, spec: StudySpec): Promise<Result<{ id: string }>> {
   const registry = registryStub(ns.models, spec.model);
   const claim = await registry.claimStudy(spec.model, spec.id);
-  if (!claim.claimed) return { started: false, id: claim.id, reason: 'already_running' };
+  if (!claim.ok) return claim;
   try {
     await studyStub(ns.studies, spec.id).start(spec);
   } catch (err) {
     await registry.releaseStudy(spec.id);
     throw err;
   }
-  return { started: true, id: spec.id };
+  return claim;
 }
 
 /** How many of the source's best configurations a warm start evaluates first. */

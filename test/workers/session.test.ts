@@ -100,8 +100,7 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     const direct = await sessionStub(env.SESSIONS, id).adjust({ depth: 3 } as never);
     expect(direct).toMatchObject({
       ok: false,
-      code: 'validation_failed',
-      reason: expect.stringMatching(/depth: fixed/),
+      error: { code: 'validation_failed', message: expect.stringMatching(/depth: fixed/) },
     });
     expect((await call(`/v1/sessions/${id}`)).body.config.depth).toBe(1);
   });

@@ -1,0 +1,147 @@
+/**
+ * The wire contracts of the three Durable Objects: every method a caller may invoke through a stub, and
+ * the types that cross the RPC boundary. Each class is declared `implements` its contract, so the
+ * compiler keeps the two in step; stubs.ts hands out handles typed by these interfaces (workerd's
+ * generated RPC types recurse through JSON-shaped values until TypeScript gives up). Everything here is
+ * structured-cloneable data.
+ *
+ * Failure has one shape on every object: a method that may refuse answers a `Result`, whose failure is
+ * `{ ok: false, error: { code, message } }`, the API's error body with `ok` added (the API forwards it
+ * as is). Absence is not failure: a read of something that may not exist answers null.
+ */
+import type { ModelConfig } from '../../models/config';
+import type { EpochRecord } from '../../models/train';
+import type { RungDecision } from '../../shared/study/asha';
+import type { TrialResult } from '../../shared/study/trial';
+import type {
+  ModelVersion,
+  PlannedTrial,
+  PromotionOutcome,
+  RegistryEvent,
+  StudySpec,
+  StudyView,
+  TrialRecord,
+  VersionCandidate,
+} from '../../shared/study/types';
+
+/** Why an object refused; each is also an API error code with the same meaning (404, 409, 422). */
+export type RefusalCode = 'not_found' | 'conflict' | 'validation_failed';
+
+export interface Refusal {
+  code: RefusalCode;
+  message: string;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: Refusal };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const refuse = <T = never>(code: RefusalCode, message: string): Result<T> => ({
+  ok: false,
+  error: { code, message },
+});
+
+// ---- StudyCoordinator: one per study ----
+
+/** What the trial function needs to run one trial. */
+export interface TrialTask {
+  spec: StudySpec;
+  planned: PlannedTrial;
+  finished: boolean;
+}
+
+/** One trial's value at a rung and the decision it got, in arrival order. */
+export interface RungResult {
+  trial: number;
+  valAccuracy: number;
+  decision: RungDecision;
+}
+
+export interface StudyCoordinatorContract {
+  /** Plans and launches the study; a second start returns the existing study. */
+  start(spec: StudySpec): Promise<StudyView>;
+  trialTask(n: number): Promise<TrialTask | null>;
+  /** Accepts a trial's result once; a later report for the same trial is refused (conflict). */
+  report(n: number, result: TrialResult): Promise<Result<{ trial: number }>>;
+  rung(n: number, epoch: number, valAccuracy: number): Promise<RungDecision>;
+  rungs(): Promise<Record<string, RungResult[]>>;
+  resume(): Promise<StudyView | null>;
+  records(): Promise<TrialRecord[]>;
+  /** The study's view; only for a study known to exist (see maybeView). */
+  view(): Promise<StudyView>;
+  /** null when this object holds no study (the id was never started). */
+  maybeView(): Promise<StudyView | null>;
+}
+
+// ---- ModelRegistry: one per model name ----
+
+export interface RegistryState {
+  model: string;
+  current: ModelVersion | null;
+  versions: number[];
+  history: RegistryEvent[];
+  activeStudy: { id: string; startedAt: string } | null;
+}
+
+export interface ModelRegistryContract {
+  current(): Promise<ModelVersion | null>;
+  version(v: number): Promise<ModelVersion | null>;
+  state(): Promise<RegistryState>;
+  listVersions(): Promise<ModelVersion[]>;
+  /** The model's one running-study slot; refused (conflict, naming the running study) while it is held. */
+  claimStudy(model: string, studyId: string): Promise<Result<{ id: string }>>;
+  releaseStudy(studyId: string): Promise<void>;
+  lastStudyEndedAt(): Promise<string | null>;
+  promote(candidate: VersionCandidate, margin: number): Promise<PromotionOutcome>;
+  rollback(version: number): Promise<Result<{ version: number; previous: number | null }>>;
+}
+
+// ---- TrainingSession: one per session ----
+
+export type SessionStatus = 'running' | 'paused' | 'complete' | 'diverged';
+
+/** The hyperparameters a session may change while it trains (the architecture and optimizer stay). */
+export const ADJUSTABLE = ['learningRate', 'batchSize', 'dropout', 'l1', 'l2', 'epochs'] as const;
+export type Adjustment = Partial<Pick<ModelConfig, (typeof ADJUSTABLE)[number]>>;
+
+export interface SessionInit {
+  id: string;
+  model: string;
+  dataset: string;
+  datasetVersion: string;
+  config: ModelConfig;
+  seed: number;
+  /** Epochs per alarm. */
+  sliceEpochs: number;
+  /** Pause between slices (0: back to back). */
+  intervalMs: number;
+}
+
+export interface AdjustmentMark {
+  /** The first epoch (1-based, as on the curve) trained with the new values. */
+  epoch: number;
+  changes: Adjustment;
+  /** The values they replaced. */
+  previous: Adjustment;
+  at: string;
+}
+
+export interface SessionView extends Omit<SessionInit, 'config'> {
+  status: SessionStatus;
+  epoch: number;
+  /** The hyperparameters in effect for the next epoch. */
+  config: ModelConfig;
+  curve: EpochRecord[];
+  adjustments: AdjustmentMark[];
+  promotion: PromotionOutcome | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TrainingSessionContract {
+  start(init: SessionInit): Promise<SessionView>;
+  view(): Promise<SessionView | null>;
+  adjust(changes: Adjustment): Promise<Result<SessionView>>;
+  pause(): Promise<Result<SessionView>>;
+  resume(): Promise<Result<SessionView>>;
+  promote(margin: number): Promise<Result<PromotionOutcome>>;
+}
