@@ -20,10 +20,20 @@ const MARKER = 'EXPERIMENT_RESULT ';
 function runVitest() {
   const vitest = join(root, 'node_modules/vitest/vitest.mjs');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [vitest, 'run', '--config', 'experiment/vitest.experiment.config.ts'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        vitest,
+        'run',
+        '--config',
+        'experiment/vitest.experiment.config.ts',
+        'experiment/workers/asha.experiment.test.ts',
+      ],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => process.stderr.write(d));

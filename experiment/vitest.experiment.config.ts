@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
-// The ASHA experiment trains inside workerd, with the worker's own wrangler config (wasm modules, the
-// embedded dataset). Not part of `npm test`: `npm run experiment:asha` runs it.
+// The experiments (ASHA; search) train inside workerd, with the worker's own wrangler config (wasm modules, the
+// embedded dataset). Not part of `npm test`: `npm run experiment:asha` / `experiment:search` run them (each names its file).
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 export default defineConfig({
@@ -16,6 +16,10 @@ export default defineConfig({
       ashaSeeds: Number(process.env.ASHA_SEEDS ?? 5),
       ashaEpochs: Number(process.env.ASHA_EPOCHS ?? 27),
       ashaRandomTrials: Number(process.env.ASHA_RANDOM_TRIALS ?? 10),
+      searchSeeds: Number(process.env.SEARCH_SEEDS ?? 5),
+      searchEpochs: Number(process.env.SEARCH_EPOCHS ?? 8),
+      searchTrials: Number(process.env.SEARCH_TRIALS ?? 20),
+      searchDatasets: (process.env.SEARCH_DATASETS ?? 'digits,wide').split(','),
     },
   },
   plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],

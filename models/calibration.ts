@@ -17,24 +17,29 @@ const GOLDEN_STEPS = 60;
 /** Floor of a probability before its log (a float32 softmax can round a class to exactly 0). */
 const P_FLOOR = 1e-12;
 
-/** Probabilities rescaled by 1/T in log space, row by row. T = 1 returns a copy. */
+/** Probabilities rescaled by 1/T in log space, row by row, into a new array. */
 export function applyTemperature(probs: Float32Array, classes: number, temperature: number): Float32Array {
+  return temperInPlace(probs.slice(), classes, temperature);
+}
+
+/** softmax(log p / T) row by row, overwriting `probs` (serving applies it to a fresh output buffer). */
+export function temperInPlace(probs: Float32Array, classes: number, temperature: number): Float32Array {
   if (!(temperature > 0) || !Number.isFinite(temperature))
     throw new RangeError(`temperature must be a positive finite number (got ${temperature})`);
-  const out = new Float32Array(probs.length);
   const rows = probs.length / classes;
-  const z = new Float64Array(classes);
   for (let r = 0; r < rows; r++) {
+    const o = r * classes;
     let max = -Infinity;
     for (let c = 0; c < classes; c++) {
-      z[c] = Math.log(Math.max(probs[r * classes + c]!, P_FLOOR)) / temperature;
-      if (z[c]! > max) max = z[c]!;
+      const z = Math.log(Math.max(probs[o + c]!, P_FLOOR)) / temperature;
+      probs[o + c] = z;
+      if (z > max) max = z;
     }
     let sum = 0;
-    for (let c = 0; c < classes; c++) sum += z[c] = Math.exp(z[c]! - max);
-    for (let c = 0; c < classes; c++) out[r * classes + c] = z[c]! / sum;
+    for (let c = 0; c < classes; c++) sum += probs[o + c] = Math.exp(probs[o + c]! - max);
+    for (let c = 0; c < classes; c++) probs[o + c]! /= sum;
   }
-  return out;
+  return probs;
 }
 
 /** Mean negative log-likelihood of the labels under temperature T. */

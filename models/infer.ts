@@ -10,6 +10,7 @@
  * Any other backend (the cpu fallback) takes the same computation through tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { temperInPlace } from './calibration';
 import { WasmKernels, type FusedActivationName, type HeapBuffer } from './engine/wasm';
 import type { FoldedActivation, FoldedNetwork } from './fold';
 
@@ -145,5 +146,57 @@ export class Predictor {
 
   dispose(): void {
     this.path.dispose();
+  }
+}
+
+/** What serving needs from a model: raw rows in, class probabilities out. */
+export interface ProbabilityModel {
+  readonly features: number;
+  readonly classes: number;
+  predictProba(x: Float32Array, rows: number): Float32Array;
+  dispose(): void;
+}
+
+/**
+ * Several folded networks served as one: the weighted average of their probabilities (an ensemble chosen by
+ * ensemble selection; weights are how often each member was picked), then the version's temperature, if any.
+ * Each member is a Predictor, so the cost is one direct-kernel pass per member plus a JS loop over rows x classes.
+ */
+export class EnsemblePredictor implements ProbabilityModel {
+  readonly features: number;
+  readonly classes: number;
+  private readonly weights: number[];
+
+  constructor(
+    private readonly members: { predictor: Predictor; weight: number }[],
+    private readonly temperature = 1,
+  ) {
+    if (!members.length) throw new Error('an ensemble needs at least one member');
+    const first = members[0]!.predictor;
+    for (const m of members)
+      if (m.predictor.features !== first.features || m.predictor.classes !== first.classes)
+        throw new Error('ensemble members must share features and classes');
+    if (!(temperature > 0 && Number.isFinite(temperature))) throw new RangeError(`bad temperature ${temperature}`);
+    this.features = first.features;
+    this.classes = first.classes;
+    const total = members.reduce((a, m) => a + m.weight, 0);
+    this.weights = members.map((m) => m.weight / total);
+  }
+
+  predictProba(x: Float32Array, rows: number): Float32Array {
+    let out: Float32Array | null = null;
+    for (let i = 0; i < this.members.length; i++) {
+      const p = this.members[i]!.predictor.predictProba(x, rows);
+      const w = this.weights[i]!;
+      if (!out) {
+        out = p;
+        if (w !== 1) for (let k = 0; k < out.length; k++) out[k]! *= w;
+      } else for (let k = 0; k < out.length; k++) out[k]! += w * p[k]!;
+    }
+    return this.temperature === 1 ? out! : temperInPlace(out!, this.classes, this.temperature);
+  }
+
+  dispose(): void {
+    for (const m of this.members) m.predictor.dispose();
   }
 }

@@ -4,6 +4,10 @@ declare module 'vitest' {
     ashaSeeds: number;
     ashaEpochs: number;
     ashaRandomTrials: number;
+    searchSeeds: number;
+    searchEpochs: number;
+    searchTrials: number;
+    searchDatasets: string[];
   }
 }
 export {};

@@ -1,11 +1,27 @@
 /** The vocabulary of studies, trials and promotions, shared by the coordinator, the trial function and the API. */
 import type { ModelConfig } from '../../models/config';
-import type { Assignment } from '../../models/search';
+import type { Assignment, TpeBasis } from '../../models/search';
 import type { Standardisation } from '../../models/dataset';
 import type { EpochRecord } from '../../models/train';
 
+/** Legacy one-word choice, still accepted: `asha` = the random sampler with the ASHA pruner. */
 export const STRATEGIES = ['random', 'grid', 'local', 'asha'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
+
+/** Who proposes configurations; any of them works with or without a pruner. */
+export const SAMPLERS = ['random', 'grid', 'local', 'tpe'] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
+
+/** Who stops trials early: successive halving at rungs (null: every trial trains its full budget). */
+export interface PrunerSpec extends AshaSettings {
+  type: 'asha';
+}
+
+/** TPE knobs a study may set (see models/search/tpe.ts for the defaults). */
+export interface TpeSettings {
+  startupTrials?: number;
+  candidates?: number;
+}
 
 /** `pruned`: stopped early by successive halving at a rung; it has a curve but never weights. */
 export type FinishedState = 'complete' | 'pruned' | 'diverged' | 'failed';
@@ -59,18 +75,25 @@ export interface StudySpec {
   createdAt: string;
   origin: 'api' | 'cron';
   faults: Faults | null;
-  /** Present for the `asha` strategy only. */
+  /** Legacy (`strategy: 'asha'`): the pruner's settings; new specs carry `pruner` instead. */
   asha?: AshaSettings | null;
+  /** The sampler; absent in specs stored before it existed (then `strategy` decides, see shared/study/search.ts). */
+  sampler?: SamplerName;
+  /** The pruner; absent in older specs (then `strategy: 'asha'` means ASHA). */
+  pruner?: PrunerSpec | null;
+  tpe?: TpeSettings | null;
 }
 
 /** One planned trial: the sampled hyperparameters and the full configuration they resolve to. */
 export interface PlannedTrial {
   trial: number;
-  /** 'enqueued' for warm-start configurations, else the strategy that sampled it. */
-  source: 'enqueued' | Strategy;
+  /** 'enqueued' for warm-start configurations, else the sampler that proposed it. */
+  source: 'enqueued' | Strategy | SamplerName;
   params: Assignment;
   config: ModelConfig;
   seed: number;
+  /** Adaptive samplers (TPE): how many finished and running trials the proposal was based on. */
+  basis?: TpeBasis;
 }
 
 /** The write-once record of a finished trial. */
@@ -80,6 +103,8 @@ export interface TrialRecord {
   trial: number;
   attempts: number;
   source: PlannedTrial['source'];
+  /** What a TPE proposal was based on (absent for samplers that plan ahead). */
+  basis?: TpeBasis;
   params: Assignment;
   config: ModelConfig;
   seed: number;

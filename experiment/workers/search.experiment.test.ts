@@ -1,0 +1,277 @@
+/**
+ * Random search vs TPE vs TPE + ASHA at the same total epoch budget, each with and without the top-k
+ * ensemble, and the temperature scaling of what a study would promote; on digits and on a wide synthetic table.
+ *
+ * Every method proposes through the product's own proposer (createProposer: the coordinator's dispatch-time
+ * path), trains through train(), prunes with ashaDecision(), selects ensembles with selectEnsemble() and
+ * calibrates with fitTemperature(). Trials run one after another (one worker), so TPE sees every earlier
+ * result. TPE's start-up trials are random search's trials for the same seed: the comparison is paired.
+ * Prints one `EXPERIMENT_RESULT {json}` line; experiment/run-search.mjs turns it into the results file.
+ */
+import { expect, inject, it } from 'vitest';
+import { applyTemperature, expectedCalibrationError, fitTemperature } from '../../models/calibration';
+import { type Dataset, prepareSplit, type Part, type Split } from '../../models/dataset';
+import { loadEmbeddedDigits } from '../../models/digits-embedded';
+import { accuracyOf, averageProbabilities, selectEnsemble } from '../../models/ensemble';
+import { foldNetwork } from '../../models/fold';
+import { Predictor } from '../../models/infer';
+import { specOf, type NetworkWeights } from '../../models/network';
+import { Rng } from '../../models/random';
+import { train } from '../../models/train';
+import type { ModelConfig } from '../../models/config';
+import { SPLIT_SEED } from '../../shared/datasets';
+import { ashaDecision, ashaRungs, DEFAULT_ASHA } from '../../shared/study/asha';
+import { createProposer } from '../../shared/study/search';
+import type { StudySpec, TrialRecord } from '../../shared/study/types';
+import { initBackend } from '../../shared/tf/backend';
+
+type Method = 'random' | 'tpe' | 'tpe+asha';
+const METHODS: Method[] = ['random', 'tpe', 'tpe+asha'];
+/** Candidates of the ensemble: the best complete trials by validation accuracy. */
+const ENSEMBLE_POOL = 10;
+
+interface Point {
+  epochs: number;
+  trial: number;
+  outcome: 'complete' | 'pruned' | 'diverged' | 'budget';
+  val: number | null;
+  bestVal: number | null;
+  bestTest: number | null;
+}
+
+export interface Run {
+  dataset: string;
+  method: Method;
+  seed: number;
+  budget: number;
+  epochsUsed: number;
+  trials: { started: number; complete: number; pruned: number; diverged: number };
+  points: Point[];
+  best: { trial: number; val: number; test: number } | null;
+  ensemble: { members: { id: number; weight: number }[]; val: number; test: number } | null;
+  /** What a study would promote (the ensemble when it beats the best single trial on validation), calibrated. */
+  promoted: {
+    kind: 'single' | 'ensemble';
+    test: number;
+    temperature: number;
+    eceValBefore: number;
+    eceValAfter: number;
+    eceTestBefore: number;
+    eceTestAfter: number;
+  } | null;
+  wallMs: number;
+}
+
+function spec(dataset: string, seed: number, method: Method, epochs: number, trials: number): StudySpec {
+  return {
+    ...{ id: `exp-${dataset}-${method}-${seed}`, model: 'exp', dataset, strategy: 'random' as const, trials },
+    ...{ seed, parallelism: 1, margin: 0, budget: { epochs, maxSeconds: 290 }, space: {}, from: null },
+    ...{ datasetVersion: 'experiment', warmStart: null, createdAt: new Date(0).toISOString(), origin: 'api' as const },
+    faults: null,
+    sampler: method === 'random' ? 'random' : 'tpe',
+    pruner: method === 'tpe+asha' ? { type: 'asha', ...DEFAULT_ASHA } : null,
+  };
+}
+
+/** Class probabilities of a part, through the served (folded) network on raw features. */
+function probabilities(weights: NetworkWeights, config: ModelConfig, split: Split, part: Part): Float32Array {
+  const predictor = new Predictor(foldNetwork(weights, specOf(config), split.standardisation));
+  try {
+    const { mean, std } = split.standardisation;
+    const raw = part.x.map((v, i) => v * std[i % split.features]! + mean[i % split.features]!);
+    return predictor.predictProba(raw, part.rows);
+  } finally {
+    predictor.dispose();
+  }
+}
+
+async function search(name: string, split: Split, method: Method, seed: number, epochs: number, budget: number) {
+  const t0 = performance.now();
+  // `trials` sizes TPE's start-up (a quarter of random search's trial count); ASHA goes on past it.
+  const s = spec(name, seed, method, epochs, budget / epochs);
+  const proposer = createProposer(s);
+  const rungs = new Set(s.pruner ? ashaRungs(s.pruner, epochs) : []);
+  const atRung = new Map<number, number[]>();
+  const finished: TrialRecord[] = [];
+  const complete: { trial: number; val: number; loss: number; valProbs: Float32Array; testProbs: Float32Array }[] = [];
+  const run: Run = {
+    ...{ dataset: name, method, seed, budget, epochsUsed: 0 },
+    trials: { started: 0, complete: 0, pruned: 0, diverged: 0 },
+    ...{ points: [], best: null, ensemble: null, promoted: null, wallMs: 0 },
+  };
+  let best: { trial: number; val: number; loss: number; test: number } | null = null;
+  for (let n = 0; run.epochsUsed < budget; n++) {
+    const p = proposer.propose(n, { finished, running: [] });
+    if (!p) break;
+    const before = run.epochsUsed;
+    let cut = false;
+    const result = await train(p.config, split, p.seed, {
+      checkpoint: async (r) => {
+        // The budget is exact: a trial still running when it runs out is cut (and cannot be promoted).
+        if (before + r.epoch >= budget) {
+          cut = true;
+          return 'stop';
+        }
+        if (!rungs.has(r.epoch)) return 'continue';
+        const seen = atRung.get(r.epoch) ?? [];
+        atRung.set(r.epoch, [...seen, r.valAccuracy]);
+        return ashaDecision(r.valAccuracy, seen, DEFAULT_ASHA.reductionFactor);
+      },
+    });
+    run.trials.started += 1;
+    run.epochsUsed += result.history.length;
+    const outcome: Point['outcome'] =
+      result.status === 'diverged'
+        ? 'diverged'
+        : cut
+          ? 'budget'
+          : result.stopReason === 'pruned'
+            ? 'pruned'
+            : 'complete';
+    if (outcome !== 'budget') {
+      finished.push({
+        ...{ studyId: s.id, model: 'exp', trial: n, attempts: 1, source: p.source, params: p.params },
+        ...{ config: p.config, seed: p.seed, status: outcome, reason: null, history: result.history },
+        ...{ final: result.final, timing: null, stopReason: result.stopReason, backend: result.backend, simd: true },
+        ...{ weightsKey: null, finishedAt: new Date(0).toISOString() },
+      });
+    }
+    if (outcome === 'complete') {
+      const val = result.final!.valAccuracy;
+      const loss = result.final!.valLoss;
+      const valProbs = probabilities(result.weights!, p.config, split, split.validation);
+      const testProbs = probabilities(result.weights!, p.config, split, split.test);
+      complete.push({ trial: n, val, loss, valProbs, testProbs });
+      // The leaderboard's order: accuracy, then loss; an earlier trial keeps a tie.
+      if (!best || val > best.val || (val === best.val && loss < best.loss))
+        best = { trial: n, val, loss, test: accuracyOf(testProbs, split.test.y, split.classes) };
+    }
+    if (outcome !== 'budget') run.trials[outcome] += 1;
+    run.points.push({
+      ...{ epochs: run.epochsUsed, trial: n, outcome, val: result.final?.valAccuracy ?? null },
+      ...{ bestVal: best?.val ?? null, bestTest: best?.test ?? null },
+    });
+  }
+  if (best) {
+    run.best = { trial: best.trial, val: best.val, test: best.test };
+    const pool = [...complete]
+      .sort((a, b) => b.val - a.val || a.loss - b.loss || a.trial - b.trial)
+      .slice(0, ENSEMBLE_POOL);
+    const sel = selectEnsemble(
+      pool.map((c) => ({ id: c.trial, probs: c.valProbs })),
+      split.validation.y,
+      split.classes,
+    );
+    const byTrial = new Map(pool.map((c) => [c.trial, c]));
+    const mix = (key: 'valProbs' | 'testProbs') =>
+      averageProbabilities(sel.members.map((m) => ({ probs: byTrial.get(m.id)![key], weight: m.weight })));
+    const ensTest = mix('testProbs');
+    run.ensemble = {
+      members: sel.members,
+      val: sel.valAccuracy,
+      test: accuracyOf(ensTest, split.test.y, split.classes),
+    };
+    const useEnsemble = sel.members.length > 1 && sel.valAccuracy > best.val;
+    const bestC = byTrial.get(best.trial) ?? complete.find((c) => c.trial === best!.trial)!;
+    const valProbs = useEnsemble ? mix('valProbs') : bestC.valProbs;
+    const testProbs = useEnsemble ? ensTest : bestC.testProbs;
+    const cal = fitTemperature(valProbs, split.validation.y, split.classes);
+    run.promoted = {
+      kind: useEnsemble ? 'ensemble' : 'single',
+      test: accuracyOf(testProbs, split.test.y, split.classes),
+      temperature: cal.temperature,
+      eceValBefore: cal.eceBefore,
+      eceValAfter: cal.eceAfter,
+      eceTestBefore: expectedCalibrationError(testProbs, split.test.y, split.classes),
+      eceTestAfter: expectedCalibrationError(
+        applyTemperature(testProbs, split.classes, cal.temperature),
+        split.test.y,
+        split.classes,
+      ),
+    };
+  }
+  run.wallMs = performance.now() - t0;
+  return run;
+}
+
+/**
+ * A wide table: `informative` features carry the class (class means in that subspace plus unit noise),
+ * `redundant` ones are random mixtures of them, and the rest are noise; every column gets its own scale and
+ * offset, so standardisation matters. A one-hot-heavy real table looks like this to the first layer.
+ */
+function wideTable(seed: number): Dataset {
+  const features = 600;
+  const informative = 16;
+  const redundant = 24;
+  const classes = 10;
+  const rows = 2000;
+  const rng = new Rng(seed);
+  const means = Array.from({ length: classes }, () => Array.from({ length: informative }, () => 0.9 * rng.normal()));
+  const mixing = Array.from({ length: redundant }, () => Array.from({ length: informative }, () => rng.normal() / 4));
+  const scale = Array.from({ length: features }, () => 10 ** (4 * rng.next() - 2));
+  const offset = Array.from({ length: features }, () => 10 * rng.normal());
+  const x = new Float32Array(rows * features);
+  const y = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const c = r % classes;
+    y[r] = c;
+    const inf = means[c]!.map((m) => m + rng.normal());
+    for (let f = 0; f < features; f++) {
+      let v: number;
+      if (f < informative) v = inf[f]!;
+      else if (f < informative + redundant)
+        v = mixing[f - informative]!.reduce((a, w, k) => a + w * inf[k]!, 0) + 0.3 * rng.normal();
+      else v = rng.normal();
+      x[r * features + f] = v * scale[f]! + offset[f]!;
+    }
+  }
+  return {
+    name: 'wide',
+    featureNames: Array.from({ length: features }, (_, f) => `f${f}`),
+    classNames: Array.from({ length: classes }, (_, c) => `c${c}`),
+    x,
+    y,
+    rows,
+    features,
+  };
+}
+
+it('random vs TPE vs TPE + ASHA, +/- ensemble, at equal epoch budgets', async () => {
+  const info = await initBackend();
+  expect(info.backend).toBe('wasm');
+  const seeds = Array.from({ length: inject('searchSeeds') }, (_, i) => i + 1);
+  const epochs = inject('searchEpochs');
+  const budget = inject('searchTrials') * epochs;
+  const datasets: [string, Split][] = [
+    ['digits', prepareSplit(await loadEmbeddedDigits(), SPLIT_SEED)],
+    ['wide', prepareSplit(wideTable(2026), SPLIT_SEED)],
+  ].filter(([name]) => inject('searchDatasets').includes(name as string)) as [string, Split][];
+  const runs: Run[] = [];
+  for (const [name, split] of datasets) {
+    for (const seed of seeds) {
+      for (const method of METHODS) {
+        const run = await search(name, split, method, seed, epochs, budget);
+        runs.push(run);
+        console.error(
+          `[search] ${name} seed ${seed} ${method}: ${run.trials.started} trials, ${run.epochsUsed} epochs, best val ${run.best?.val.toFixed(4)} test ${run.best?.test.toFixed(4)}, ensemble ${run.ensemble?.test.toFixed(4)}, ${(run.wallMs / 1000).toFixed(1)} s`,
+        );
+      }
+    }
+  }
+  for (const r of runs) expect(r.epochsUsed).toBe(budget);
+  const shapes = Object.fromEntries(
+    datasets.map(([n, s]) => [
+      n,
+      {
+        features: s.features,
+        classes: s.classes,
+        train: s.train.rows,
+        validation: s.validation.rows,
+        test: s.test.rows,
+      },
+    ]),
+  );
+  console.log(
+    `EXPERIMENT_RESULT ${JSON.stringify({ splitSeed: SPLIT_SEED, epochs, budget, asha: DEFAULT_ASHA, rungs: ashaRungs(DEFAULT_ASHA, epochs), ensemblePool: ENSEMBLE_POOL, seeds, methods: METHODS, datasets: shapes, runs })}`,
+  );
+});
