@@ -9,6 +9,7 @@ import { getDatasetMeta, listDatasets } from '../shared/datasets';
 import { KvStore } from '../shared/storage/kv-store';
 import { keys } from '../shared/storage/keys';
 import { listAll } from '../shared/storage/store';
+import { DEFAULT_SIGNIFICANCE } from '../shared/study/compare';
 import type { StudySpec } from '../shared/study/types';
 import { registryStub, studyStub } from './durable/stubs';
 import { newStudyId, startStudy } from './services/studies';
@@ -90,6 +91,7 @@ export async function runSchedules(
       seed: Math.floor(now.getTime() / 1000) % 2 ** 31,
       parallelism: s.parallelism,
       margin: 0,
+      significance: DEFAULT_SIGNIFICANCE,
       budget: s.budget,
       space: dataset.settings.space,
       from: null,

@@ -50,6 +50,7 @@ function spec(seed: number, method: Method, trials: number, epochs: number): Stu
       seed,
       parallelism: 1,
       margin: 0,
+      significance: 0.05,
     },
     ...{ budget: { epochs, maxSeconds: 290 }, space: {}, from: null, datasetVersion: 'embedded', warmStart: null },
     ...{

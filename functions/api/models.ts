@@ -188,6 +188,7 @@ export function modelRoutes() {
             studyId: v.studyId,
             trial: v.trial,
             metrics: v.metrics,
+            promotedBy: v.promotedBy ?? null,
           })),
           history: state.history,
         },

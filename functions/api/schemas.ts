@@ -3,6 +3,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { ModelConfigSchema } from '../../models/config';
+import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
 import { STRATEGIES } from '../../shared/study/types';
 
 /** Model, dataset and study names: lowercase, digits, '-' and '_' only (no dots, slashes or spaces). */
@@ -119,6 +120,34 @@ export const ModelListSchema = z
   })
   .openapi('ModelList');
 
+/** The evidence of a promotion decision: the champion scored on the challenger's test rows. */
+export const ComparisonSchema = z
+  .union([
+    z.object({
+      comparable: z.literal(true),
+      championVersion: z.number().int(),
+      split: z.literal('test'),
+      dataset: z.string(),
+      datasetVersion: z.string(),
+      rows: z.number().int().openapi({ description: "Test rows of the challenger's dataset version, scored by both." }),
+      championAccuracy: z.number(),
+      challengerAccuracy: z.number(),
+      discordant: z
+        .object({ championOnly: z.number().int(), challengerOnly: z.number().int() })
+        .openapi({ description: 'Rows only one of the two models gets right.' }),
+      pValue: z.number().openapi({ description: "McNemar's exact two-sided p on the discordant rows." }),
+    }),
+    z.object({
+      comparable: z.literal(false),
+      championVersion: z.number().int(),
+      dataset: z.string(),
+      datasetVersion: z.string(),
+      reason: z.string().openapi({ description: 'Why the champion cannot read these rows.' }),
+    }),
+  ])
+  .nullable()
+  .openapi('Comparison');
+
 export const VersionListSchema = z
   .object({
     model: z.string(),
@@ -130,6 +159,10 @@ export const VersionListSchema = z
         studyId: z.string(),
         trial: z.number().int(),
         metrics: MetricsSchema,
+        promotedBy: z
+          .object({ reason: z.string(), comparison: ComparisonSchema, explicit: z.boolean() })
+          .nullable()
+          .openapi({ description: 'The evidence the version was promoted on (null for versions older than it).' }),
       }),
     ),
     history: z.array(
@@ -139,6 +172,7 @@ export const VersionListSchema = z
         from: z.number().int().nullable(),
         to: z.number().int(),
         studyId: z.string().nullable(),
+        explicit: z.boolean().optional(),
       }),
     ),
   })
@@ -181,7 +215,15 @@ export const StudyRequestSchema = z
       .optional()
       .openapi({ description: 'Study seed; chosen and recorded when omitted.' }),
     parallelism: z.number().int().min(1).max(64).default(4),
-    margin: z.number().min(0).max(1).default(0),
+    margin: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .openapi({ description: 'The challenger must beat the champion on the same test rows by more than this.' }),
+    significance: z.number().gt(0).max(1).default(DEFAULT_SIGNIFICANCE).openapi({
+      description: "Level of McNemar's exact test on the rows where champion and challenger disagree.",
+    }),
     budget: z
       .object({
         epochs: z.number().int().min(1).max(500).default(20),
@@ -452,7 +494,10 @@ export const SessionAdjustSchema = z
   .openapi('SessionAdjust');
 
 export const SessionPromoteSchema = z
-  .object({ margin: z.number().min(0).max(1).default(0) })
+  .object({
+    margin: z.number().min(0).max(1).default(0),
+    significance: z.number().gt(0).max(1).default(DEFAULT_SIGNIFICANCE),
+  })
   .strict()
   .openapi('SessionPromote');
 
@@ -501,6 +546,10 @@ export const PromotionSchema = z
     version: z.number().int().nullable(),
     reason: z.string(),
     champion: z.object({ version: z.number().int(), valAccuracy: z.number() }).nullable(),
+    comparison: ComparisonSchema,
+    guard: z.object({ margin: z.number(), significance: z.number() }).nullable(),
+    explicit: z.boolean().optional(),
+    advice: z.string().optional(),
   })
   .passthrough()
   .openapi('Promotion');

@@ -8,6 +8,7 @@ import { resolveConfig, type ModelConfig } from '../../models/config';
 import { sessionFloats } from '../../models/session-trainer';
 import { getDatasetMeta } from '../../shared/datasets';
 import { ApiError } from '../../shared/http/errors';
+import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { listIndex } from '../../shared/storage/store';
@@ -91,7 +92,7 @@ const promoteRoute = createRoute({
   method: 'post',
   path: '/{id}/promote',
   summary:
-    "Promote the session's current weights if they beat the champion by more than `margin` (admin); once per session",
+    "Promote the session's current weights if, on the same test rows, they beat the champion by more than `margin` at `significance` (admin); once per session",
   ...adminOnly,
   request: {
     params: SessionIdParam,
@@ -174,7 +175,8 @@ export function sessionRoutes() {
     )
     .openapi(promoteRoute, async (c) => {
       const { id } = c.req.valid('param');
-      const body = (c.req.valid('json') as { margin?: number } | undefined) ?? {};
-      return c.json(unwrap(await sessionStub(c.env.SESSIONS, id).promote(body.margin ?? 0)), 200);
+      const body = (c.req.valid('json') as { margin?: number; significance?: number } | undefined) ?? {};
+      const settings = { margin: body.margin ?? 0, significance: body.significance ?? DEFAULT_SIGNIFICANCE };
+      return c.json(unwrap(await sessionStub(c.env.SESSIONS, id).promote(settings)), 200);
     });
 }

@@ -15,6 +15,7 @@ import { newStudyId, resolveWarmStart, startStudy } from '../services/studies';
 import { adminOnly, jsonContent, newRouter, unwrap } from './router';
 import {
   ErrorSchema,
+  PromotionSchema,
   StudyIdParam,
   StudyListSchema,
   StudyRequestSchema,
@@ -49,6 +50,20 @@ const getRoute = createRoute({
   summary: 'Status, progress, leaderboard, best trial and promotion outcome',
   request: { params: StudyIdParam },
   responses: { 200: jsonContent(StudyViewSchema, 'Study'), 404: jsonContent(ErrorSchema, 'Unknown study') },
+});
+const promoteRoute = createRoute({
+  method: 'post',
+  path: '/{id}/promote',
+  summary:
+    "Promote a finished study's best trial over the guard's refusal (admin): for a champion that cannot be compared, when the new model should serve anyway",
+  ...adminOnly,
+  request: { params: StudyIdParam },
+  responses: {
+    200: jsonContent(PromotionSchema, 'Promoted (explicit)'),
+    401: jsonContent(ErrorSchema, 'Missing or wrong admin token'),
+    404: jsonContent(ErrorSchema, 'Unknown study'),
+    409: jsonContent(ErrorSchema, 'Still running, already promoted, or nothing to promote'),
+  },
 });
 const trialsRoute = createRoute({
   method: 'get',
@@ -97,6 +112,7 @@ export function studyRoutes() {
         seed: req.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]! % 2 ** 31,
         parallelism: req.parallelism,
         margin: req.margin,
+        significance: req.significance,
         budget: req.budget,
         space,
         from: req.from ?? null,
@@ -136,5 +152,13 @@ export function studyRoutes() {
       if (!(await stub.maybeView())) throw new ApiError('not_found', `unknown study "${id}"`);
       const trials = (await stub.records()).sort((a, b) => a.trial - b.trial);
       return c.json({ studyId: id, trials }, 200);
+    })
+    .openapi(promoteRoute, async (c) => {
+      const { id } = c.req.valid('param');
+      const stub = studyStub(c.env.STUDIES, id);
+      const outcome = unwrap(await stub.promoteExplicitly());
+      // This isolate serves the new pointer at once (others within the pointer TTL).
+      c.var.serving.forget((await stub.view()).spec.model);
+      return c.json(outcome, 200);
     });
 }

@@ -12,6 +12,7 @@
 import type { ModelConfig } from '../../models/config';
 import type { EpochRecord } from '../../models/train';
 import type { RungDecision } from '../../shared/study/asha';
+import type { ChampionEvidence, GuardSettings } from '../../shared/study/compare';
 import type { TrialResult } from '../../shared/study/trial';
 import type {
   ModelVersion,
@@ -70,6 +71,11 @@ export interface StudyCoordinatorContract {
   view(): Promise<StudyView>;
   /** null when this object holds no study (the id was never started). */
   maybeView(): Promise<StudyView | null>;
+  /**
+   * Promotes the finished study's declined candidate over the guard (an admin's explicit call); refused
+   * while running (conflict), when already promoted (conflict) or when there was no candidate.
+   */
+  promoteExplicitly(): Promise<Result<PromotionOutcome>>;
 }
 
 // ---- ModelRegistry: one per model name ----
@@ -91,7 +97,18 @@ export interface ModelRegistryContract {
   claimStudy(model: string, studyId: string): Promise<Result<{ id: string }>>;
   releaseStudy(studyId: string): Promise<void>;
   lastStudyEndedAt(): Promise<string | null>;
-  promote(candidate: VersionCandidate, margin: number): Promise<PromotionOutcome>;
+  /**
+   * Decides on `evidence` (the current champion scored on the candidate's test rows; null: no champion)
+   * atomically with the pointer move. Refused (conflict) when the evidence is about another champion than
+   * the current one: the caller scores again (shared/study/champion.ts). Once per study id.
+   */
+  promote(
+    candidate: VersionCandidate,
+    settings: GuardSettings,
+    evidence: ChampionEvidence | null,
+  ): Promise<Result<PromotionOutcome>>;
+  /** Promotes over the guard's `refusal`, recorded as explicit; once per study id. */
+  promoteExplicitly(candidate: VersionCandidate, refusal: PromotionOutcome): Promise<PromotionOutcome>;
   rollback(version: number): Promise<Result<{ version: number; previous: number | null }>>;
 }
 
@@ -143,5 +160,5 @@ export interface TrainingSessionContract {
   adjust(changes: Adjustment): Promise<Result<SessionView>>;
   pause(): Promise<Result<SessionView>>;
   resume(): Promise<Result<SessionView>>;
-  promote(margin: number): Promise<Result<PromotionOutcome>>;
+  promote(settings: GuardSettings): Promise<Result<PromotionOutcome>>;
 }

@@ -10,7 +10,7 @@ import { log } from '../../shared/log';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { putJson } from '../../shared/storage/store';
-import { promotionGuard } from '../../shared/study/leaderboard';
+import { decidePromotion, type ChampionEvidence, type GuardSettings } from '../../shared/study/compare';
 import type { ModelVersion, PromotionOutcome, RegistryEvent, VersionCandidate } from '../../shared/study/types';
 import { ok, refuse, type ModelRegistryContract, type RegistryState, type Result } from './contracts';
 
@@ -71,20 +71,35 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
   }
 
   /**
-   * Promotes `candidate` if it beats the champion by more than `margin`. Idempotent per study: a
-   * study asking twice gets its first answer back, so a study can never promote twice.
+   * Promotes `candidate` when the guard says so (shared/study/compare.ts), on `evidence` the caller
+   * gathered by scoring the current champion on the candidate's test rows. The scoring is heavy (two
+   * models over a test split) and runs in the caller; the decision runs here, atomically with the pointer
+   * move, and only on evidence about the champion that is current here now: evidence about another
+   * version (or about no champion when there is one) is refused, and the caller scores again.
+   * Idempotent per study: a study asking twice gets its first answer back, so it can never promote twice.
    */
-  async promote(candidate: VersionCandidate, margin: number): Promise<PromotionOutcome> {
+  async promote(
+    candidate: VersionCandidate,
+    settings: GuardSettings,
+    evidence: ChampionEvidence | null,
+  ): Promise<Result<PromotionOutcome>> {
     const doneKey = `promotedStudy:${candidate.studyId}`;
     const earlier = await this.ctx.storage.get<PromotionOutcome>(doneKey);
-    if (earlier) return earlier;
+    if (earlier) return ok(earlier);
     const champion = await this.currentVersion();
-    const guard = promotionGuard(
-      candidate.metrics.validationAccuracy,
-      champion ? { valAccuracy: champion.metrics.validationAccuracy } : null,
-      margin,
-    );
-    const now = new Date().toISOString();
+    const current = champion?.version ?? null;
+    if (current !== (evidence?.championVersion ?? null))
+      return refuse(
+        'conflict',
+        `stale evidence: it is about ${evidence ? `v${evidence.championVersion}` : 'no champion'}; the champion is ${current === null ? 'none' : `v${current}`}`,
+      );
+    if (evidence && (evidence.dataset !== candidate.dataset || evidence.datasetVersion !== candidate.datasetVersion))
+      throw new RangeError(
+        `evidence on ${evidence.dataset}@${evidence.datasetVersion} for a candidate of ${candidate.dataset}@${candidate.datasetVersion}`,
+      );
+    const guard = Number.isFinite(candidate.metrics.validationAccuracy)
+      ? decidePromotion(evidence, settings)
+      : { promote: false, reason: 'challenger has no finite validation accuracy' };
     const outcome: PromotionOutcome = {
       promoted: guard.promote,
       refused: [],
@@ -96,14 +111,57 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
         testAccuracy: candidate.metrics.testAccuracy,
       },
       champion: champion ? { version: champion.version, valAccuracy: champion.metrics.validationAccuracy } : null,
-      decidedAt: now,
+      comparison: evidence,
+      guard: settings,
+      decidedAt: new Date().toISOString(),
     };
     if (!guard.promote) {
       await this.ctx.storage.put(doneKey, outcome);
-      return outcome;
+      return ok(outcome);
     }
+    await this.install(candidate, outcome, champion, doneKey);
+    return ok(outcome);
+  }
+
+  /**
+   * Promotes `candidate` over the guard's refusal, on an explicit admin request: the way forward when
+   * the champion cannot be compared (its input features are gone). `refusal` is the guard's outcome;
+   * its evidence is kept on the new version. Once per study, like promote.
+   */
+  async promoteExplicitly(candidate: VersionCandidate, refusal: PromotionOutcome): Promise<PromotionOutcome> {
+    const doneKey = `explicitStudy:${candidate.studyId}`;
+    const earlier = await this.ctx.storage.get<PromotionOutcome>(doneKey);
+    if (earlier) return earlier;
+    const champion = await this.currentVersion();
+    const { advice: _followed, ...refused } = refusal;
+    const outcome: PromotionOutcome = {
+      ...refused,
+      promoted: true,
+      explicit: true,
+      reason: `promoted explicitly by an admin over the guard's refusal (${refusal.reason})`,
+      champion: champion ? { version: champion.version, valAccuracy: champion.metrics.validationAccuracy } : null,
+      decidedAt: new Date().toISOString(),
+    };
+    await this.install(candidate, outcome, champion, doneKey);
+    return outcome;
+  }
+
+  /** The new version, the pointer, the history and the idempotency record land in one batch. */
+  private async install(
+    candidate: VersionCandidate,
+    outcome: PromotionOutcome,
+    champion: ModelVersion | null,
+    doneKey: string,
+  ): Promise<void> {
+    const now = outcome.decidedAt;
     const version = ((await this.ctx.storage.get<number>('maxVersion')) ?? 0) + 1;
-    const meta: ModelVersion = { ...candidate, version, createdAt: now };
+    const explicit = outcome.explicit === true;
+    const meta: ModelVersion = {
+      ...candidate,
+      version,
+      createdAt: now,
+      promotedBy: { reason: outcome.reason, comparison: outcome.comparison, explicit },
+    };
     const history = (await this.ctx.storage.get<RegistryEvent[]>('history')) ?? [];
     history.push({
       at: now,
@@ -111,9 +169,9 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
       from: champion?.version ?? null,
       to: version,
       studyId: candidate.studyId,
+      ...(explicit ? { explicit } : {}),
     });
     outcome.version = version;
-    // One batch: the version, the pointer, the history and the idempotency record land together.
     await this.ctx.storage.put({
       model: candidate.model,
       maxVersion: version,
@@ -123,7 +181,6 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
       [doneKey]: outcome,
     });
     await this.mirror(meta);
-    return outcome;
   }
 
   /** Moves the pointer to an existing version. */

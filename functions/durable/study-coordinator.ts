@@ -14,9 +14,11 @@ import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { putJson } from '../../shared/storage/store';
 import { ashaDecision, ashaRungs, DEFAULT_ASHA, type RungDecision } from '../../shared/study/asha';
+import { ChampionMovedError, promoteThroughGuard, type ChallengerRows } from '../../shared/study/champion';
+import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
 import { bestPromotable, progressOf, rank } from '../../shared/study/leaderboard';
 import { planTrials } from '../../shared/study/plan';
-import { testAccuracy } from '../../shared/study/test-accuracy';
+import { accuracyOf, testCorrectness } from '../../shared/study/test-accuracy';
 import { failedResult, type TrialMessage, type TrialResult } from '../../shared/study/trial';
 import {
   isFinished,
@@ -255,34 +257,49 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       await this.ctx.storage.setAlarm(Date.now() + this.staleMs(spec));
   }
 
-  /** Picks the best complete trial, measures it on the test split, and asks the registry to promote it. Once. */
+  /**
+   * Picks the best complete trial, measures it on the test split, scores the champion on the same rows and
+   * asks the registry to decide (shared/study/champion.ts). Once.
+   */
   private async finalize(): Promise<void> {
     const spec = (await this.spec())!;
     if (await this.ctx.storage.get('promotion')) return;
     const records = await this.records();
     const registry = registryStub(this.env.MODELS, spec.model);
     let decided: PromotionOutcome | null = null;
+    let candidate: VersionCandidate | null = null;
     const refused: PromotionOutcome['refused'] = [];
     // Candidates in rank order: a candidate whose stored weights are unreadable is refused, not promoted.
     let pool = records;
     for (;;) {
       const best = bestPromotable(pool);
       if (!best) break;
-      const candidate = await this.candidate(spec, best).catch((err: unknown) => {
+      const built = await this.candidate(spec, best).catch((err: unknown) => {
         if (err instanceof CorruptWeightsError || err instanceof MissingWeightsError) return err;
         throw err;
       });
-      if (candidate instanceof Error) {
-        refused.push({ trial: best.trial, reason: candidate.message });
-        log('promotion_rejected', { studyId: spec.id, trial: best.trial, reason: candidate.message });
+      if (built instanceof Error) {
+        refused.push({ trial: best.trial, reason: built.message });
+        log('promotion_rejected', { studyId: spec.id, trial: best.trial, reason: built.message });
         pool = pool.filter((r) => r.trial !== best.trial);
         continue;
       }
-      decided = await registry.promote(candidate, spec.margin);
+      candidate = built.candidate;
+      try {
+        decided = await promoteThroughGuard(registry, this.store, built.candidate, built.rows, {
+          margin: spec.margin,
+          significance: spec.significance ?? DEFAULT_SIGNIFICANCE,
+        });
+      } catch (err) {
+        // Promotions kept landing while the champion was scored: the alarm's resume() finalises again later.
+        if (!(err instanceof ChampionMovedError)) throw err;
+        log('promotion_retry_later', { studyId: spec.id, reason: err.message });
+        return;
+      }
       break;
     }
     const outcome: PromotionOutcome = decided
-      ? { ...decided, refused }
+      ? { ...decided, refused, ...advice(decided, spec.id) }
       : {
           promoted: false,
           refused,
@@ -292,30 +309,67 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
             : 'no trial completed',
           candidate: null,
           champion: null,
+          comparison: null,
+          guard: null,
           decidedAt: new Date().toISOString(),
         };
-    await this.ctx.storage.put({ promotion: outcome, status: 'complete' });
+    // A declined candidate stays at hand for an explicit promotion (promoteExplicitly).
+    await this.ctx.storage.put({
+      promotion: outcome,
+      status: 'complete',
+      ...(candidate && !outcome.promoted ? { candidate } : {}),
+    });
     log(outcome.promoted ? 'promotion' : 'promotion_declined', {
       studyId: spec.id,
       model: spec.model,
       version: outcome.version,
       reason: outcome.reason,
       candidate: outcome.candidate,
+      comparison: outcome.comparison,
     });
     await registry.releaseStudy(spec.id);
     await this.ctx.storage.deleteAlarm();
     await this.writeIndex(true);
   }
 
-  /** Builds the version candidate of a trial: loads and verifies its weights, measures test accuracy. */
-  private async candidate(spec: StudySpec, best: TrialRecord): Promise<VersionCandidate> {
+  /**
+   * The admin's way past a guard that declined (typically: the champion cannot read this dataset, so there
+   * is nothing to compare): promotes the study's candidate through the registry, recorded as explicit.
+   */
+  async promoteExplicitly(): Promise<Result<PromotionOutcome>> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const spec = await this.spec();
+      if (!spec) return refuse('not_found', 'no such study');
+      const promotion = await this.ctx.storage.get<PromotionOutcome>('promotion');
+      if (!promotion) return refuse('conflict', 'the study is still running');
+      if (promotion.promoted && promotion.explicit) return ok(promotion);
+      if (promotion.promoted) return refuse('conflict', `the study already promoted version ${promotion.version}`);
+      const candidate = await this.ctx.storage.get<VersionCandidate>('candidate');
+      if (!candidate) return refuse('conflict', `nothing to promote: ${promotion.reason}`);
+      const decided = await registryStub(this.env.MODELS, spec.model).promoteExplicitly(candidate, promotion);
+      const outcome: PromotionOutcome = { ...decided, refused: promotion.refused };
+      await this.ctx.storage.put('promotion', outcome);
+      log('promotion_explicit', { studyId: spec.id, model: spec.model, version: outcome.version });
+      await this.writeIndex(true);
+      return ok(outcome);
+    });
+  }
+
+  /**
+   * Builds the version candidate of a trial: loads and verifies its weights, and scores it on every test
+   * row (its test accuracy, and its side of the paired comparison with the champion).
+   */
+  private async candidate(
+    spec: StudySpec,
+    best: TrialRecord,
+  ): Promise<{ candidate: VersionCandidate; rows: ChallengerRows }> {
     const bytes = await this.store.getBytes(best.weightsKey!);
     if (!bytes) throw new MissingWeightsError(`weights ${best.weightsKey} are missing`);
     const weights = decodeWeights(bytes);
     await initBackend();
     const split = await loadSplit(spec.dataset, this.store, spec.datasetVersion);
-    const accuracy = testAccuracy(weights, best.config, split);
-    return {
+    const correct = testCorrectness(weights, best.config, split);
+    const candidate: VersionCandidate = {
       model: spec.model,
       studyId: spec.id,
       trial: best.trial,
@@ -329,11 +383,12 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       metrics: {
         validationAccuracy: best.final!.valAccuracy,
         validationLoss: best.final!.valLoss,
-        testAccuracy: accuracy,
+        testAccuracy: accuracyOf(correct),
       },
       threshold: DEFAULT_THRESHOLD,
       weightsKey: best.weightsKey!,
     };
+    return { candidate, rows: { dataset: spec.dataset, datasetVersion: spec.datasetVersion, split, correct } };
   }
 
   async view(): Promise<StudyView> {
@@ -388,3 +443,11 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
 }
 
 class MissingWeightsError extends Error {}
+
+/** A champion that cannot be compared is kept; the study says how to promote over it if that is wanted. */
+function advice(outcome: PromotionOutcome, studyId: string): Pick<PromotionOutcome, 'advice'> {
+  if (outcome.promoted || outcome.comparison?.comparable !== false) return {};
+  return {
+    advice: `Keep the champion (nothing to do), or promote this study's best explicitly: POST /v1/studies/${studyId}/promote (admin)`,
+  };
+}

@@ -21,7 +21,9 @@ import { log } from '../../shared/log';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { putJson } from '../../shared/storage/store';
-import { testAccuracy } from '../../shared/study/test-accuracy';
+import { promoteThroughGuard, type ChallengerRows } from '../../shared/study/champion';
+import type { GuardSettings } from '../../shared/study/compare';
+import { accuracyOf, testCorrectness } from '../../shared/study/test-accuracy';
 import type { PromotionOutcome, VersionCandidate } from '../../shared/study/types';
 import { initBackend } from '../../shared/tf/backend';
 import {
@@ -273,10 +275,11 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
   }
 
   /**
-   * Promotes the current weights under the same champion/challenger guard as studies. The registry
-   * answers once per session id, so a session promotes at most once; asking again returns that answer.
+   * Promotes the current weights under the same champion/challenger guard as studies (the champion scored
+   * on this session's test rows). The registry answers once per session id, so a session promotes at most
+   * once; asking again returns that answer.
    */
-  async promote(margin: number): Promise<Result<PromotionOutcome>> {
+  async promote(settings: GuardSettings): Promise<Result<PromotionOutcome>> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const meta = await this.meta();
       if (!meta) return refuse('not_found', 'no such session');
@@ -286,9 +289,13 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       const last = curve.at(-1);
       if (!last) return refuse('conflict', 'nothing trained yet');
       const state = await this.loadState();
-      const outcome = await registryStub(this.env.MODELS, meta.model).promote(
-        await this.candidate(meta, state, last),
-        margin,
+      const { candidate, rows } = await this.candidate(meta, state, last);
+      const outcome = await promoteThroughGuard(
+        registryStub(this.env.MODELS, meta.model),
+        this.store,
+        candidate,
+        rows,
+        settings,
       );
       await this.ctx.storage.put('meta', {
         ...meta,
@@ -306,13 +313,18 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
     });
   }
 
-  /** As a study's candidate: weights under an immutable KV key first, test accuracy measured as served. */
-  private async candidate(meta: Meta, state: SessionState, last: EpochRecord): Promise<VersionCandidate> {
+  /** As a study's candidate: weights under an immutable KV key first, scored on the test rows as served. */
+  private async candidate(
+    meta: Meta,
+    state: SessionState,
+    last: EpochRecord,
+  ): Promise<{ candidate: VersionCandidate; rows: ChallengerRows }> {
     await initBackend();
     const split = await loadSplit(meta.dataset, this.store, meta.datasetVersion);
+    const correct = testCorrectness(state.weights, state.config, split);
     const weightsKey = keys.trialWeights(meta.id, state.epoch, `session-${crypto.randomUUID().slice(0, 8)}`);
     await this.store.put(weightsKey, encodeWeights(state.weights));
-    return {
+    const candidate: VersionCandidate = {
       model: meta.model,
       studyId: meta.id,
       trial: state.epoch,
@@ -326,10 +338,11 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       metrics: {
         validationAccuracy: last.valAccuracy,
         validationLoss: last.valLoss,
-        testAccuracy: testAccuracy(state.weights, state.config, split),
+        testAccuracy: accuracyOf(correct),
       },
       threshold: DEFAULT_THRESHOLD,
       weightsKey,
     };
+    return { candidate, rows: { dataset: meta.dataset, datasetVersion: meta.datasetVersion, split, correct } };
   }
 }

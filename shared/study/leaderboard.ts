@@ -1,4 +1,4 @@
-/** Pure aggregation over trial records: progress counts, ranking, and the promotion guard. */
+/** Pure aggregation over trial records: progress counts and ranking (the promotion guard is compare.ts). */
 import type { LeaderboardEntry, Progress, TrialRecord, TrialState } from './types';
 
 export function progressOf(states: TrialState[]): Progress {
@@ -47,30 +47,4 @@ export function bestPromotable(records: TrialRecord[]): TrialRecord | null {
     if (r.status === 'complete' && r.weightsKey && r.final) return r;
   }
   return null;
-}
-
-export interface GuardDecision {
-  promote: boolean;
-  reason: string;
-}
-
-/** Champion/challenger guard on validation accuracy. With no champion the challenger is promoted. */
-export function promotionGuard(
-  challengerValAccuracy: number,
-  champion: { valAccuracy: number } | null,
-  margin: number,
-): GuardDecision {
-  if (!Number.isFinite(challengerValAccuracy))
-    return { promote: false, reason: 'challenger has no finite validation accuracy' };
-  if (!champion) return { promote: true, reason: 'no current champion' };
-  if (challengerValAccuracy > champion.valAccuracy + margin) {
-    return {
-      promote: true,
-      reason: `validation accuracy ${challengerValAccuracy.toFixed(4)} beats champion ${champion.valAccuracy.toFixed(4)} by more than ${margin}`,
-    };
-  }
-  return {
-    promote: false,
-    reason: `validation accuracy ${challengerValAccuracy.toFixed(4)} does not beat champion ${champion.valAccuracy.toFixed(4)} by more than ${margin}`,
-  };
 }

@@ -3,6 +3,7 @@ import type { ModelConfig } from '../../models/config';
 import type { Assignment, TpeBasis } from '../../models/search';
 import type { Standardisation } from '../../models/dataset';
 import type { EpochRecord } from '../../models/train';
+import type { ChampionEvidence, GuardSettings } from './compare';
 
 /** Legacy one-word choice, still accepted: `asha` = the random sampler with the ASHA pruner. */
 export const STRATEGIES = ['random', 'grid', 'local', 'asha'] as const;
@@ -61,8 +62,12 @@ export interface StudySpec {
   trials: number;
   seed: number;
   parallelism: number;
-  /** Promotion guard: the challenger must beat the champion's validation accuracy by more than this. */
+  /**
+   * Promotion guard: scored on the same test rows, the challenger must beat the champion's accuracy by
+   * more than `margin`, with McNemar's exact test significant at `significance`.
+   */
   margin: number;
+  significance: number;
   budget: Budget;
   /** Search-space overrides (JSON), merged over the default space. */
   space: Record<string, unknown>;
@@ -153,6 +158,14 @@ export interface PromotionOutcome {
   reason: string;
   candidate: { trial: number; valAccuracy: number; testAccuracy: number } | null;
   champion: { version: number; valAccuracy: number } | null;
+  /** The champion scored on the challenger's test rows (null: there was no champion, or no candidate). */
+  comparison: ChampionEvidence | null;
+  /** The guard's settings the decision was made with (null when no candidate reached the guard). */
+  guard: GuardSettings | null;
+  /** Promoted by an explicit admin call over the guard's refusal (see `reason`). */
+  explicit?: boolean;
+  /** What to do about a refusal the guard cannot settle (a champion that is not comparable). */
+  advice?: string;
   decidedAt: string;
 }
 
@@ -188,9 +201,11 @@ export interface ModelVersion {
   /** Predictions below this confidence are flagged for review. */
   threshold: number;
   weightsKey: string;
+  /** Why this version was promoted: the guard's evidence against the champion it replaced. */
+  promotedBy?: { reason: string; comparison: ChampionEvidence | null; explicit: boolean };
 }
 
-export type VersionCandidate = Omit<ModelVersion, 'version' | 'createdAt'>;
+export type VersionCandidate = Omit<ModelVersion, 'version' | 'createdAt' | 'promotedBy'>;
 
 export interface RegistryEvent {
   at: string;
@@ -198,4 +213,6 @@ export interface RegistryEvent {
   from: number | null;
   to: number;
   studyId: string | null;
+  /** A promotion made by an explicit admin call over the guard's refusal. */
+  explicit?: boolean;
 }

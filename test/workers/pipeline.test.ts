@@ -100,8 +100,13 @@ describe('a study through the real local Queue, Durable Objects and KV', () => {
     expect(first.promotion.promoted).toBe(true);
     // Nothing beats the champion by more than a full point of accuracy.
     const second = await waitForStudy(await startStudy('pipe-guard', { trials: 2, seed: 8, margin: 1 }));
-    expect(second.promotion).toMatchObject({ promoted: false, version: null, champion: { version: 1 } });
-    expect(second.promotion.reason).toMatch(/does not beat/);
+    expect(second.promotion).toMatchObject({
+      promoted: false,
+      version: null,
+      champion: { version: 1 },
+      comparison: { comparable: true, championVersion: 1, split: 'test', datasetVersion: 'embedded' },
+    });
+    expect(second.promotion.reason).toMatch(/not better by more than the margin 1/);
     expect((await registryStub(env.MODELS, 'pipe-guard').current())!.version).toBe(1);
   });
 

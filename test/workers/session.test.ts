@@ -149,8 +149,16 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     const weak = await startSession('panda-promote', { ...CONFIG, learningRate: 1e-5 }, 6);
     await slice(weak);
     const declined = await call(`/v1/sessions/${weak}/promote`, { method: 'POST', admin: true, json: { margin: 0 } });
-    expect(declined.body).toMatchObject({ promoted: false, version: null, champion: { version: 1 } });
-    expect(declined.body.reason).toMatch(/does not beat/);
+    // Scored on the same test rows as the champion: the weak one is far behind.
+    expect(declined.body).toMatchObject({
+      promoted: false,
+      version: null,
+      champion: { version: 1 },
+      comparison: { comparable: true, championVersion: 1, split: 'test', dataset: 'digits' },
+      guard: { margin: 0, significance: 0.05 },
+    });
+    expect(declined.body.comparison.challengerAccuracy).toBeLessThan(declined.body.comparison.championAccuracy);
+    expect(declined.body.reason).toMatch(/not better by more than the margin 0/);
     expect((await registryStub(env.MODELS, 'panda-promote').current())!.version).toBe(1);
 
     const fresh = await startSession('panda-promote-none');
