@@ -65,7 +65,8 @@ export interface Run {
 function spec(dataset: string, seed: number, method: Method, epochs: number, trials: number): StudySpec {
   return {
     ...{ id: `exp-${dataset}-${method}-${seed}`, model: 'exp', dataset, strategy: 'random' as const, trials },
-    ...{ seed, parallelism: 1, margin: 0, budget: { epochs, maxSeconds: 290 }, space: {}, from: null },
+    ...{ seed, parallelism: 1, margin: 0, significance: 0.05, budget: { epochs, maxSeconds: 290 }, space: {} },
+    from: null,
     ...{ datasetVersion: 'experiment', warmStart: null, createdAt: new Date(0).toISOString(), origin: 'api' as const },
     faults: null,
     sampler: method === 'random' ? 'random' : 'tpe',
