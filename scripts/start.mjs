@@ -44,6 +44,14 @@ async function api(base, method, p, body) {
   return { status: res.status, body: json };
 }
 
+/** The guard's evidence in one line: both models on the same test rows, the disagreements, McNemar's p. */
+function evidence(c) {
+  if (!c) return 'no champion to compare with';
+  if (!c.comparable) return `champion v${c.championVersion} not comparable (${c.reason})`;
+  const p = c.pValue < 1e-4 ? c.pValue.toExponential(1) : String(Number(c.pValue.toPrecision(3)));
+  return `challenger ${pct(c.challengerAccuracy)} vs champion v${c.championVersion} ${pct(c.championAccuracy)} on the same ${c.rows} test rows; ${c.discordant.challengerOnly} rows only the challenger gets right, ${c.discordant.championOnly} only the champion; McNemar p = ${p}`;
+}
+
 function describeConfig(c) {
   const bn = c.batchNorm ? `BN-${c.bnPlacement}` : 'no-BN';
   return `${c.optimizer.padEnd(8)} lr=${c.learningRate.toExponential(1)} ${String(c.depth)}x${String(c.width).padEnd(4)} ${c.activation.padEnd(7)} ${bn.padEnd(9)} batch=${String(c.batchSize).padEnd(4)} drop=${c.dropout.toFixed(2)}`;
@@ -120,7 +128,11 @@ async function main() {
     );
   }
   const pr = view.promotion;
-  console.log(`\nPromotion: ${pr.promoted ? `promoted as version ${pr.version}` : 'not promoted'} — ${pr.reason}`);
+  console.log(
+    `\nPromotion: ${pr.promoted ? `promoted as version ${pr.version}` : 'not promoted'} — ${evidence(pr.comparison)}`,
+  );
+  console.log(`  ${pr.reason}`);
+  if (pr.advice) console.log(`  ${pr.advice}`);
   const model = await api(base, 'GET', '/v1/models/digits');
   if (model.status === 200) {
     const m = model.body;

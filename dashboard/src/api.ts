@@ -2,9 +2,10 @@
 import type { EpochRecord } from '../../models/epoch';
 import type { Evaluation } from '../../functions/services/evaluation';
 import type { Prediction } from '../../functions/services/predict';
+import type { ChampionEvidence, GuardSettings } from '../../shared/study/compare';
 import type { LeaderboardEntry } from '../../shared/study/types';
 
-export type { EpochRecord, Evaluation, LeaderboardEntry, Prediction };
+export type { ChampionEvidence, EpochRecord, Evaluation, GuardSettings, LeaderboardEntry, Prediction };
 
 /**
  * The dashboard's view of the JSON API (README "HTTP API"; /openapi.json). Only the fields the views
@@ -55,8 +56,23 @@ export interface ModelMeta {
 export interface VersionList {
   model: string;
   current: number | null;
-  versions: { version: number; createdAt: string; studyId: string; trial: number; metrics: Metrics }[];
-  history: { at: string; action: 'promote' | 'rollback'; from: number | null; to: number; studyId: string | null }[];
+  versions: {
+    version: number;
+    createdAt: string;
+    studyId: string;
+    trial: number;
+    metrics: Metrics;
+    /** The evidence it was promoted on; null for versions promoted before the paired guard. */
+    promotedBy: { reason: string; comparison: ChampionEvidence | null; explicit: boolean } | null;
+  }[];
+  history: {
+    at: string;
+    action: 'promote' | 'rollback';
+    from: number | null;
+    to: number;
+    studyId: string | null;
+    explicit?: boolean;
+  }[];
 }
 
 export interface PredictResponse {
@@ -112,6 +128,11 @@ export interface StudyView {
     version: number | null;
     reason: string;
     candidate: { trial: number; valAccuracy: number; testAccuracy: number } | null;
+    /** Absent from outcomes recorded before the paired guard. */
+    comparison?: ChampionEvidence | null;
+    guard?: GuardSettings | null;
+    explicit?: boolean;
+    advice?: string;
   } | null;
   updatedAt: string;
 }
@@ -148,6 +169,7 @@ export interface StudyRequest {
   seed?: number;
   parallelism: number;
   margin: number;
+  significance: number;
   budget: { epochs: number; maxSeconds: number };
   from?: string;
 }
@@ -269,6 +291,8 @@ export const api = {
       {},
       token,
     ),
+  promoteStudy: (id: string, token: string) =>
+    request<NonNullable<StudyView['promotion']>>('POST', `/v1/studies/${seg(id)}/promote`, {}, token),
   startStudy: (body: StudyRequest, token: string) =>
     request<{ id: string; model: string; status: 'running'; trials: number }>('POST', '/v1/studies', body, token),
 };

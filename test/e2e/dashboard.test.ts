@@ -211,6 +211,11 @@ describe('dashboard (desktop 1280x800)', () => {
     expect(seen.size, `progress values seen live: ${[...seen].join(', ')}`).toBeGreaterThanOrEqual(2);
     await expect.poll(() => page.locator('.progress-text').getAttribute('data-finished'), WAIT).toBe('8');
     await expect.poll(() => page.locator('#promotion').textContent(), WAIT).toContain(`Promoted as ${MODEL} v2`);
+    // The guard's evidence: both models on the same test rows, the paired test.
+    const evidence = await page.locator('#promotion-evidence').textContent();
+    expect(evidence).toMatch(/test rows of digits@embedded/);
+    expect(evidence).toMatch(/champion\s*v1: /);
+    expect(evidence).toContain('McNemar exact p');
   }, 150_000);
 
   it('study view: leaderboard, learning curves, learning rate scatter and per-hyperparameter plots have drawn points', async () => {
@@ -244,6 +249,9 @@ describe('dashboard (desktop 1280x800)', () => {
     await expect.poll(() => card.textContent(), WAIT).toContain('v2');
     await expect.poll(() => page.locator('#versions tbody tr').count(), WAIT).toBe(2);
     expect(await page.locator('#history li').count()).toBe(2);
+    // Each version with the evidence it was promoted on.
+    expect(await page.locator('#versions tbody tr').first().textContent()).toMatch(/pt vs v1 on \d+ test rows \(p = /);
+    expect(await page.locator('#versions tbody tr').last().textContent()).toContain('first version (no champion)');
     await shot('desktop-models');
 
     await page.locator('button[data-rollback="1"]').click();

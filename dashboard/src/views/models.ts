@@ -6,6 +6,7 @@ import { api, ApiError, type ModelSummary, type VersionList } from '../api';
 import { fill, h, notice, pct, when } from '../dom';
 import type { View } from '../router';
 import { requireToken } from '../token';
+import { evidenceShort } from './comparison';
 
 function modelCard(m: ModelSummary, selected: boolean): HTMLElement {
   return h(
@@ -68,6 +69,12 @@ function versionsPanel(
         h('td', {}, current ? '' : button),
         h('td', {}, pct(v.metrics.validationAccuracy)),
         h('td', {}, pct(v.metrics.testAccuracy)),
+        h(
+          'td',
+          { class: 'evidence-cell', title: v.promotedBy?.reason ?? '' },
+          v.promotedBy?.explicit ? h('span', { class: 'badge warn' }, 'explicit') : '',
+          ` ${evidenceShort(v.promotedBy === null ? undefined : v.promotedBy.comparison)}`,
+        ),
         h('td', {}, h('a', { href: `#/studies/${encodeURIComponent(v.studyId)}` }, v.studyId), ` #${v.trial}`),
         h('td', {}, when(v.createdAt)),
       );
@@ -78,7 +85,11 @@ function versionsPanel(
       h(
         'li',
         {},
-        h('span', { class: `badge ${e.action === 'promote' ? 'ok' : 'warn'}` }, e.action),
+        h(
+          'span',
+          { class: `badge ${e.action === 'promote' ? 'ok' : 'warn'}` },
+          e.explicit ? 'promote (explicit)' : e.action,
+        ),
         ` ${e.from === null ? 'none' : `v${e.from}`} → v${e.to}`,
         e.studyId ? h('span', { class: 'muted' }, ` (${e.studyId})`) : '',
         h('span', { class: 'muted small' }, ` ${when(e.at)}`),
@@ -102,7 +113,9 @@ function versionsPanel(
               h(
                 'tr',
                 {},
-                ['version', '', 'validation', 'test', 'study / trial', 'created'].map((t) => h('th', {}, t)),
+                ['version', '', 'validation', 'test', 'promoted on', 'study / trial', 'created'].map((t) =>
+                  h('th', {}, t),
+                ),
               ),
             ),
             h('tbody', {}, rows),

@@ -10,6 +10,8 @@ import { marginalPlots } from '../charts/marginals';
 import { fill, h, notice, num, pct, when } from '../dom';
 import { poll } from '../poll';
 import type { View } from '../router';
+import { requireToken } from '../token';
+import { evidenceBlock } from './comparison';
 
 const TOP_CURVES = 5;
 
@@ -119,16 +121,45 @@ function promotionBox(view: StudyView): HTMLElement | string {
   const cand = p.candidate
     ? ` Candidate: trial #${p.candidate.trial}, validation ${pct(p.candidate.valAccuracy)}, test ${pct(p.candidate.testAccuracy)}.`
     : '';
-  return h(
-    'div',
-    { class: `notice ${p.promoted ? 'success' : 'info'}`, id: 'promotion' },
-    p.promoted ? h('strong', {}, `Promoted as ${view.spec.model} v${p.version}. `) : h('strong', {}, 'Not promoted. '),
+  const status = h('div', { class: 'status-line', 'aria-live': 'polite' });
+  const box = h('div', { class: `notice ${p.promoted ? 'success' : 'info'}`, id: 'promotion' });
+  // The guard cannot settle a champion that is not comparable: the admin decides, through the registry.
+  const explicit = p.advice
+    ? h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary small',
+          id: 'promote-explicitly',
+          onclick: async () => {
+            const auth = requireToken();
+            if ('missing' in auth) return fill(status, notice('error', auth.missing));
+            try {
+              const outcome = await api.promoteStudy(view.id, auth.token);
+              box.replaceWith(promotionBox({ ...view, promotion: outcome }));
+            } catch (err) {
+              fill(status, notice('error', `Promotion failed: ${err instanceof Error ? err.message : String(err)}`));
+            }
+          },
+        },
+        'Promote explicitly',
+      )
+    : '';
+  fill(
+    box,
+    p.promoted
+      ? h('strong', {}, `Promoted as ${view.spec.model} v${p.version}${p.explicit ? ' (explicitly)' : ''}. `)
+      : h('strong', {}, 'Not promoted. '),
     `${p.reason}.`,
     cand,
     p.promoted
       ? [' ', h('a', { href: `#/champion/${encodeURIComponent(view.spec.model)}` }, 'See the champion →')]
       : '',
+    evidenceBlock(p.comparison, p.guard),
+    p.advice ? h('p', { class: 'advice' }, p.advice, ' ', explicit) : '',
+    status,
   );
+  return box;
 }
 
 export function studyView(id: string): View {
