@@ -5,13 +5,13 @@
  */
 import { z } from 'zod';
 import { log, logError } from '../shared/log';
-import { getDatasetMeta, listDatasets } from '../shared/datasets';
+import { getDatasetMeta, type DatasetCatalogApi } from '../shared/datasets';
 import { KvStore } from '../shared/storage/kv-store';
 import { keys } from '../shared/storage/keys';
 import { listAll } from '../shared/storage/store';
 import { DEFAULT_SIGNIFICANCE } from '../shared/study/compare';
 import type { StudySpec } from '../shared/study/types';
-import { registryStub, studyStub } from './durable/stubs';
+import { catalogStub, registryStub, studyStub } from './durable/stubs';
 import { newStudyId, startStudy } from './services/studies';
 
 const ScheduleSchema = z
@@ -55,14 +55,11 @@ export async function isDue(env: Env, s: Schedule, now: Date): Promise<boolean> 
   return now.getTime() - Date.parse(lastEnded) >= s.everyHours * 3600_000;
 }
 
-/** Schedules of stored datasets (their settings), read from the listing's metadata first. */
-async function datasetSchedules(store: KvStore): Promise<Schedule[]> {
+/** Schedules of stored datasets (their settings), from the catalog's one listing. */
+async function datasetSchedules(catalog: DatasetCatalogApi): Promise<Schedule[]> {
   const out: Schedule[] = [];
-  for (const { name, headline } of await listDatasets(store)) {
-    if (!headline.scheduled) continue;
-    const meta = await getDatasetMeta(store, name);
-    if (meta?.settings.schedule) out.push({ model: name, dataset: name, ...meta.settings.schedule });
-  }
+  for (const meta of await catalog.list())
+    if (meta.settings.schedule) out.push({ model: meta.name, dataset: meta.name, ...meta.settings.schedule });
   return out;
 }
 
@@ -72,11 +69,12 @@ export async function runSchedules(
   schedules?: Schedule[],
 ): Promise<{ started: string[]; resumed: string[] }> {
   const store = new KvStore(env.KV);
-  const all = schedules ?? [...schedulesFrom(env), ...(await datasetSchedules(store))];
+  const catalog = catalogStub(env.DATASET_CATALOG);
+  const all = schedules ?? [...schedulesFrom(env), ...(await datasetSchedules(catalog))];
   const started: string[] = [];
   for (const s of all) {
     if (!(await isDue(env, s, now))) continue;
-    const dataset = await getDatasetMeta(store, s.dataset);
+    const dataset = await getDatasetMeta(catalog, s.dataset);
     if (!dataset) {
       logError('schedule_skipped', { model: s.model, reason: `unknown dataset "${s.dataset}"` });
       continue;
@@ -101,8 +99,14 @@ export async function runSchedules(
       origin: 'cron',
       faults: null,
     };
-    const result = await startStudy({ studies: env.STUDIES, models: env.MODELS }, spec);
-    if (result.ok) started.push(result.value.id);
+    try {
+      const ns = { studies: env.STUDIES, models: env.MODELS, catalog: env.DATASET_CATALOG };
+      const result = await startStudy(ns, spec);
+      if (result.ok) started.push(result.value.id);
+    } catch (err) {
+      // e.g. the dataset was deleted since it was listed: the other schedules still run.
+      logError('schedule_failed', { model: s.model, reason: String(err) });
+    }
   }
   // Finish what was left behind: every study the index still shows running.
   const resumed: string[] = [];

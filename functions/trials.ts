@@ -3,7 +3,9 @@
  * coordinator. Failures are retried by the queue; the last attempt (or the dead-letter queue) records
  * the trial as failed so the study still completes.
  */
+import { EmptySplitError } from '../models/epoch';
 import { logError, log } from '../shared/log';
+import { R2BlobStore } from '../shared/storage/blob-store';
 import { KvStore } from '../shared/storage/kv-store';
 import { failedResult, runTrial, type TrialMessage } from '../shared/study/trial';
 import { studyStub } from './durable/stubs';
@@ -29,6 +31,7 @@ export async function consumeTrials(batch: MessageBatch<TrialMessage>, env: Env)
     try {
       const result = await runTrial(task.spec, task.planned, {
         store: new KvStore(env.KV),
+        blobs: new R2BlobStore(env.DATASETS),
         attempt: msg.attempts,
         faultsAllowed: env.ALLOW_FAULT_INJECTION === 'true',
         rung: (epoch, valAccuracy) => study.rung(trial, epoch, valAccuracy),
@@ -38,7 +41,8 @@ export async function consumeTrials(batch: MessageBatch<TrialMessage>, env: Env)
     } catch (err) {
       const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       logError('trial_error', { studyId, trial, attempt: msg.attempts, reason });
-      if (msg.attempts >= maxAttempts) {
+      // The same data gives the same error on every attempt: record it now rather than retry.
+      if (msg.attempts >= maxAttempts || err instanceof EmptySplitError) {
         await study.report(trial, failedResult(msg.attempts, `failed after ${msg.attempts} attempts: ${reason}`));
         msg.ack();
       } else {

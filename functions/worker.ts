@@ -4,6 +4,7 @@ import { runSchedules } from './cron';
 import { consumeTrials } from './trials';
 import type { TrialMessage } from '../shared/study/trial';
 
+export { DatasetCatalog } from './durable/dataset-catalog';
 export { ModelRegistry } from './durable/model-registry';
 export { StudyCoordinator } from './durable/study-coordinator';
 export { TrainingSession } from './durable/training-session';

@@ -59,9 +59,14 @@ function take(data: Dataset, rows: number[]): Part {
   return { x, y, rows: rows.length };
 }
 
+/** A class needs this many rows so that training, validation and test each get at least one. */
+export const MIN_CLASS_ROWS = 3;
+
 /**
  * Per class, shuffles its rows with the seed and deals them out by the fractions, so every part keeps
- * the class proportions. Rows within a part are then shuffled so classes interleave.
+ * the class proportions. A class with at least MIN_CLASS_ROWS rows has at least one row in each part
+ * (rounding alone would leave a 3-row class out of validation and test). Rows within a part are then
+ * shuffled so classes interleave.
  */
 export function stratifiedSplit(
   data: Dataset,
@@ -75,8 +80,9 @@ export function stratifiedSplit(
   const total = fractions.train + fractions.validation + fractions.test;
   for (const rows of byClass) {
     rng.shuffle(rows);
-    const nVal = Math.round((rows.length * fractions.validation) / total);
-    const nTest = Math.round((rows.length * fractions.test) / total);
+    const atLeastOne = rows.length >= MIN_CLASS_ROWS ? 1 : 0;
+    const nVal = Math.max(atLeastOne, Math.round((rows.length * fractions.validation) / total));
+    const nTest = Math.max(atLeastOne, Math.round((rows.length * fractions.test) / total));
     out.validation.push(...rows.slice(0, nVal));
     out.test.push(...rows.slice(nVal, nVal + nTest));
     out.train.push(...rows.slice(nVal + nTest));

@@ -52,8 +52,20 @@ export interface EpochRunner {
   run(epoch: number, optimizer: FlatOptimizer): EpochRecord;
 }
 
+/**
+ * Training or validation without rows. Said plainly: averaging over no rows gives 0/0, a non-finite
+ * loss, which would otherwise be recorded as `diverged` — a wrong diagnosis of a data problem.
+ */
+export class EmptySplitError extends Error {
+  override name = 'EmptySplitError';
+}
+
 export function epochRunner(config: ModelConfig, data: TrainingData, orderRng: Rng, maskRng: Rng): EpochRunner {
   const n = data.train.rows;
+  if (n === 0 || data.validation.rows === 0)
+    throw new EmptySplitError(
+      `the ${n === 0 ? 'training' : 'validation'} split has no rows; nothing to ${n === 0 ? 'train on' : 'evaluate'}`,
+    );
   const weightsPerClass = classWeightsFor(config, classCounts(data.train.y, data.classes));
   const masks = dropoutMasks(maskRng, config.dropout);
   const capacity = Math.max(Math.min(config.batchSize, n), Math.min(EVAL_ROWS, Math.max(data.validation.rows, 1)));

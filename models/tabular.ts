@@ -4,7 +4,7 @@
  * Every rejection names the row and column.
  */
 import Papa from 'papaparse';
-import type { Dataset } from './dataset';
+import { MIN_CLASS_ROWS, type Dataset } from './dataset';
 
 export const DATASET_LIMITS = {
   maxRows: 20_000,
@@ -51,9 +51,13 @@ function finish(name: string, featureNames: string[], x: Float32Array, rawLabels
     throw new DatasetError(`need at least 2 classes, found ${classNames.length} (${classNames.join(', ')})`);
   if (classNames.length > DATASET_LIMITS.maxClasses)
     throw new DatasetError(`at most ${DATASET_LIMITS.maxClasses} classes, found ${classNames.length}`);
-  const scarce = classNames.find((c) => counts.get(c)! < 2);
-  if (scarce !== undefined)
-    throw new DatasetError(`class "${scarce}" has ${counts.get(scarce)} row; every class needs at least 2`);
+  const scarce = classNames.find((c) => counts.get(c)! < MIN_CLASS_ROWS);
+  if (scarce !== undefined) {
+    const n = counts.get(scarce)!;
+    throw new DatasetError(
+      `class "${scarce}" has ${n} row${n === 1 ? '' : 's'}; every class needs at least ${MIN_CLASS_ROWS} (one each for training, validation and test)`,
+    );
+  }
   const index = new Map(classNames.map((c, i) => [c, i]));
   return {
     name,

@@ -1,21 +1,24 @@
 /**
- * Where training data comes from: the embedded digits set, and user datasets stored in KV.
+ * Where training data comes from: the embedded digits set, and user datasets stored per immutable
+ * version in R2, with the dataset catalog (a Durable Object) naming the current version.
  *
- * A stored dataset is a set of immutable chunks (features and labels of a run of rows) plus one meta
- * record that names them. The meta record is written last, so a failed or rejected upload leaves no
- * visible dataset behind, and a reader sees the old version or the new one.
+ * Why not KV: a dataset is large, and a reader must see the version the writer just committed. KV
+ * caches reads per location for up to 60 s, so a trial elsewhere could read an old meta record whose
+ * chunks were already deleted. R2 reads are strongly consistent, and the catalog is a single object:
+ * trials read the version their study pinned (an immutable R2 object), never "whatever is current".
+ *
+ * A version is written completely (data, then its description) before the catalog names it, so a
+ * failed or rejected upload leaves no visible dataset behind, and a reader sees the old version or
+ * the new one. Superseded versions are deleted by the catalog once no study or session pins them.
  */
 import { prepareSplit, stratifiedSplit, type Dataset, type Split } from '../models/dataset';
 import { loadEmbeddedDigits } from '../models/digits-embedded';
-import type { Store } from './storage/store';
-import { getJson, listAll, putJson } from './storage/store';
+import type { BlobStore } from './storage/blob-store';
 
 /** Seed of the train/validation/test split of every dataset; part of a model's provenance. */
 export const SPLIT_SEED = 42;
 export const EMBEDDED_DATASETS = ['digits'] as const;
 export const EMBEDDED_VERSION = 'embedded';
-/** Each chunk stays far below KV's 25 MiB value limit and bounds the memory of one read. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
 const MAX_CACHED_SPLITS = 3;
 
 export interface DatasetSettings {
@@ -42,11 +45,39 @@ export interface DatasetMeta {
   splitSeed: number;
   splitCounts: { train: number; validation: number; test: number };
   createdAt: string;
-  chunks: { key: string; rows: number }[];
   settings: DatasetSettings;
 }
 
-/** Headline kept in KV list metadata so listings need no per-dataset reads. */
+/** A version pinned by a holder ("study:<id>", "session:<id>"). */
+export interface PinnedBy {
+  name: string;
+  version: string;
+}
+
+export interface VersionHolder extends PinnedBy {
+  holder: string;
+}
+
+/** What the dataset catalog (functions/durable/dataset-catalog.ts) answers; see there for the rules. */
+export interface DatasetCatalogApi {
+  get(name: string): Promise<DatasetMeta | null>;
+  list(): Promise<DatasetMeta[]>;
+  commit(meta: DatasetMeta, keepSettings: boolean): Promise<DatasetMeta>;
+  updateSettings(name: string, settings: DatasetSettings): Promise<DatasetMeta | null>;
+  remove(name: string): Promise<DatasetMeta | null>;
+  pin(name: string, holder: string): Promise<DatasetMeta | null>;
+  release(holder: string): Promise<void>;
+  holders(name: string): Promise<VersionHolder[]>;
+  versions(name: string): Promise<string[]>;
+}
+
+/** Where a stored dataset's versions live and who names the current one. */
+export interface DatasetDeps {
+  blobs: BlobStore;
+  catalog: DatasetCatalogApi;
+}
+
+/** Headline of a dataset in listings. */
 export interface DatasetHeadline {
   version: string;
   rows: number;
@@ -54,13 +85,12 @@ export interface DatasetHeadline {
   classes: number;
   createdAt: string;
   scheduled: boolean;
-  [key: string]: unknown;
 }
 
-const metaKey = (name: string) => `dataset/${name}`;
-const META_PREFIX = 'dataset/';
-const chunkKey = (name: string, version: string, i: number) =>
-  `datasetchunk/${name}/${version}/${String(i).padStart(4, '0')}`;
+/** Every R2 object of one version starts with this prefix (data.bin, meta.json). */
+export const datasetVersionPrefix = (name: string, version: string) => `datasets/${name}/${version}/`;
+const dataKey = (name: string, version: string) => `${datasetVersionPrefix(name, version)}data.bin`;
+const metaKey = (name: string, version: string) => `${datasetVersionPrefix(name, version)}meta.json`;
 
 export function isEmbeddedDataset(name: string): boolean {
   return (EMBEDDED_DATASETS as readonly string[]).includes(name);
@@ -81,11 +111,11 @@ function splitCounts(d: Dataset): DatasetMeta['splitCounts'] {
   return { train: s.train.length, validation: s.validation.length, test: s.test.length };
 }
 
-const DEFAULT_SETTINGS: DatasetSettings = { schedule: null, space: {} };
+export const DEFAULT_SETTINGS: DatasetSettings = { schedule: null, space: {} };
 
 function describe(
   d: Dataset,
-  stored: Pick<DatasetMeta, 'version' | 'embedded' | 'createdAt' | 'chunks' | 'settings'>,
+  stored: Pick<DatasetMeta, 'version' | 'embedded' | 'createdAt' | 'settings'>,
 ): DatasetMeta {
   return {
     name: d.name,
@@ -108,28 +138,18 @@ function digitsMeta(): Promise<DatasetMeta> {
       version: EMBEDDED_VERSION,
       embedded: true,
       createdAt: '1998-07-01T00:00:00.000Z',
-      chunks: [],
       settings: DEFAULT_SETTINGS,
     }),
   );
   return embeddedMeta;
 }
 
-export async function getDatasetMeta(store: Store, name: string): Promise<DatasetMeta | null> {
+export async function getDatasetMeta(catalog: DatasetCatalogApi, name: string): Promise<DatasetMeta | null> {
   if (isEmbeddedDataset(name)) return digitsMeta();
-  return getJson<DatasetMeta>(store, metaKey(name));
+  return catalog.get(name);
 }
 
-export async function listDatasets(store: Store): Promise<{ name: string; headline: DatasetHeadline }[]> {
-  const digits = await digitsMeta();
-  const stored = await listAll<DatasetHeadline>(store, META_PREFIX);
-  return [
-    { name: digits.name, headline: headlineOf(digits) },
-    ...stored.filter((k) => k.metadata).map((k) => ({ name: k.name.slice(META_PREFIX.length), headline: k.metadata! })),
-  ].sort((a, b) => a.name.localeCompare(b.name));
-}
-
-function headlineOf(m: DatasetMeta): DatasetHeadline {
+export function headlineOf(m: DatasetMeta): DatasetHeadline {
   return {
     version: m.version,
     rows: m.rows,
@@ -140,70 +160,71 @@ function headlineOf(m: DatasetMeta): DatasetHeadline {
   };
 }
 
-/** Stores a validated dataset: chunks first, then the meta record (the commit point). */
-export async function saveDataset(store: Store, d: Dataset, settings?: DatasetSettings): Promise<DatasetMeta> {
-  const previous = await getJson<DatasetMeta>(store, metaKey(d.name));
-  const version = `${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
-  const rowBytes = d.features * 4 + 4;
-  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / rowBytes));
-  const chunks: DatasetMeta['chunks'] = [];
-  try {
-    for (let start = 0, i = 0; start < d.rows; start += rowsPerChunk, i++) {
-      const rows = Math.min(rowsPerChunk, d.rows - start);
-      const bytes = new Uint8Array(rows * rowBytes);
-      bytes.set(new Uint8Array(d.x.buffer, d.x.byteOffset + start * d.features * 4, rows * d.features * 4), 0);
-      bytes.set(new Uint8Array(d.y.buffer, d.y.byteOffset + start * 4, rows * 4), rows * d.features * 4);
-      const key = chunkKey(d.name, version, i);
-      await store.put(key, bytes);
-      chunks.push({ key, rows });
-    }
-  } catch (err) {
-    await Promise.allSettled(chunks.map((c) => store.delete(c.key)));
-    throw err;
-  }
+/** Every dataset (embedded and stored) by name, from the catalog: a new upload is listed at once. */
+export async function listDatasets(catalog: DatasetCatalogApi): Promise<{ name: string; headline: DatasetHeadline }[]> {
+  const all = [await digitsMeta(), ...(await catalog.list())];
+  return all.map((m) => ({ name: m.name, headline: headlineOf(m) })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A fresh, sortable version id. */
+function newVersion(): string {
+  return `${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * The stored form of a version: features row-major as float32, then the labels as int32, in one
+ * buffer built without an intermediate copy of the table.
+ */
+function encodeData(d: Dataset): Uint8Array {
+  const bytes = new Uint8Array(d.rows * d.features * 4 + d.rows * 4);
+  bytes.set(new Uint8Array(d.x.buffer, d.x.byteOffset, d.x.byteLength), 0);
+  bytes.set(new Uint8Array(d.y.buffer, d.y.byteOffset, d.y.byteLength), d.x.byteLength);
+  return bytes;
+}
+
+/**
+ * Stores a validated dataset as a new version: its objects first, then the catalog names it (the
+ * commit point). `settings` replaces the dataset's settings; without it they carry over.
+ */
+export async function saveDataset(deps: DatasetDeps, d: Dataset, settings?: DatasetSettings): Promise<DatasetMeta> {
+  const version = newVersion();
   const meta = describe(d, {
     version,
     embedded: false,
     createdAt: new Date().toISOString(),
-    chunks,
-    settings: settings ?? previous?.settings ?? DEFAULT_SETTINGS,
+    settings: settings ?? DEFAULT_SETTINGS,
   });
-  await putJson(store, metaKey(d.name), meta, { metadata: headlineOf(meta) });
-  if (previous) await Promise.allSettled(previous.chunks.map((c) => store.delete(c.key)));
-  return meta;
-}
-
-export async function updateSettings(store: Store, meta: DatasetMeta, settings: DatasetSettings): Promise<DatasetMeta> {
-  const next = { ...meta, settings };
-  await putJson(store, metaKey(meta.name), next, { metadata: headlineOf(next) });
-  return next;
-}
-
-/** Removes the meta record first (the dataset disappears at once), then its chunks. */
-export async function deleteDataset(store: Store, meta: DatasetMeta): Promise<void> {
-  await store.delete(metaKey(meta.name));
-  await Promise.allSettled(meta.chunks.map((c) => store.delete(c.key)));
-}
-
-async function readDataset(store: Store, meta: DatasetMeta): Promise<Dataset> {
-  const x = new Float32Array(meta.rows * meta.features);
-  const y = new Int32Array(meta.rows);
-  let at = 0;
-  for (const chunk of meta.chunks) {
-    const bytes = await store.getBytes(chunk.key);
-    const expected = chunk.rows * (meta.features * 4 + 4);
-    if (!bytes || bytes.byteLength !== expected)
-      throw new Error(`dataset ${meta.name}@${meta.version}: chunk ${chunk.key} is missing or truncated`);
-    x.set(new Float32Array(bytes, 0, chunk.rows * meta.features), at * meta.features);
-    y.set(new Int32Array(bytes, chunk.rows * meta.features * 4, chunk.rows), at);
-    at += chunk.rows;
+  try {
+    await deps.blobs.put(dataKey(d.name, version), encodeData(d));
+    await deps.blobs.put(metaKey(d.name, version), JSON.stringify(meta));
+    return await deps.catalog.commit(meta, settings === undefined);
+  } catch (err) {
+    await deps.blobs.deletePrefix(datasetVersionPrefix(d.name, version)).catch(() => {});
+    throw err;
   }
+}
+
+/** The description of one stored version, straight from R2 (immutable, so never stale). */
+export async function readVersionMeta(blobs: BlobStore, name: string, version: string): Promise<DatasetMeta | null> {
+  const bytes = await blobs.get(metaKey(name, version));
+  return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as DatasetMeta) : null;
+}
+
+async function readDataset(blobs: BlobStore, name: string, version: string): Promise<Dataset & { meta: DatasetMeta }> {
+  const meta = await readVersionMeta(blobs, name, version);
+  if (!meta) throw new UnknownDatasetError(`dataset "${name}" has no version ${version} (deleted or never stored)`);
+  const bytes = await blobs.get(dataKey(name, version));
+  const expected = meta.rows * (meta.features * 4 + 4);
+  if (!bytes || bytes.byteLength !== expected)
+    throw new Error(`dataset ${name}@${version}: data is missing or truncated`);
+  // Views on the one buffer R2 returned: no copy of the table.
   return {
-    name: meta.name,
+    meta,
+    name,
     featureNames: meta.featureNames,
     classNames: meta.classNames,
-    x,
-    y,
+    x: new Float32Array(bytes, 0, meta.rows * meta.features),
+    y: new Int32Array(bytes, meta.rows * meta.features * 4, meta.rows),
     rows: meta.rows,
     features: meta.features,
   };
@@ -213,25 +234,37 @@ async function readDataset(store: Store, meta: DatasetMeta): Promise<Dataset> {
 const splits = new Map<string, Promise<Split>>();
 
 /**
- * The standardised split of a dataset version. Without a store only embedded datasets resolve; with
- * one, a stored dataset's current version (or the given one, as recorded by a study) is read from KV.
+ * The standardised split of a dataset version. Embedded datasets resolve without storage; a stored
+ * dataset is read at exactly `version` (the one its study or session pinned) from R2.
  */
-export async function loadSplit(name: string, store?: Store, version?: string): Promise<Split> {
-  let meta: DatasetMeta | null;
-  if (isEmbeddedDataset(name)) meta = await digitsMeta();
-  else if (!store) throw new UnknownDatasetError(`unknown dataset "${name}"`);
-  else meta = await getDatasetMeta(store, name);
-  if (!meta) throw new UnknownDatasetError(`unknown dataset "${name}"`);
-  if (version && meta.version !== version)
-    throw new UnknownDatasetError(`dataset "${name}" version ${version} was replaced by ${meta.version}`);
-  const key = `${name}@${meta.version}`;
+export async function loadSplit(name: string, blobs?: BlobStore, version?: string): Promise<Split> {
+  const embedded = isEmbeddedDataset(name);
+  if (!embedded && (!blobs || !version)) throw new UnknownDatasetError(`unknown dataset "${name}"`);
+  const key = `${name}@${embedded ? EMBEDDED_VERSION : version}`;
   let split = splits.get(key);
   if (!split) {
-    const m = meta;
-    split = (m.embedded ? loadEmbeddedDigits() : readDataset(store!, m)).then((d) => prepareSplit(d, m.splitSeed));
+    split = embedded
+      ? loadEmbeddedDigits().then((d) => prepareSplit(d, SPLIT_SEED))
+      : readDataset(blobs!, name, version!).then((d) => prepareSplit(d, d.meta.splitSeed));
     split.catch(() => splits.delete(key));
     splits.set(key, split);
     while (splits.size > MAX_CACHED_SPLITS) splits.delete(splits.keys().next().value!);
   }
   return split;
 }
+
+/**
+ * Pins the current version of `name` for `holder` and returns it: the holder trains on that version
+ * however often the dataset is replaced, and the version stays until the holder releases it.
+ */
+export async function pinDataset(
+  catalog: DatasetCatalogApi,
+  name: string,
+  holder: string,
+): Promise<DatasetMeta | null> {
+  if (isEmbeddedDataset(name)) return digitsMeta();
+  return catalog.pin(name, holder);
+}
+
+export const studyHolder = (studyId: string) => `study:${studyId}`;
+export const sessionHolder = (sessionId: string) => `session:${sessionId}`;

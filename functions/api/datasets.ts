@@ -4,21 +4,17 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { DatasetError, parseCsvDataset, parseJsonDataset } from '../../models/tabular';
 import {
-  deleteDataset,
   getDatasetMeta,
   isEmbeddedDataset,
   listDatasets,
   saveDataset,
-  updateSettings,
+  type DatasetCatalogApi,
   type DatasetMeta,
 } from '../../shared/datasets';
 import { ApiError } from '../../shared/http/errors';
 import { log } from '../../shared/log';
-import { KvStore } from '../../shared/storage/kv-store';
-import { keys } from '../../shared/storage/keys';
-import { listAll } from '../../shared/storage/store';
 import { validateSpace } from '../../shared/study/plan';
-import { registryStub } from '../durable/stubs';
+import { datasetDeps } from '../services/dataset-deps';
 import { adminOnly, jsonContent, newRouter } from './router';
 import {
   DatasetJsonSchema,
@@ -42,18 +38,16 @@ function parseJsonText(text: string): unknown {
 }
 
 function summary(m: DatasetMeta) {
-  const { chunks: _chunks, ...rest } = m;
-  return rest;
+  return m;
 }
 
-/** A study on this dataset is running: its data must not change or vanish under it. */
-async function runningStudyOn(env: Env, store: KvStore, name: string): Promise<string | null> {
-  // The registry of the same-named model is strongly consistent; the study index covers other model names.
-  const active = (await registryStub(env.MODELS, name).state()).activeStudy;
-  if (active) return active.id;
-  const listed = await listAll<{ dataset: string; status: string }>(store, keys.studyIndexPrefix);
-  const running = listed.find((k) => k.metadata?.dataset === name && k.metadata.status === 'running');
-  return running ? running.name.slice(keys.studyIndexPrefix.length) : null;
+/**
+ * A running study on this dataset (it pins one of its versions until it ends), from the catalog,
+ * which is strongly consistent: a study that just ended no longer blocks a deletion.
+ */
+async function runningStudyOn(catalog: DatasetCatalogApi, name: string): Promise<string | null> {
+  const study = (await catalog.holders(name)).find((h) => h.holder.startsWith('study:'));
+  return study ? study.holder.slice('study:'.length) : null;
 }
 
 const uploadRoute = createRoute({
@@ -85,7 +79,7 @@ const uploadRoute = createRoute({
   responses: {
     201: jsonContent(DatasetSummarySchema, 'Stored'),
     ...unauthorized,
-    409: jsonContent(ErrorSchema, 'Embedded dataset, or a study on it is running'),
+    409: jsonContent(ErrorSchema, 'Embedded dataset'),
     413: jsonContent(ErrorSchema, 'Body too large'),
     415: jsonContent(ErrorSchema, 'Not CSV or JSON'),
     422: jsonContent(ErrorSchema, 'Invalid dataset (names the row and column)'),
@@ -142,9 +136,8 @@ export function datasetRoutes() {
       const { label } = c.req.valid('query');
       if (isEmbeddedDataset(name))
         throw new ApiError('conflict', `"${name}" is an embedded dataset and cannot be replaced`);
-      const store = new KvStore(c.env.KV);
-      const running = await runningStudyOn(c.env, store, name);
-      if (running) throw new ApiError('conflict', `study ${running} on dataset "${name}" is running`);
+      // A running study on the dataset keeps training on the version it pinned; this upload becomes
+      // the current version for everything started later.
       const type = c.req.header('content-type') ?? '';
       let dataset;
       try {
@@ -162,7 +155,7 @@ export function datasetRoutes() {
         if (err instanceof DatasetError) throw new ApiError('validation_failed', err.message);
         throw err;
       }
-      const meta = await saveDataset(store, dataset);
+      const meta = await saveDataset(datasetDeps(c.env), dataset);
       log('dataset_stored', {
         name,
         version: meta.version,
@@ -173,7 +166,7 @@ export function datasetRoutes() {
       return c.json(summary(meta), 201);
     })
     .openapi(listRoute, async (c) => {
-      const all = await listDatasets(new KvStore(c.env.KV));
+      const all = await listDatasets(datasetDeps(c.env).catalog);
       return c.json(
         {
           datasets: all.map(({ name, headline }) => ({
@@ -191,7 +184,7 @@ export function datasetRoutes() {
     })
     .openapi(getRoute, async (c) => {
       const { name } = c.req.valid('param');
-      const meta = await getDatasetMeta(new KvStore(c.env.KV), name);
+      const meta = await getDatasetMeta(datasetDeps(c.env).catalog, name);
       if (!meta) throw new ApiError('not_found', `unknown dataset "${name}"`);
       return c.json(summary(meta), 200);
     })
@@ -202,21 +195,19 @@ export function datasetRoutes() {
         throw new ApiError('conflict', `"${name}" is embedded; its schedule is RETUNE_SCHEDULES in wrangler.toml`);
       const problem = validateSpace(settings.space);
       if (problem) throw new ApiError('validation_failed', `space: ${problem}`);
-      const store = new KvStore(c.env.KV);
-      const meta = await getDatasetMeta(store, name);
+      const meta = await datasetDeps(c.env).catalog.updateSettings(name, settings);
       if (!meta) throw new ApiError('not_found', `unknown dataset "${name}"`);
-      return c.json(summary(await updateSettings(store, meta, settings)), 200);
+      return c.json(summary(meta), 200);
     })
     .openapi(deleteRoute, async (c) => {
       const { name } = c.req.valid('param');
       if (isEmbeddedDataset(name))
         throw new ApiError('conflict', `"${name}" is an embedded dataset and cannot be deleted`);
-      const store = new KvStore(c.env.KV);
-      const meta = await getDatasetMeta(store, name);
-      if (!meta) throw new ApiError('not_found', `unknown dataset "${name}"`);
-      const running = await runningStudyOn(c.env, store, name);
+      const { catalog } = datasetDeps(c.env);
+      const running = await runningStudyOn(catalog, name);
       if (running) throw new ApiError('conflict', `study ${running} on dataset "${name}" is running`);
-      await deleteDataset(store, meta);
+      const meta = await catalog.remove(name);
+      if (!meta) throw new ApiError('not_found', `unknown dataset "${name}"`);
       log('dataset_deleted', { name, version: meta.version });
       return c.body(null, 204);
     });

@@ -4,11 +4,12 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import { getDatasetMeta, listDatasets, UnknownDatasetError } from '../../shared/datasets';
 import { ApiError } from '../../shared/http/errors';
+import { R2BlobStore } from '../../shared/storage/blob-store';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { listAll } from '../../shared/storage/store';
 import type { ModelVersion } from '../../shared/study/types';
-import { registryStub } from '../durable/stubs';
+import { catalogStub, registryStub } from '../durable/stubs';
 import { SplitMismatchError } from '../services/evaluation';
 import { formatPredictions, toMatrix } from '../services/predict';
 import { ModelUnavailableError, type LoadedModel, type ServingDeps } from '../services/serving';
@@ -33,13 +34,17 @@ const errors = {
   503: jsonContent(ErrorSchema, 'Known model, nothing promoted yet'),
 };
 
-const deps = (env: Env): ServingDeps => ({ models: env.MODELS, store: new KvStore(env.KV) });
+const deps = (env: Env): ServingDeps => ({
+  models: env.MODELS,
+  store: new KvStore(env.KV),
+  blobs: new R2BlobStore(env.DATASETS),
+});
 
 /** 404 for a name nobody knows, 503 for a model that exists (dataset or registry) but has no version yet. */
 async function notServable(env: Env, name: string): Promise<never> {
   const state = await registryStub(env.MODELS, name).state();
   // Known: the registry has seen a study for it, or a dataset of that name exists (its default model).
-  if (state.model || (await getDatasetMeta(new KvStore(env.KV), name))) {
+  if (state.model || (await getDatasetMeta(catalogStub(env.DATASET_CATALOG), name))) {
     throw new ApiError(
       'not_ready',
       `model "${name}" has no promoted version yet${state.activeStudy ? ` (study ${state.activeStudy.id} is running)` : ''}`,
@@ -162,7 +167,7 @@ export function modelRoutes() {
         studyId: k.metadata?.studyId ?? null,
       }));
       // Every dataset is a model-to-be (the model name defaults to the dataset name) before its first promotion.
-      for (const { name } of await listDatasets(new KvStore(c.env.KV)))
+      for (const { name } of await listDatasets(catalogStub(c.env.DATASET_CATALOG)))
         if (!models.some((m) => m.name === name)) models.push({ name, version: null, metrics: null, studyId: null });
       return c.json({ models: models.sort((a, b) => a.name.localeCompare(b.name)) }, 200);
     })
@@ -176,7 +181,7 @@ export function modelRoutes() {
       const { name } = c.req.valid('param');
       const registry = registryStub(c.env.MODELS, name);
       const [state, versions] = await Promise.all([registry.state(), registry.listVersions()]);
-      if (!state.model && !(await getDatasetMeta(new KvStore(c.env.KV), name)))
+      if (!state.model && !(await getDatasetMeta(catalogStub(c.env.DATASET_CATALOG), name)))
         throw new ApiError('not_found', `unknown model "${name}"`);
       return c.json(
         {

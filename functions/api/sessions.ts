@@ -6,13 +6,13 @@ import { createRoute } from '@hono/zod-openapi';
 import { ZodError } from 'zod';
 import { resolveConfig, type ModelConfig } from '../../models/config';
 import { sessionFloats } from '../../models/session-trainer';
-import { getDatasetMeta } from '../../shared/datasets';
+import { getDatasetMeta, pinDataset, sessionHolder } from '../../shared/datasets';
 import { ApiError } from '../../shared/http/errors';
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { listIndex } from '../../shared/storage/store';
-import { sessionStub } from '../durable/stubs';
+import { catalogStub, sessionStub } from '../durable/stubs';
 import { newStudyId } from '../services/studies';
 import { adminOnly, jsonContent, newRouter, unwrap } from './router';
 import {
@@ -113,7 +113,7 @@ export function sessionRoutes() {
   return newRouter()
     .openapi(startRoute, async (c) => {
       const req = c.req.valid('json');
-      const dataset = await getDatasetMeta(new KvStore(c.env.KV), req.dataset);
+      const dataset = await getDatasetMeta(catalogStub(c.env.DATASET_CATALOG), req.dataset);
       if (!dataset) throw new ApiError('not_found', `unknown dataset "${req.dataset}"`);
       let config: ModelConfig;
       try {
@@ -135,8 +135,11 @@ export function sessionRoutes() {
       }
       const model = req.model ?? req.dataset;
       const id = `session-${newStudyId(model)}`;
+      // A session can be resumed and promoted at any later time, so it keeps its version pinned.
+      const pinned = await pinDataset(catalogStub(c.env.DATASET_CATALOG), req.dataset, sessionHolder(id));
+      if (!pinned) throw new ApiError('not_found', `unknown dataset "${req.dataset}"`);
       const view = await sessionStub(c.env.SESSIONS, id).start({
-        ...{ id, model, dataset: req.dataset, datasetVersion: dataset.version, config },
+        ...{ id, model, dataset: req.dataset, datasetVersion: pinned.version, config },
         ...{
           seed: req.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]! % 2 ** 31,
           sliceEpochs: req.slice.epochs,

@@ -10,7 +10,7 @@ import { listIndex } from '../../shared/storage/store';
 import { ashaRungs, DEFAULT_ASHA } from '../../shared/study/asha';
 import { validateSpace } from '../../shared/study/plan';
 import type { StudySpec } from '../../shared/study/types';
-import { studyStub } from '../durable/stubs';
+import { catalogStub, studyStub } from '../durable/stubs';
 import { newStudyId, resolveWarmStart, startStudy } from '../services/studies';
 import { adminOnly, jsonContent, newRouter, unwrap } from './router';
 import {
@@ -77,7 +77,7 @@ export function studyRoutes() {
   return newRouter()
     .openapi(startRoute, async (c) => {
       const req = c.req.valid('json');
-      const dataset = await getDatasetMeta(new KvStore(c.env.KV), req.dataset);
+      const dataset = await getDatasetMeta(catalogStub(c.env.DATASET_CATALOG), req.dataset);
       if (!dataset) throw new ApiError('not_found', `unknown dataset "${req.dataset}"`);
       const space = req.space ?? dataset.settings.space;
       const spaceProblem = validateSpace(space);
@@ -96,7 +96,7 @@ export function studyRoutes() {
       if (req.from && !(await studyStub(c.env.STUDIES, req.from).maybeView()))
         throw new ApiError('not_found', `unknown study "${req.from}"`);
       const model = req.model ?? req.dataset;
-      const ns = { studies: c.env.STUDIES, models: c.env.MODELS };
+      const ns = { studies: c.env.STUDIES, models: c.env.MODELS, catalog: c.env.DATASET_CATALOG };
       const warmStart = req.warmStartFrom ? await resolveWarmStart(ns, req.warmStartFrom) : null;
       if (req.warmStartFrom && !warmStart)
         throw new ApiError(

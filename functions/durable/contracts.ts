@@ -162,3 +162,9 @@ export interface TrainingSessionContract {
   resume(): Promise<Result<SessionView>>;
   promote(settings: GuardSettings): Promise<Result<PromotionOutcome>>;
 }
+
+/**
+ * The dataset catalog's contract is declared beside the dataset code in shared/ (which calls it through
+ * DatasetDeps and cannot import from functions/); named here so every object's contract is in one place.
+ */
+export type { DatasetCatalogApi as DatasetCatalogContract } from '../../shared/datasets';

@@ -3,7 +3,12 @@
  * the generated RPC type is set aside: it recurses through JSON-shaped values (search-space
  * assignments) until TypeScript gives up, while the classes are checked against the same contracts.
  */
-import type { ModelRegistryContract, StudyCoordinatorContract, TrainingSessionContract } from './contracts';
+import type {
+  DatasetCatalogContract,
+  ModelRegistryContract,
+  StudyCoordinatorContract,
+  TrainingSessionContract,
+} from './contracts';
 
 export function studyStub(ns: Env['STUDIES'], id: string): StudyCoordinatorContract {
   return ns.get(ns.idFromName(id)) as unknown as StudyCoordinatorContract;
@@ -15,4 +20,9 @@ export function registryStub(ns: Env['MODELS'], model: string): ModelRegistryCon
 
 export function sessionStub(ns: Env['SESSIONS'], id: string): TrainingSessionContract {
   return ns.get(ns.idFromName(id)) as unknown as TrainingSessionContract;
+}
+
+/** The one dataset catalog (every stored dataset's current version, settings and pins). */
+export function catalogStub(ns: Env['DATASET_CATALOG']): DatasetCatalogContract {
+  return ns.get(ns.idFromName('datasets')) as unknown as DatasetCatalogContract;
 }

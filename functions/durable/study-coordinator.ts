@@ -8,7 +8,8 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { CorruptWeightsError, decodeWeights } from '../../models/weights-codec';
-import { loadSplit, SPLIT_SEED } from '../../shared/datasets';
+import { isEmbeddedDataset, loadSplit, SPLIT_SEED, studyHolder } from '../../shared/datasets';
+import { R2BlobStore } from '../../shared/storage/blob-store';
 import { log } from '../../shared/log';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
@@ -32,7 +33,7 @@ import {
 } from '../../shared/study/types';
 import { initBackend } from '../../shared/tf/backend';
 import { ok, refuse, type Result, type RungResult, type StudyCoordinatorContract, type TrialTask } from './contracts';
-import { registryStub, studyStub } from './stubs';
+import { catalogStub, registryStub, studyStub } from './stubs';
 
 interface Slot {
   trial: number;
@@ -328,6 +329,8 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       comparison: outcome.comparison,
     });
     await registry.releaseStudy(spec.id);
+    // The study no longer reads its dataset version: a superseded one can now be deleted.
+    if (!isEmbeddedDataset(spec.dataset)) await catalogStub(this.env.DATASET_CATALOG).release(studyHolder(spec.id));
     await this.ctx.storage.deleteAlarm();
     await this.writeIndex(true);
   }
@@ -367,7 +370,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     if (!bytes) throw new MissingWeightsError(`weights ${best.weightsKey} are missing`);
     const weights = decodeWeights(bytes);
     await initBackend();
-    const split = await loadSplit(spec.dataset, this.store, spec.datasetVersion);
+    const split = await loadSplit(spec.dataset, new R2BlobStore(this.env.DATASETS), spec.datasetVersion);
     const correct = testCorrectness(weights, best.config, split);
     const candidate: VersionCandidate = {
       model: spec.model,

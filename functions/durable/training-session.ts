@@ -18,6 +18,7 @@ import type { EpochRecord } from '../../models/train';
 import { decodeWeights, encodeWeights } from '../../models/weights-codec';
 import { loadSplit, SPLIT_SEED } from '../../shared/datasets';
 import { log } from '../../shared/log';
+import { R2BlobStore } from '../../shared/storage/blob-store';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { putJson } from '../../shared/storage/store';
@@ -66,6 +67,10 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
     return new KvStore(this.env.KV);
   }
 
+  private get blobs() {
+    return new R2BlobStore(this.env.DATASETS);
+  }
+
   private async meta(): Promise<Meta | null> {
     return (await this.ctx.storage.get<Meta>('meta')) ?? null;
   }
@@ -106,7 +111,7 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
     return this.ctx.blockConcurrencyWhile(async () => {
       if (!(await this.meta())) {
         await initBackend();
-        const split = await loadSplit(init.dataset, this.store, init.datasetVersion);
+        const split = await loadSplit(init.dataset, this.blobs, init.datasetVersion);
         const state = startSession(init.config, split, init.seed);
         const now = new Date().toISOString();
         const { config: _config, ...rest } = init;
@@ -184,7 +189,7 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       const meta = await this.meta();
       if (!meta || meta.status !== 'running') return;
       await initBackend();
-      const split = await loadSplit(meta.dataset, this.store, meta.datasetVersion);
+      const split = await loadSplit(meta.dataset, this.blobs, meta.datasetVersion);
       const state = await this.loadState();
       const slice = trainSlice(state, split, meta.sliceEpochs);
       const curve = [...((await this.ctx.storage.get<EpochRecord[]>('curve')) ?? []), ...slice.records];
@@ -320,7 +325,7 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
     last: EpochRecord,
   ): Promise<{ candidate: VersionCandidate; rows: ChallengerRows }> {
     await initBackend();
-    const split = await loadSplit(meta.dataset, this.store, meta.datasetVersion);
+    const split = await loadSplit(meta.dataset, this.blobs, meta.datasetVersion);
     const correct = testCorrectness(state.weights, state.config, split);
     const weightsKey = keys.trialWeights(meta.id, state.epoch, `session-${crypto.randomUUID().slice(0, 8)}`);
     await this.store.put(weightsKey, encodeWeights(state.weights));

@@ -9,6 +9,7 @@ import { Predictor } from '../../models/infer';
 import { specOf } from '../../models/network';
 import { decodeWeights } from '../../models/weights-codec';
 import { logError } from '../../shared/log';
+import type { BlobStore } from '../../shared/storage/blob-store';
 import type { Store } from '../../shared/storage/store';
 import type { ModelVersion } from '../../shared/study/types';
 import { registryStub } from '../durable/stubs';
@@ -32,6 +33,8 @@ export interface LoadedModel {
 export interface ServingDeps {
   models: Env['MODELS'];
   store: Store;
+  /** Dataset versions (a version's test split for its evaluation). */
+  blobs: BlobStore;
 }
 
 /** No loadable weights: neither the asked version nor (for the current pointer) any earlier one. */
@@ -144,7 +147,7 @@ export class ServingCache {
         );
       const [loaded, split] = await Promise.all([
         this.load(deps, meta),
-        loadSplit(meta.dataset, deps.store, meta.datasetVersion),
+        loadSplit(meta.dataset, deps.blobs, meta.datasetVersion),
       ]);
       return evaluateOnTest(meta, loaded.predictor, split);
     })();

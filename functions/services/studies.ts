@@ -2,14 +2,16 @@
  * Starting studies: one running study per model, whoever asks (admin API, cron, npm start).
  */
 import type { Assignment } from '../../models/search';
+import { isEmbeddedDataset, studyHolder } from '../../shared/datasets';
 import { rank } from '../../shared/study/leaderboard';
 import type { StudySpec } from '../../shared/study/types';
-import type { Result } from '../durable/contracts';
-import { registryStub, studyStub } from '../durable/stubs';
+import { refuse, type Result } from '../durable/contracts';
+import { catalogStub, registryStub, studyStub } from '../durable/stubs';
 
 export interface StudyNamespaces {
   studies: Env['STUDIES'];
   models: Env['MODELS'];
+  catalog: Env['DATASET_CATALOG'];
 }
 
 /** Sortable, readable and unique: model, UTC timestamp, random suffix. */
@@ -26,9 +28,23 @@ export async function startStudy(ns: StudyNamespaces, spec: StudySpec): Promise<
   const registry = registryStub(ns.models, spec.model);
   const claim = await registry.claimStudy(spec.model, spec.id);
   if (!claim.ok) return claim;
+  const catalog = catalogStub(ns.catalog);
+  const pins = !isEmbeddedDataset(spec.dataset);
   try {
+    // The study trains on the version current now, whatever happens to the dataset while it runs;
+    // the pin keeps that version until the study releases it at its end.
+    if (pins) {
+      const pinned = await catalog.pin(spec.dataset, studyHolder(spec.id));
+      if (!pinned) {
+        // Deleted since the caller looked it up.
+        await registry.releaseStudy(spec.id);
+        return refuse('not_found', `unknown dataset "${spec.dataset}"`);
+      }
+      spec = { ...spec, datasetVersion: pinned.version };
+    }
     await studyStub(ns.studies, spec.id).start(spec);
   } catch (err) {
+    if (pins) await catalog.release(studyHolder(spec.id));
     await registry.releaseStudy(spec.id);
     throw err;
   }

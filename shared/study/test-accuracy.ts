@@ -8,6 +8,7 @@ import { foldNetwork } from '../../models/fold';
 import { Predictor } from '../../models/infer';
 import { specOf, type NetworkWeights } from '../../models/network';
 import type { ModelConfig } from '../../models/config';
+import { EmptySplitError } from '../../models/epoch';
 
 /** A part's rows as they arrived (the split stores them standardised); float32 like serving's input. */
 export function rawRows(split: Split, part: Part): Float32Array {
@@ -29,6 +30,8 @@ export function correctRows(probs: Float32Array, classes: number, expected: Int3
 
 /** Per test row, 1 where the served model is right: the challenger's side of a paired comparison. */
 export function testCorrectness(weights: NetworkWeights, config: ModelConfig, split: Split): Uint8Array {
+  // 0 hits of 0 rows is no measurement at all, not an accuracy of NaN.
+  if (split.test.rows === 0) throw new EmptySplitError('the test split has no rows; nothing to measure');
   const predictor = new Predictor(foldNetwork(weights, specOf(config), split.standardisation));
   try {
     return correctRows(

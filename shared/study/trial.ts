@@ -6,6 +6,7 @@ import { encodeWeights } from '../../models/weights-codec';
 import { train, type EpochRecord } from '../../models/train';
 import { loadSplit } from '../datasets';
 import { keys } from '../storage/keys';
+import type { BlobStore } from '../storage/blob-store';
 import type { Store } from '../storage/store';
 import { initBackend } from '../tf/backend';
 import { ashaRungs, DEFAULT_ASHA, type RungDecision } from './asha';
@@ -25,6 +26,8 @@ export class InjectedFault extends Error {
 
 export interface TrialContext {
   store: Store;
+  /** Where stored dataset versions live (R2). */
+  blobs: BlobStore;
   attempt: number;
   /** Whether the study's test-only fault switch may act (ALLOW_FAULT_INJECTION). */
   faultsAllowed: boolean;
@@ -69,7 +72,7 @@ async function trainTrial(spec: StudySpec, planned: PlannedTrial, ctx: TrialCont
   }
   if (faults?.stallOnTrials.includes(planned.trial)) await new Promise<never>(() => {});
   const backend = await initBackend();
-  const split = await loadSplit(spec.dataset, ctx.store, spec.datasetVersion);
+  const split = await loadSplit(spec.dataset, ctx.blobs, spec.datasetVersion);
   const config = { ...planned.config, epochs: spec.budget.epochs };
   const result = await train(config, split, planned.seed, {
     maxSeconds: spec.budget.maxSeconds,

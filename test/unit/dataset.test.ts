@@ -158,6 +158,28 @@ describe('stratifiedSplit', () => {
     expect(changes).toBeGreaterThan(labels.length * 0.8);
   });
 
+  it('puts every class of at least 3 rows in training, validation and test', () => {
+    const sizes = [3, 4, 5, 6, 100];
+    const y = Int32Array.from(sizes.flatMap((n, k) => Array.from({ length: n }, () => k)));
+    const small = {
+      name: 'small',
+      featureNames: ['a'],
+      classNames: sizes.map((_, k) => `c${k}`),
+      x: new Float32Array(y.length),
+      y,
+      rows: y.length,
+      features: 1,
+    };
+    for (const seed of [0, 1, 2, 42]) {
+      const s = stratifiedSplit(small, seed);
+      for (const part of [s.train, s.validation, s.test])
+        classCounts(y, part, sizes.length).forEach((c) => expect(c).toBeGreaterThanOrEqual(1));
+      expect(s.train.length + s.validation.length + s.test.length).toBe(y.length);
+      // The large class keeps its proportions.
+      expect(classCounts(y, s.validation, sizes.length)[4]).toBe(15);
+    }
+  });
+
   it('normalises the fractions and honours custom ones', () => {
     expect(stratifiedSplit(digits, 9, { train: 7, validation: 1.5, test: 1.5 })).toEqual(
       stratifiedSplit(digits, 9, DEFAULT_FRACTIONS),

@@ -7,24 +7,34 @@ describe('parseCsvDataset', () => {
   it('reads a header, numeric features and string labels (last column by default)', () => {
     const d = parseCsvDataset(
       't',
-      csv(['a,b,species', '1,2000,setosa', '3,4000,virginica', '5,6000,setosa', '7,8000,virginica', '']),
+      csv([
+        'a,b,species',
+        '1,2000,setosa',
+        '3,4000,virginica',
+        '5,6000,setosa',
+        '7,8000,virginica',
+        '9,1,setosa',
+        '2,3,virginica',
+        '',
+      ]),
     );
-    expect(d).toMatchObject({ featureNames: ['a', 'b'], classNames: ['setosa', 'virginica'], rows: 4, features: 2 });
-    expect(Array.from(d.x)).toEqual([1, 2000, 3, 4000, 5, 6000, 7, 8000]);
-    expect(Array.from(d.y)).toEqual([0, 1, 0, 1]);
+    expect(d).toMatchObject({ featureNames: ['a', 'b'], classNames: ['setosa', 'virginica'], rows: 6, features: 2 });
+    expect(Array.from(d.x)).toEqual([1, 2000, 3, 4000, 5, 6000, 7, 8000, 9, 1, 2, 3]);
+    expect(Array.from(d.y)).toEqual([0, 1, 0, 1, 0, 1]);
   });
 
   it('handles quoted fields, CRLF, a BOM, blank lines and a label column named by ?label', () => {
-    const text = '\uFEFF"label","x, with comma",y\r\n"b",1.5,-2e3\r\n\r\na,"3",4\r\nb,5,6\r\na,7,8\r\n';
+    const text =
+      '\uFEFF"label","x, with comma",y\r\n"b",1.5,-2e3\r\n\r\na,"3",4\r\nb,5,6\r\na,7,8\r\nb,0,0\r\na,1,1\r\n';
     const d = parseCsvDataset('t', text, 'label');
     expect(d.featureNames).toEqual(['x, with comma', 'y']);
-    expect(Array.from(d.x)).toEqual([1.5, -2000, 3, 4, 5, 6, 7, 8]);
+    expect(Array.from(d.x)).toEqual([1.5, -2000, 3, 4, 5, 6, 7, 8, 0, 0, 1, 1]);
     expect(d.classNames).toEqual(['a', 'b']);
-    expect(Array.from(d.y)).toEqual([1, 0, 1, 0]);
+    expect(Array.from(d.y)).toEqual([1, 0, 1, 0, 1, 0]);
   });
 
   it('orders integer labels numerically', () => {
-    const d = parseCsvDataset('t', csv(['x,y', '1,10', '2,2', '3,10', '4,2', '5,1', '6,1']));
+    const d = parseCsvDataset('t', csv(['x,y', '1,10', '2,2', '3,10', '4,2', '5,1', '6,1', '7,1', '8,2', '9,10']));
     expect(d.classNames).toEqual(['1', '2', '10']);
   });
 
@@ -36,7 +46,8 @@ describe('parseCsvDataset', () => {
     ['missing value', csv(['a,b,c', '1,,x', '1,2,y']), /row 1, column "b": missing value/],
     ['missing label', csv(['a,b,c', '1,2,', '1,2,y']), /row 1, column "c": missing label/],
     ['one class', csv(['a,c', '1,x', '2,x']), /at least 2 classes, found 1/],
-    ['class with one row', csv(['a,c', '1,x', '2,x', '3,y']), /class "y" has 1 row/],
+    ['class with one row', csv(['a,c', '1,x', '2,x', '3,x', '4,y']), /class "y" has 1 row;/],
+    ['class with two rows', csv(['a,c', '1,x', '2,x', '3,x', '4,y', '5,y']), /class "y" has 2 rows; every class/],
     ['unknown label column', csv(['a,c', '1,x']), /label column "nope" is not in the header/],
     ['duplicate column', csv(['a,a,c', '1,2,x']), /column "a" appears twice/],
     ['empty', '', /empty/],
@@ -86,11 +97,13 @@ describe('parseJsonDataset', () => {
         [3, 4],
         [5, 6],
         [7, 8],
+        [9, 10],
+        [11, 12],
       ],
-      labels: [1, 0, 1, 0],
+      labels: [1, 0, 1, 0, 1, 0],
     });
     expect(d.classNames).toEqual(['0', '1']);
-    expect(Array.from(d.y)).toEqual([1, 0, 1, 0]);
+    expect(Array.from(d.y)).toEqual([1, 0, 1, 0, 1, 0]);
   });
   const rejects: [string, unknown, RegExp][] = [
     ['not an object', [1], /expected an object/],

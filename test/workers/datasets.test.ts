@@ -2,7 +2,6 @@ import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../models/random';
 import { runSchedules } from '../../functions/cron';
-import { KvStore } from '../../shared/storage/kv-store';
 import { POINTER_TTL_MS } from '../../functions/services/serving';
 import type { TrialRecord } from '../../shared/study/types';
 import { ADMIN, call, waitForStudy } from './api-helpers';
@@ -45,9 +44,24 @@ async function study(json: Record<string, unknown>) {
   return waitForStudy(res.body.id, 180_000);
 }
 
-async function chunksOf(name: string) {
-  return (await new KvStore(env.KV).list(`datasetchunk/${name}/`)).keys;
+/** The R2 objects of every stored version of `name`. */
+async function objectsOf(name: string): Promise<string[]> {
+  return (await env.DATASETS.list({ prefix: `datasets/${name}/` })).objects.map((o) => o.key);
 }
+
+async function eventually(check: () => Promise<void>, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+const versionsIn = (objects: string[]) => [...new Set(objects.map((k) => k.split('/')[2]))];
 
 describe('user datasets end to end', () => {
   it('unscaled, string-labelled 3-class CSV: upload -> study -> promote -> predict by feature name', async () => {
@@ -102,7 +116,8 @@ describe('user datasets end to end', () => {
     const up = await upload('wide', body);
     expect(up.status, JSON.stringify(up.body).slice(0, 300)).toBe(201);
     expect(up.body).toMatchObject({ rows: 5000, features: 784 });
-    expect((await chunksOf('wide')).length).toBeGreaterThan(1);
+    // One version: its table and its description.
+    expect((await objectsOf('wide')).map((k) => k.split('/').pop())).toEqual(['data.bin', 'meta.json']);
 
     const view = await study({
       dataset: 'wide',
@@ -135,7 +150,15 @@ describe('dataset rejections leave nothing behind', () => {
     ['non-finite', 'bad-inf', 'a,b,label\n1,2,x\n3,1e999,y\n4,5,x\n6,7,y\n', 'text/csv', 422, /not finite/],
     ['missing value', 'bad-missing', 'a,b,label\n1,,x\n3,4,y\n', 'text/csv', 422, /row 1, column "b": missing value/],
     ['one class', 'bad-oneclass', 'a,label\n1,x\n2,x\n', 'text/csv', 422, /at least 2 classes/],
-    ['class with one row', 'bad-scarce', 'a,label\n1,x\n2,x\n3,y\n', 'text/csv', 422, /class "y" has 1 row/],
+    ['class with one row', 'bad-scarce', 'a,label\n1,x\n2,x\n3,x\n4,y\n', 'text/csv', 422, /class "y" has 1 row;/],
+    [
+      'class with two rows',
+      'bad-scarce2',
+      'a,label\n1,x\n2,x\n3,x\n4,y\n5,y\n',
+      'text/csv',
+      422,
+      /class "y" has 2 rows; every class needs at least 3 \(one each for training, validation and test\)/,
+    ],
     [
       'too many features',
       'bad-wide',
@@ -173,12 +196,12 @@ describe('dataset rejections leave nothing behind', () => {
     ],
   ];
   for (const [what, name, body, type, status, message] of cases) {
-    it(`${what} -> ${status}, no dataset, no chunks`, async () => {
+    it(`${what} -> ${status}, no dataset, no objects`, async () => {
       const res = await upload(name, body, type, what === 'unknown label column' ? '?label=nope' : '');
       expect(res.status, JSON.stringify(res.body)).toBe(status);
       expect(res.body.error.message).toMatch(message);
       expect((await call(`/v1/datasets/${name}`)).status).toBe(404);
-      expect(await chunksOf(name)).toEqual([]);
+      expect(await objectsOf(name)).toEqual([]);
     });
   }
 
@@ -186,7 +209,7 @@ describe('dataset rejections leave nothing behind', () => {
     const res = await upload('bad-huge', 'a,label\n' + '1,x\n'.repeat(9_000_000));
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('payload_too_large');
-    expect(await chunksOf('bad-huge')).toEqual([]);
+    expect(await objectsOf('bad-huge')).toEqual([]);
   });
 
   it('names must be safe; the embedded dataset cannot be replaced or deleted', async () => {
@@ -197,7 +220,7 @@ describe('dataset rejections leave nothing behind', () => {
 });
 
 describe('listing, deletion, settings, schedules and warm start', () => {
-  it('lists datasets, refuses DELETE while a study runs, deletes afterwards', async () => {
+  it('lists datasets, refuses DELETE while a study runs, deletes afterwards; a replacement leaves the running study on its pinned version', async () => {
     expect((await upload('deletable', threeClassCsv(60, 2))).status).toBe(201);
     const list = await call('/v1/datasets');
     expect(list.body.datasets.map((d: { name: string }) => d.name)).toEqual(
@@ -212,11 +235,20 @@ describe('listing, deletion, settings, schedules and warm start', () => {
     const refused = await call('/v1/datasets/deletable', { method: 'DELETE', admin: true });
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toMatch(/is running/);
-    expect((await upload('deletable', threeClassCsv(60, 3))).status).toBe(409);
-    await waitForStudy(started.body.id);
+    const pinned = (await call(`/v1/studies/${started.body.id}`)).body.spec.datasetVersion;
+    // Replacing is allowed: the running study keeps the version it pinned, both versions stay stored.
+    const replaced = await upload('deletable', threeClassCsv(60, 3));
+    expect(replaced.status).toBe(201);
+    expect(replaced.body.version).not.toBe(pinned);
+    expect((await call('/v1/datasets/deletable')).body.version).toBe(replaced.body.version);
+    const view = await waitForStudy(started.body.id);
+    expect(view.spec.datasetVersion).toBe(pinned);
+    expect(view.progress.complete).toBe(2);
+    // The study releases its pin as it ends: then the superseded version goes, the current one stays.
+    await eventually(async () => expect(versionsIn(await objectsOf('deletable'))).toEqual([replaced.body.version]));
     expect((await call('/v1/datasets/deletable', { method: 'DELETE', admin: true })).status).toBe(204);
     expect((await call('/v1/datasets/deletable')).status).toBe(404);
-    expect(await chunksOf('deletable')).toEqual([]);
+    expect(await objectsOf('deletable')).toEqual([]);
   });
 
   it('a dataset schedule and space overrides are honoured by the cron', async () => {
@@ -264,5 +296,16 @@ describe('listing, deletion, settings, schedules and warm start', () => {
       json: { dataset: 'warm-b', warmStartFrom: 'nobody-here' },
     });
     expect(unknown.status).toBe(404);
+  });
+});
+
+describe('small data', () => {
+  it('two classes of 3 rows: each class in every part, trials complete (no 0/0 "diverged")', async () => {
+    const csv = 'a,b,label\n0.1,1,x\n0.2,1.1,x\n0.15,0.9,x\n2.1,-1,y\n1.9,-1.2,y\n2.2,-0.8,y\n';
+    const up = await upload('tiny', csv);
+    expect(up.status, JSON.stringify(up.body)).toBe(201);
+    expect(up.body.splitCounts).toEqual({ train: 2, validation: 2, test: 2 });
+    const view = await study({ dataset: 'tiny', trials: 2, seed: 2, budget: { epochs: 3, maxSeconds: 30 } });
+    expect(view.progress).toMatchObject({ complete: 2, diverged: 0, failed: 0 });
   });
 });

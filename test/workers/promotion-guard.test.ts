@@ -19,6 +19,7 @@ import { Rng } from '../../models/random';
 import { encodeWeights } from '../../models/weights-codec';
 import { registryStub } from '../../functions/durable/stubs';
 import { loadSplit, SPLIT_SEED } from '../../shared/datasets';
+import { R2BlobStore } from '../../shared/storage/blob-store';
 import { KvStore } from '../../shared/storage/kv-store';
 import { promoteThroughGuard } from '../../shared/study/champion';
 import type { Comparison } from '../../shared/study/compare';
@@ -132,7 +133,7 @@ describe('(a) same dataset: both models scored on the same test rows, McNemar at
     const meta = await upload('guard-rows', lines.join('\n'));
     expect(meta.splitCounts.test).toBe(250);
     const dataset = { name: 'guard-rows', version: meta.version };
-    const split = await loadSplit(dataset.name, store(), dataset.version);
+    const split = await loadSplit(dataset.name, new R2BlobStore(env.DATASETS), dataset.version);
     expect(split.test.rows).toBe(250);
 
     // One row: the champion reads a1, the challenger b.
