@@ -62,13 +62,14 @@ export interface Run {
   wallMs: number;
 }
 
-function spec(dataset: string, seed: number, method: Method, epochs: number, trials: number): StudySpec {
+function spec(dataset: string, split: Split, seed: number, method: Method, epochs: number, trials: number): StudySpec {
   return {
     ...{ id: `exp-${dataset}-${method}-${seed}`, model: 'exp', dataset, strategy: 'random' as const, trials },
     ...{ seed, parallelism: 1, margin: 0, significance: 0.05, budget: { epochs, maxSeconds: 290 }, space: {} },
     from: null,
     ...{ datasetVersion: 'experiment', warmStart: null, createdAt: new Date(0).toISOString(), origin: 'api' as const },
     faults: null,
+    data: { features: split.features, trainRows: split.train.rows },
     sampler: method === 'random' ? 'random' : 'tpe',
     pruner: method === 'tpe+asha' ? { type: 'asha', ...DEFAULT_ASHA } : null,
   };
@@ -89,7 +90,7 @@ function probabilities(weights: NetworkWeights, config: ModelConfig, split: Spli
 async function search(name: string, split: Split, method: Method, seed: number, epochs: number, budget: number) {
   const t0 = performance.now();
   // `trials` sizes TPE's start-up (a quarter of random search's trial count); ASHA goes on past it.
-  const s = spec(name, seed, method, epochs, budget / epochs);
+  const s = spec(name, split, seed, method, epochs, budget / epochs);
   const proposer = createProposer(s);
   const rungs = new Set(s.pruner ? ashaRungs(s.pruner, epochs) : []);
   const atRung = new Map<number, number[]>();

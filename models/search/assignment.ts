@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { DEFAULT_CONFIG, type ModelConfig, resolveConfig } from '../config';
 import { canonicalJson, fnv1a64, type JsonValue } from './json';
-import { isActive, type Distribution, type SearchSpace } from './space';
+import { isActive, specialise, type Distribution, type SearchSpace } from './space';
 
 export type Assignment = Record<string, JsonValue>;
 export const AssignmentSchema = z.record(z.string(), z.json());
@@ -32,7 +32,8 @@ export function buildAssignment(
   const out: Assignment = {};
   for (const [name, dist] of Object.entries(space)) {
     const active = isActive(dist, out);
-    const value = pick(name, dist, active, out);
+    // A range that depends on earlier values (`cases`) is resolved here, once for every sampler.
+    const value = pick(name, specialise(dist, out), active, out);
     if (active) out[name] = value;
   }
   return out;

@@ -7,7 +7,7 @@
 import type { Assignment } from './assignment';
 import { gridValues } from './distributions';
 import { assignmentKey } from './assignment';
-import { isActive, type Distribution, type SearchSpace } from './space';
+import { caseRefs, isActive, specialise, type Distribution, type SearchSpace } from './space';
 import type { JsonValue } from './json';
 
 export const DEFAULT_GRID_LEVELS = 3;
@@ -25,7 +25,9 @@ export class Grid {
   ) {
     this.params = Object.entries(space).map(([name, dist]) => ({ name, dist, levels: gridValues(dist, levels) }));
     this.relevant = this.params.map((_, k) =>
-      [...new Set(this.params.slice(k).flatMap((p) => Object.keys(p.dist.when ?? {})))].sort(),
+      [
+        ...new Set(this.params.slice(k).flatMap((p) => [...Object.keys(p.dist.when ?? {}), ...caseRefs(p.dist)])),
+      ].sort(),
     );
     this.size = this.count(0, {});
     if (!Number.isSafeInteger(this.size))
@@ -41,9 +43,14 @@ export class Grid {
     const p = this.params[k]!;
     let total = 0;
     if (!isActive(p.dist, partial)) total = this.count(k + 1, partial);
-    else for (const v of p.levels) total += this.count(k + 1, { ...partial, [p.name]: v });
+    else for (const v of this.levelsAt(p, partial)) total += this.count(k + 1, { ...partial, [p.name]: v });
     this.memo.set(key, total);
     return total;
+  }
+
+  /** A parameter's levels given the earlier values (a range with `cases` has levels per case). */
+  private levelsAt(p: { dist: Distribution; levels: JsonValue[] }, partial: Assignment): JsonValue[] {
+    return caseRefs(p.dist).length ? gridValues(specialise(p.dist, partial), this.levels) : p.levels;
   }
 
   /** The index-th grid point (0-based). */
@@ -55,7 +62,7 @@ export class Grid {
     for (let k = 0; k < this.params.length; k++) {
       const p = this.params[k]!;
       if (!isActive(p.dist, out)) continue;
-      for (const v of p.levels) {
+      for (const v of this.levelsAt(p, out)) {
         const n = this.count(k + 1, { ...out, [p.name]: v });
         if (rest < n) {
           out[p.name] = v;
@@ -74,7 +81,7 @@ export class Grid {
       if (!isActive(p.dist, out)) continue;
       if (!(p.name in params)) return false;
       const key = assignmentKey({ v: params[p.name]! });
-      const level = p.levels.find((l) => assignmentKey({ v: l }) === key);
+      const level = this.levelsAt(p, out).find((l) => assignmentKey({ v: l }) === key);
       if (level === undefined) return false;
       out[p.name] = level;
     }

@@ -14,7 +14,15 @@ export {
   isActive,
   parseSpace,
 } from './space';
-export { DEFAULT_SPACE } from './default-space';
+export { DEFAULT_SPACE, DEFAULT_TEMPLATE, defaultSpace } from './default-space';
+export {
+  DEFAULT_CONTEXT,
+  fewestSteps,
+  resolveTemplate,
+  type ScaledBound,
+  type SpaceContext,
+  type SpaceTemplate,
+} from './priors';
 export { type SpaceOverrides, mergeSpace } from './merge';
 export { contains, fromUnit, gridValues, toUnit, valueBounds } from './distributions';
 export {

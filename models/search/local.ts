@@ -11,7 +11,7 @@
 import type { Assignment } from './assignment';
 import { contains, fromUnit, ONE_BELOW, toUnit, valueBounds } from './distributions';
 import type { JsonValue } from './json';
-import type { Distribution, SearchSpace } from './space';
+import { specialise, type Distribution, type SearchSpace } from './space';
 
 export const DEFAULT_SHRINK = 0.25;
 export const DEFAULT_KEEP_PROBABILITY = 0.8;
@@ -45,8 +45,10 @@ export function localRanges(
 ): Record<string, LocalRange> {
   if (!(shrink > 0 && shrink <= 1)) throw new RangeError(`shrink must be in (0, 1] (got ${shrink})`);
   const out: Record<string, LocalRange> = {};
-  for (const [name, dist] of Object.entries(space)) {
+  for (const [name, general] of Object.entries(space)) {
     if (!(name in incumbent)) continue;
+    // The incumbent's own case of a range that depends on earlier values.
+    const dist = specialise(general, incumbent);
     const value = incumbent[name]!;
     if (dist.type === 'categorical' || dist.type === 'const') {
       if (contains(dist, value)) out[name] = { kind: 'keep', value, keepProbability };
@@ -68,6 +70,8 @@ export function localRanges(
  * the value. Both are always consumed by the caller so the streams of later parameters stay aligned.
  */
 export function localValue(dist: Distribution, range: LocalRange | undefined, uKeep: number, u: number): JsonValue {
+  // A window from another case of the range (the switch it depends on was redrawn) does not apply.
+  if (range?.kind === 'window' && !(contains(dist, range.low) && contains(dist, range.high))) return fromUnit(dist, u);
   if (!range) return fromUnit(dist, u);
   if (range.kind === 'keep') return uKeep < range.keepProbability ? range.value : fromUnit(dist, u);
   return fromUnit(dist, range.unitLow + u * (windowTop(range.unitHigh) - range.unitLow));

@@ -11,6 +11,7 @@
 import { contains } from './distributions';
 import { isPlainObject, type JsonValue } from './json';
 import {
+  caseKey,
   parseDistribution,
   parseSpace,
   type Condition,
@@ -53,7 +54,8 @@ export function mergeSpace(base: SearchSpace, overrides: SpaceOverrides): Search
   const combined = new Map<string, Distribution>(Object.entries(base));
   for (const [name, dist] of replaced) combined.set(name, dist);
   const merged: SearchSpace = {};
-  for (const [name, dist] of combined) {
+  for (const [name, original] of combined) {
+    const dist = narrowCases(original, merged);
     if (!dist.when || explicitWhen.has(name)) {
       merged[name] = dist;
       continue;
@@ -86,4 +88,24 @@ function narrowCondition(when: Condition, merged: SearchSpace): { when: Conditio
     out[ref] = possible;
   }
   return { when: out };
+}
+
+/** Drops the cases of values (or switches) the merged space can no longer produce: they can never apply. */
+function narrowCases(d: Distribution, merged: SearchSpace): Distribution {
+  if ((d.type !== 'float' && d.type !== 'int') || !d.cases) return d;
+  const cases: NonNullable<typeof d.cases> = {};
+  for (const [ref, table] of Object.entries(d.cases)) {
+    const refDist = Object.hasOwn(merged, ref) ? merged[ref] : undefined;
+    if (!refDist) continue;
+    const kept = Object.entries(table).filter(([key]) =>
+      refDist.type === 'categorical'
+        ? refDist.choices.some((c) => caseKey(c) === key)
+        : refDist.type === 'const'
+          ? caseKey(refDist.value) === key
+          : contains(refDist, Number(key)),
+    );
+    if (kept.length) cases[ref] = Object.fromEntries(kept);
+  }
+  const { cases: _dropped, ...base } = d;
+  return (Object.keys(cases).length ? { ...base, cases } : base) as Distribution;
 }

@@ -23,6 +23,9 @@
 import type { z } from 'zod';
 import { ModelConfigSchema } from '../config';
 import {
+  allCases,
+  caseKey,
+  caseRefs,
   DISTRIBUTION_TYPES,
   DistributionSchema,
   type Choice,
@@ -48,6 +51,9 @@ export {
   type FloatDistribution,
   type IntDistribution,
   type SearchSpace,
+  caseKey,
+  caseRefs,
+  specialise,
 } from './distribution-schema';
 
 /** A space that failed validation; `issues` holds one "param: problem" line each. */
@@ -76,7 +82,12 @@ export function parseDistribution(name: string, input: unknown): { dist?: Distri
   const parsed = DistributionSchema.safeParse(input);
   if (!parsed.success) return { issues: zodIssues(name, parsed.error) };
   const dist = parsed.data as Distribution;
-  const issues = rangeIssues(dist).map((m) => `${name}: ${m}`);
+  const [base, ...cases] = allCases(dist);
+  const issues = [
+    ...rangeIssues(base!).map((m) => `${name}: ${m}`),
+    ...cases.flatMap((c) => rangeIssues(c).map((m) => `${name}.cases: ${m}`)),
+    ...cases.flatMap((c) => enclosureIssue(base!, c)).map((m) => `${name}.cases: ${m}`),
+  ];
   return issues.length ? { issues } : { dist, issues };
 }
 
@@ -107,6 +118,18 @@ function rangeIssues(d: Distribution): string[] {
   return out;
 }
 
+function allValues(d: Distribution): JsonValue[] {
+  return d.type === 'categorical' ? d.choices : d.type === 'const' ? [d.value] : [];
+}
+
+/** A case's range must lie inside the base range, so the base says everything the parameter can produce. */
+function enclosureIssue(base: Distribution, c: Distribution): string[] {
+  if ((base.type !== 'float' && base.type !== 'int') || (c.type !== 'float' && c.type !== 'int')) return [];
+  return c.low < base.low || c.high > base.high
+    ? [`the range [${c.low}, ${c.high}] is not inside the base range [${base.low}, ${base.high}]`]
+    : [];
+}
+
 /** Whether a parameter is active given the values chosen so far (absent = inactive). */
 export function isActive(dist: Distribution, partial: Readonly<Record<string, JsonValue>>): boolean {
   if (!dist.when) return true;
@@ -130,7 +153,7 @@ export function unknownParamIssue(name: string): string | undefined {
 function modelIssues(name: string, d: Distribution): string[] {
   const field = (ModelConfigSchema.shape as Record<string, z.ZodType>)[name]!;
   // One message per parameter: the first offending probe is an end of the range, the most useful to show.
-  for (const v of probeValues(d)) {
+  for (const v of allCases(d).flatMap(probeValues)) {
     const r = field.safeParse(v);
     if (!r.success)
       return [
@@ -152,6 +175,18 @@ function conditionIssues(name: string, d: Distribution, earlier: ReadonlyMap<str
           out.push(`${name}.when.${ref}: ${JSON.stringify(v)} is not a possible value of ${ref}`);
       }
     }
+  }
+  for (const ref of caseRefs(d)) {
+    const refDist = earlier.get(ref);
+    if (!refDist) out.push(`${name}.cases: refers to "${ref}", which is not declared before ${name}`);
+    else
+      for (const key of Object.keys((d as { cases: Record<string, Record<string, unknown>> }).cases[ref]!)) {
+        const possible =
+          refDist.type === 'categorical' || refDist.type === 'const'
+            ? allValues(refDist).some((v) => caseKey(v) === key)
+            : contains(refDist, Number(key));
+        if (!possible) out.push(`${name}.cases.${ref}: ${key} is not a possible value of ${ref}`);
+      }
   }
   return out;
 }

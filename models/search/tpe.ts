@@ -28,7 +28,15 @@ import { numericAxis, type NumericAxis } from './distributions';
 import type { JsonValue } from './json';
 import { truncatedIntervalMass, truncatedLogPdf, truncatedSample, type TruncatedNormal } from './normal';
 import { DEFAULT_MAX_ATTEMPTS, randomDraw } from './samplers';
-import type { CategoricalDistribution, Distribution, FloatDistribution, IntDistribution, SearchSpace } from './space';
+import {
+  caseKey,
+  caseRefs,
+  type CategoricalDistribution,
+  type Distribution,
+  type FloatDistribution,
+  type IntDistribution,
+  type SearchSpace,
+} from './space';
 
 const TPE_STREAM = 0x54504521;
 
@@ -362,11 +370,17 @@ export class TpeSampler {
   /** One parameter at a time in the space's order; each sees only the trials where it was active. */
   private modelDraw(rng: Rng, good: Assignment[], bad: Assignment[]): Assignment {
     const w = this.spec.priorWeight;
-    return buildAssignment(this.space, (name, dist, active) => {
+    return buildAssignment(this.space, (name, dist, active, partial) => {
       if (!active) return null;
-      const l = density(dist, withRecency(good.filter((p) => Object.hasOwn(p, name)).map((p) => p[name]!)), w);
+      // Only trials where the parameter was active, and in the same case of a range that depends on earlier
+      // values (an SGD learning rate says little about Adam's range).
+      const refs = caseRefs(this.space[name]!);
+      const comparable = (p: Assignment) =>
+        Object.hasOwn(p, name) && refs.every((r) => caseKey(p[r]) === caseKey(partial[r]));
+      const values = (group: Assignment[]) => withRecency(group.filter(comparable).map((p) => p[name]!));
+      const l = density(dist, values(good), w);
       if (!l) return (dist as { value: JsonValue }).value;
-      const g = density(dist, withRecency(bad.filter((p) => Object.hasOwn(p, name)).map((p) => p[name]!)), w)!;
+      const g = density(dist, values(bad), w)!;
       let best: JsonValue = null;
       let bestScore = -Infinity;
       for (let c = 0; c < this.spec.candidates; c++) {

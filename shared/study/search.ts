@@ -11,10 +11,13 @@ import { mixSeed } from '../../models/random';
 import {
   type Assignment,
   createSampler,
+  DEFAULT_CONTEXT,
   DEFAULT_SPACE,
+  defaultSpace,
   mergeSpace,
   type SamplerSpec,
   type SearchSpace,
+  type SpaceContext,
   SpaceError,
   type SpaceOverrides,
   type TpeObservation,
@@ -47,8 +50,17 @@ export function searchLabel(spec: Pick<StudySpec, 'sampler' | 'pruner' | 'strate
   return pruner ? `${samplerOf(spec)}+${pruner.type}` : samplerOf(spec);
 }
 
-export function studySpace(spec: Pick<StudySpec, 'space'>): SearchSpace {
-  return mergeSpace(DEFAULT_SPACE, spec.space as SpaceOverrides);
+/** What the default space's data-aware ranges are resolved for (older specs: digits-shaped data). */
+export function spaceContext(spec: Pick<StudySpec, 'data' | 'budget'>): SpaceContext {
+  return {
+    features: spec.data?.features ?? DEFAULT_CONTEXT.features,
+    trainRows: spec.data?.trainRows ?? DEFAULT_CONTEXT.trainRows,
+    epochs: spec.budget.epochs,
+  };
+}
+
+export function studySpace(spec: Pick<StudySpec, 'space' | 'data' | 'budget'>): SearchSpace {
+  return mergeSpace(defaultSpace(spaceContext(spec)), spec.space as SpaceOverrides);
 }
 
 /** null when the overrides merge into a valid space, else the reason. */

@@ -87,6 +87,8 @@ export interface StudySpec {
   /** The pruner; absent in older specs (then `strategy: 'asha'` means ASHA). */
   pruner?: PrunerSpec | null;
   tpe?: TpeSettings | null;
+  /** The data the default space's ranges are scaled for (encoded input width, training rows); absent in older specs. */
+  data?: { features: number; trainRows: number } | null;
 }
 
 /** One planned trial: the sampled hyperparameters and the full configuration they resolve to. */

@@ -3,7 +3,8 @@ import {
   type Assignment,
   assignmentKey,
   createSampler,
-  DEFAULT_SPACE,
+  DEFAULT_SPACE as DATA_DEFAULT_SPACE,
+  mergeSpace,
   type Incumbent,
   type LocalSampler,
   localRanges,
@@ -12,6 +13,16 @@ import {
   toConfig,
   toUnit,
 } from '../../models/search';
+
+/**
+ * Local search's mechanics on fixed ranges (the data-independent ranges the default space had before its
+ * priors were scaled to the data): lr 1e-4..1e-1 for every optimizer, width 16..256, bnMomentum 0.9..0.999.
+ */
+const DEFAULT_SPACE = mergeSpace(DATA_DEFAULT_SPACE, {
+  learningRate: { type: 'float', low: 1e-4, high: 1e-1, log: true },
+  width: { type: 'int', low: 16, high: 256, log: true },
+  bnMomentum: { type: 'float', low: 0.001, high: 0.1, log: true, oneMinus: true },
+});
 
 const BEST: Assignment = {
   learningRate: 0.003,

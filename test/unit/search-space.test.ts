@@ -26,14 +26,24 @@ describe('DEFAULT_SPACE', () => {
   });
 
   it('uses the documented scales', () => {
-    expect(DEFAULT_SPACE.learningRate).toEqual({ type: 'float', low: 1e-4, high: 1e-1, log: true });
+    // Per-optimizer learning-rate ranges (SGD needs larger rates than the adaptive methods).
+    expect(DEFAULT_SPACE.learningRate).toMatchObject({ type: 'float', low: 1e-4, high: 1, log: true });
+    expect((DEFAULT_SPACE.learningRate as { cases: unknown }).cases).toEqual({
+      optimizer: {
+        sgd: { low: 3e-3, high: 1 },
+        momentum: { low: 1e-3, high: 0.3 },
+        rmsprop: { low: 1e-4, high: 1e-2 },
+        adam: { low: 1e-4, high: 1e-2 },
+      },
+    });
     expect(DEFAULT_SPACE.batchSize).toEqual({ type: 'categorical', choices: [16, 32, 64, 128] });
     expect(DEFAULT_SPACE.depth).toEqual({ type: 'int', low: 0, high: 4 });
     expect(DEFAULT_SPACE.l2).toMatchObject({ type: 'float', log: true, zeroProbability: 0.5 });
+    // Digits-shaped default context: 20 epochs x ceil(1257 / 128) = 200 steps at the largest batch, v >= 5 / 200.
     expect(DEFAULT_SPACE.bnMomentum).toMatchObject({
       type: 'float',
-      low: 0.001,
-      high: 0.1,
+      low: 0.025,
+      high: 0.2,
       log: true,
       oneMinus: true,
       when: { batchNorm: [true] },
