@@ -5,7 +5,7 @@
  * Runs experiment/workers/search.experiment.test.ts inside workerd, then writes experiment/search-results.json
  * (every run's curve, ensemble and calibration, plus the summary) and replaces the "## Search: ..." section of
  * BENCHMARKS.md (the rest of that file is left as it is).
- * Knobs: SEARCH_SEEDS (5), SEARCH_EPOCHS (8), SEARCH_TRIALS (20; budget = trials x epochs), SEARCH_DATASETS.
+ * Knobs: SEARCH_SEEDS (5), SEARCH_EPOCHS (6), SEARCH_TRIALS (20; budget = trials x epochs), SEARCH_DATASETS.
  * `node experiment/run-search.mjs --report-only` rewrites the BENCHMARKS.md section from the existing results.
  */
 import { spawn } from 'node:child_process';

@@ -17,7 +17,7 @@ export default defineConfig({
       ashaEpochs: Number(process.env.ASHA_EPOCHS ?? 27),
       ashaRandomTrials: Number(process.env.ASHA_RANDOM_TRIALS ?? 10),
       searchSeeds: Number(process.env.SEARCH_SEEDS ?? 5),
-      searchEpochs: Number(process.env.SEARCH_EPOCHS ?? 8),
+      searchEpochs: Number(process.env.SEARCH_EPOCHS ?? 6),
       searchTrials: Number(process.env.SEARCH_TRIALS ?? 20),
       searchDatasets: (process.env.SEARCH_DATASETS ?? 'digits,wide').split(','),
     },

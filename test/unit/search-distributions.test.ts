@@ -63,7 +63,7 @@ describe('log-uniform and oneMinus scales', () => {
     expect(worstQuantileGap(lr.map(Math.log10), -4, -1)).toBeLessThan(0.04);
     const linear = drawParam('learningRate', { type: 'float', low: 1e-4, high: 1e-1 }, 20_000);
     expect(worstQuantileGap(linear.map(Math.log10), -4, -1)).toBeGreaterThan(0.5);
-  });
+  }, 60_000);
 
   it('oneMinus: log10(1 - v) is uniform, so 0.9, 0.99 and 0.999 are equally likely', () => {
     const beta2 = drawParam('beta2', { type: 'float', low: 1e-4, high: 1e-1, log: true, oneMinus: true }, 20_000);

@@ -82,7 +82,7 @@ describe('random sampler: conditions and validity', () => {
       expect(config.epochs).toBe(12);
       for (const [k, v] of Object.entries(p)) expect(config[k as keyof typeof config]).toEqual(v);
     }
-  });
+  }, 60_000);
 
   it('every categorical value occurs', () => {
     for (const [name, dist] of Object.entries(DEFAULT_SPACE)) {
