@@ -200,6 +200,48 @@ describe('(a) same dataset: both models scored on the same test rows, McNemar at
     expect(await registry.promote(candidate, GUARD, null)).toMatchObject({ ok: false, error: { code: 'conflict' } });
     expect((await registry.state()).versions).toEqual([1]);
   });
+  it('a champion that changes while it is scored is scored again: the decision is about the current one', async () => {
+    await requireWasmSimd();
+    const meta = await upload('guard-race-rows', lines.join('\n'));
+    const dataset = { name: 'guard-race-rows', version: meta.version };
+    const split = await loadSplit(dataset.name, store(), dataset.version);
+    // v1 reads a20 (20 rows wrong); v2 reads a1 (1 row wrong) and beats it.
+    await propose('guard-race', 'guard-race-v1', dataset, split, reader(split, 1), 0.9);
+    expect(await propose('guard-race', 'guard-race-v2', dataset, split, reader(split, 0), 0.9)).toMatchObject({
+      promoted: true,
+      version: 2,
+    });
+    // The real registry, with a rollback to v1 landing right after the caller read the champion (v2).
+    const registry = registryStub(env.MODELS, 'guard-race');
+    let reads = 0;
+    const racing = {
+      current: async () => {
+        const champion = await registry.current();
+        if (reads++ === 0) expect(await registry.rollback(1)).toMatchObject({ ok: true });
+        return champion;
+      },
+      promote: (...args: Parameters<typeof registry.promote>) => registry.promote(...args),
+    };
+    const weights = reader(split, 2);
+    const weightsKey = 'weights/guard-race-v3/crafted';
+    await store().put(weightsKey, encodeWeights(weights));
+    const correct = testCorrectness(weights, LOGISTIC, split);
+    const v2 = (await registry.version(2))!;
+    const outcome = await promoteThroughGuard(
+      racing,
+      store(),
+      { ...v2, studyId: 'guard-race-v3', weightsKey, metrics: { ...v2.metrics, testAccuracy: 1 } },
+      { dataset: dataset.name, datasetVersion: dataset.version, split, correct },
+      GUARD,
+    );
+    expect(reads).toBe(2);
+    // Scored against v2 (one row) it would have been refused; against v1, the champion now, it wins by twenty.
+    expect(outcome).toMatchObject({
+      promoted: true,
+      version: 3,
+      comparison: { championVersion: 1, discordant: { championOnly: 0, challengerOnly: 20 } },
+    });
+  });
 });
 
 /** Two numeric columns and a yes/no label; the label follows column `signal` (with `noise` of labels flipped). */
