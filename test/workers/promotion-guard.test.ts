@@ -204,7 +204,7 @@ describe('(a) same dataset: both models scored on the same test rows, McNemar at
     await requireWasmSimd();
     const meta = await upload('guard-race-rows', lines.join('\n'));
     const dataset = { name: 'guard-race-rows', version: meta.version };
-    const split = await loadSplit(dataset.name, store(), dataset.version);
+    const split = await loadSplit(dataset.name, new R2BlobStore(env.DATASETS), dataset.version);
     // v1 reads a20 (20 rows wrong); v2 reads a1 (1 row wrong) and beats it.
     await propose('guard-race', 'guard-race-v1', dataset, split, reader(split, 1), 0.9);
     expect(await propose('guard-race', 'guard-race-v2', dataset, split, reader(split, 0), 0.9)).toMatchObject({
