@@ -1,7 +1,8 @@
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { publicCors } from '../../shared/http/cors';
-import { ApiError, errorBody } from '../../shared/http/errors';
+import { publicCors } from './http/cors';
+import { fromDomainError } from './domain-errors';
+import { ApiError, errorBody } from './http/errors';
 import { logError } from '../../shared/log';
 import { ServingCache } from '../services/serving';
 import { healthRoutes, pingRoutes } from './health';
@@ -90,7 +91,8 @@ export function createApp(serving = new ServingCache()) {
     c.json(errorBody('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404),
   );
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json(errorBody(err.code, err.message), err.status);
+    const known = err instanceof ApiError ? err : fromDomainError(err);
+    if (known) return c.json(errorBody(known.code, known.message), known.status);
     // Hono's own 4xx (e.g. malformed JSON from the validator) keep their status with our shape.
     if (err instanceof HTTPException && err.status < 500) {
       if (err.status === 415) {

@@ -2,7 +2,7 @@
  * /v1/datasets: upload (CSV or JSON), list, inspect (schema and counts, not rows), settings, delete.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { DatasetError, parseCsvDataset, parseJsonDataset } from '../../models/tabular';
+import { parseCsvDataset, parseJsonDataset } from '../../models/tabular';
 import {
   getDatasetMeta,
   isEmbeddedDataset,
@@ -11,11 +11,11 @@ import {
   type DatasetCatalogApi,
   type DatasetMeta,
 } from '../../shared/datasets';
-import { ApiError } from '../../shared/http/errors';
+import { ApiError } from './http/errors';
 import { log } from '../../shared/log';
 import { validateSpace } from '../../shared/study/plan';
 import { datasetDeps } from '../services/dataset-deps';
-import { adminOnly, jsonContent, newRouter } from './router';
+import { adminOnly, jsonBody, jsonContent, newRouter } from './router';
 import {
   DatasetJsonSchema,
   DatasetListSchema,
@@ -26,8 +26,6 @@ import {
   ErrorSchema,
   MAX_DATASET_BYTES,
 } from './schemas';
-
-const unauthorized = { 401: jsonContent(ErrorSchema, 'Missing or wrong admin token') };
 
 function parseJsonText(text: string): unknown {
   try {
@@ -50,41 +48,41 @@ async function runningStudyOn(catalog: DatasetCatalogApi, name: string): Promise
   return study ? study.holder.slice('study:'.length) : null;
 }
 
-const uploadRoute = createRoute({
-  method: 'put',
-  path: '/{name}',
-  summary: `Upload or replace a dataset (admin): CSV with a header row (text/csv) or JSON; at most ${MAX_DATASET_BYTES / 1024 / 1024} MiB`,
-  ...adminOnly,
-  request: {
-    params: DatasetNameParam,
-    query: DatasetUploadQuery,
-    body: {
-      // Documented here, parsed by the handler: a strict schema would answer a CSV upload with JSON errors,
-      // and the row/column messages of models/tabular.ts say more than generic schema paths.
-      content: {
-        'text/csv': {
-          schema: z
-            .string()
-            .openapi({ description: 'CSV with a header row; the label is the last column unless ?label= names it' }),
+const uploadRoute = createRoute(
+  adminOnly({
+    method: 'put',
+    path: '/{name}',
+    summary: `Upload or replace a dataset (admin): CSV with a header row (text/csv) or JSON; at most ${MAX_DATASET_BYTES / 1024 / 1024} MiB`,
+    request: {
+      params: DatasetNameParam,
+      query: DatasetUploadQuery,
+      body: {
+        // Documented here, parsed by the handler: a strict schema would answer a CSV upload with JSON errors,
+        // and the row/column messages of models/tabular.ts say more than generic schema paths.
+        content: {
+          'text/csv': {
+            schema: z
+              .string()
+              .openapi({ description: 'CSV with a header row; the label is the last column unless ?label= names it' }),
+          },
+          'application/json': {
+            schema: z.unknown().openapi({
+              description: `{ "features": [names], "rows": [[numbers]], "labels": [string | integer] } — see ${DatasetJsonSchema.description ?? 'DatasetJson'}`,
+            }),
+          },
         },
-        'application/json': {
-          schema: z.unknown().openapi({
-            description: `{ "features": [names], "rows": [[numbers]], "labels": [string | integer] } — see ${DatasetJsonSchema.description ?? 'DatasetJson'}`,
-          }),
-        },
+        required: false,
       },
-      required: false,
     },
-  },
-  responses: {
-    201: jsonContent(DatasetSummarySchema, 'Stored'),
-    ...unauthorized,
-    409: jsonContent(ErrorSchema, 'Embedded dataset'),
-    413: jsonContent(ErrorSchema, 'Body too large'),
-    415: jsonContent(ErrorSchema, 'Not CSV or JSON'),
-    422: jsonContent(ErrorSchema, 'Invalid dataset (names the row and column)'),
-  },
-});
+    responses: {
+      201: jsonContent(DatasetSummarySchema, 'Stored'),
+      409: jsonContent(ErrorSchema, 'Embedded dataset'),
+      413: jsonContent(ErrorSchema, 'Body too large'),
+      415: jsonContent(ErrorSchema, 'Not CSV or JSON'),
+      422: jsonContent(ErrorSchema, 'Invalid dataset (names the row and column)'),
+    },
+  }),
+);
 const listRoute = createRoute({
   method: 'get',
   path: '/',
@@ -98,36 +96,33 @@ const getRoute = createRoute({
   request: { params: DatasetNameParam },
   responses: { 200: jsonContent(DatasetSummarySchema, 'Dataset'), 404: jsonContent(ErrorSchema, 'Unknown dataset') },
 });
-const settingsRoute = createRoute({
-  method: 'put',
-  path: '/{name}/settings',
-  summary: "Set a dataset's re-tuning schedule and search-space overrides (admin)",
-  ...adminOnly,
-  request: {
-    params: DatasetNameParam,
-    body: { content: { 'application/json': { schema: DatasetSettingsSchema } }, required: true },
-  },
-  responses: {
-    200: jsonContent(DatasetSummarySchema, 'Updated'),
-    ...unauthorized,
-    404: jsonContent(ErrorSchema, 'Unknown dataset'),
-    409: jsonContent(ErrorSchema, 'Embedded dataset'),
-    422: jsonContent(ErrorSchema, 'Invalid settings'),
-  },
-});
-const deleteRoute = createRoute({
-  method: 'delete',
-  path: '/{name}',
-  summary: 'Delete a dataset (admin); refused while a study on it is running',
-  ...adminOnly,
-  request: { params: DatasetNameParam },
-  responses: {
-    204: { description: 'Deleted' },
-    ...unauthorized,
-    404: jsonContent(ErrorSchema, 'Unknown dataset'),
-    409: jsonContent(ErrorSchema, 'Embedded dataset, or a study on it is running'),
-  },
-});
+const settingsRoute = createRoute(
+  adminOnly({
+    method: 'put',
+    path: '/{name}/settings',
+    summary: "Set a dataset's re-tuning schedule and search-space overrides (admin)",
+    request: { params: DatasetNameParam, ...jsonBody(DatasetSettingsSchema) },
+    responses: {
+      200: jsonContent(DatasetSummarySchema, 'Updated'),
+      404: jsonContent(ErrorSchema, 'Unknown dataset'),
+      409: jsonContent(ErrorSchema, 'Embedded dataset'),
+      422: jsonContent(ErrorSchema, 'Invalid settings'),
+    },
+  }),
+);
+const deleteRoute = createRoute(
+  adminOnly({
+    method: 'delete',
+    path: '/{name}',
+    summary: 'Delete a dataset (admin); refused while a study on it is running',
+    request: { params: DatasetNameParam },
+    responses: {
+      204: { description: 'Deleted' },
+      404: jsonContent(ErrorSchema, 'Unknown dataset'),
+      409: jsonContent(ErrorSchema, 'Embedded dataset, or a study on it is running'),
+    },
+  }),
+);
 
 export function datasetRoutes() {
   return newRouter()
@@ -139,22 +134,14 @@ export function datasetRoutes() {
       // A running study on the dataset keeps training on the version it pinned; this upload becomes
       // the current version for everything started later.
       const type = c.req.header('content-type') ?? '';
+      // The route's validator refuses other declared-but-wrong types; a request without any content
+      // type (or body) reaches this point, hence the explicit checks. A DatasetError answers 422.
       let dataset;
-      try {
-        // The route's validator refuses other declared-but-wrong types; a request without any content
-        // type (or body) reaches this point, hence the explicit checks.
-        if (/^text\/csv\s*(;|$)/i.test(type)) dataset = parseCsvDataset(name, await c.req.text(), label);
-        else if (/^application\/json\s*(;|$)/i.test(type))
-          dataset = parseJsonDataset(name, parseJsonText(await c.req.text()));
-        else
-          throw new ApiError(
-            'unsupported_media_type',
-            `expected text/csv or application/json, got "${type || 'none'}"`,
-          );
-      } catch (err) {
-        if (err instanceof DatasetError) throw new ApiError('validation_failed', err.message);
-        throw err;
-      }
+      if (/^text\/csv\s*(;|$)/i.test(type)) dataset = parseCsvDataset(name, await c.req.text(), label);
+      else if (/^application\/json\s*(;|$)/i.test(type))
+        dataset = parseJsonDataset(name, parseJsonText(await c.req.text()));
+      else
+        throw new ApiError('unsupported_media_type', `expected text/csv or application/json, got "${type || 'none'}"`);
       const meta = await saveDataset(datasetDeps(c.env), dataset);
       log('dataset_stored', {
         name,

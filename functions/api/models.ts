@@ -2,18 +2,17 @@
  * /v1/models: listing, metadata, versions, rollback (admin) and prediction (current or pinned version).
  */
 import { createRoute, type z } from '@hono/zod-openapi';
-import { getDatasetMeta, listDatasets, UnknownDatasetError } from '../../shared/datasets';
-import { ApiError } from '../../shared/http/errors';
+import { getDatasetMeta, listDatasets } from '../../shared/datasets';
 import { R2BlobStore } from '../../shared/storage/blob-store';
+import { ApiError } from './http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { listAll } from '../../shared/storage/store';
 import type { ModelVersion } from '../../shared/study/types';
 import { catalogStub, registryStub } from '../durable/stubs';
-import { SplitMismatchError } from '../services/evaluation';
 import { formatPredictions, toMatrix } from '../services/predict';
-import { ModelUnavailableError, type LoadedModel, type ServingDeps } from '../services/serving';
-import { adminOnly, jsonContent, newRouter, unwrap } from './router';
+import type { LoadedModel, ServingDeps } from '../services/serving';
+import { adminOnly, jsonBody, jsonContent, newRouter, unwrap } from './router';
 import {
   ErrorSchema,
   EvaluationSchema,
@@ -51,15 +50,6 @@ async function notServable(env: Env, name: string): Promise<never> {
     );
   }
   throw new ApiError('not_found', `unknown model "${name}"`);
-}
-
-async function unavailableAs503(loading: Promise<LoadedModel>): Promise<LoadedModel> {
-  try {
-    return await loading;
-  } catch (err) {
-    if (err instanceof ModelUnavailableError) throw new ApiError('unavailable', err.message);
-    throw err;
-  }
 }
 
 function metadata(meta: ModelVersion) {
@@ -106,36 +96,29 @@ const evaluationRoute = createRoute({
   request: { params: ModelNameParam },
   responses: { 200: jsonContent(EvaluationSchema, 'Evaluation'), ...errors },
 });
-const predictBody = { body: { content: { 'application/json': { schema: PredictRequestSchema } }, required: true } };
 const predictRoute = createRoute({
   method: 'post',
   path: '/{name}/predict',
   summary: 'Predict with the current version',
-  request: { params: ModelNameParam, ...predictBody },
+  request: { params: ModelNameParam, ...jsonBody(PredictRequestSchema) },
   responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors },
 });
 const pinnedRoute = createRoute({
   method: 'post',
   path: '/{name}/versions/{version}/predict',
   summary: 'Predict with a pinned, immutable version',
-  request: { params: VersionParams, ...predictBody },
+  request: { params: VersionParams, ...jsonBody(PredictRequestSchema) },
   responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors },
 });
-const rollbackRoute = createRoute({
-  method: 'post',
-  path: '/{name}/rollback',
-  summary: 'Move the current-version pointer back to an existing version (admin)',
-  ...adminOnly,
-  request: {
-    params: ModelNameParam,
-    body: { content: { 'application/json': { schema: RollbackRequestSchema } }, required: true },
-  },
-  responses: {
-    200: jsonContent(RollbackResponseSchema, 'Pointer moved'),
-    401: jsonContent(ErrorSchema, 'Missing or wrong admin token'),
-    ...errors,
-  },
-});
+const rollbackRoute = createRoute(
+  adminOnly({
+    method: 'post',
+    path: '/{name}/rollback',
+    summary: 'Move the current-version pointer back to an existing version (admin)',
+    request: { params: ModelNameParam, ...jsonBody(RollbackRequestSchema) },
+    responses: { 200: jsonContent(RollbackResponseSchema, 'Pointer moved'), ...errors },
+  }),
+);
 
 /** One LoadedModel for the whole request: the answer comes from exactly one version, the one it names. */
 function predictWith(loaded: LoadedModel, body: z.infer<typeof PredictRequestSchema>) {
@@ -204,13 +187,8 @@ export function modelRoutes() {
       const { name } = c.req.valid('param');
       const meta = await c.var.serving.current(deps(c.env), name);
       if (!meta) return notServable(c.env, name);
-      const evaluation = await c.var.serving.evaluation(deps(c.env), meta).catch((err: unknown) => {
-        // The version exists but its test rows cannot be rebuilt here: nothing to evaluate on.
-        if (err instanceof UnknownDatasetError || err instanceof SplitMismatchError)
-          throw new ApiError('not_found', err.message);
-        throw err;
-      });
-      return c.json(evaluation, 200);
+      // A version whose test rows cannot be rebuilt here answers 404 (see domain-errors.ts).
+      return c.json(await c.var.serving.evaluation(deps(c.env), meta), 200);
     })
     .openapi(predictRoute, async (c) => {
       const { name } = c.req.valid('param');
@@ -219,7 +197,7 @@ export function modelRoutes() {
       if (!meta) return notServable(c.env, name);
       const body = c.req.valid('json');
       const t1 = performance.now();
-      const loaded = await unavailableAs503(c.var.serving.loadServable(deps(c.env), meta));
+      const loaded = await c.var.serving.loadServable(deps(c.env), meta);
       const t2 = performance.now();
       // Where a request's time goes (mostly visible on an isolate's first, cold request).
       c.header('server-timing', `pointer;dur=${(t1 - t0).toFixed(1)}, load;dur=${(t2 - t1).toFixed(1)}`, {
@@ -232,7 +210,7 @@ export function modelRoutes() {
       const meta = await c.var.serving.version(deps(c.env), name, Number(version));
       if (!meta) throw new ApiError('not_found', `model "${name}" has no version ${version}`);
       const body = c.req.valid('json');
-      return c.json(predictWith(await unavailableAs503(c.var.serving.load(deps(c.env), meta)), body), 200);
+      return c.json(predictWith(await c.var.serving.load(deps(c.env), meta), body), 200);
     })
     .openapi(rollbackRoute, async (c) => {
       const { name } = c.req.valid('param');

@@ -3,18 +3,17 @@
  * its live curve and adjusted, paused, resumed or promoted by an admin.
  */
 import { createRoute } from '@hono/zod-openapi';
-import { ZodError } from 'zod';
-import { resolveConfig, type ModelConfig } from '../../models/config';
+import { DEFAULT_CONFIG, ModelConfigSchema } from '../../models/config';
 import { sessionFloats } from '../../models/session-trainer';
 import { getDatasetMeta, pinDataset, sessionHolder } from '../../shared/datasets';
-import { ApiError } from '../../shared/http/errors';
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
+import { ApiError } from './http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { listIndex } from '../../shared/storage/store';
 import { catalogStub, sessionStub } from '../durable/stubs';
 import { newStudyId } from '../services/studies';
-import { adminOnly, jsonContent, newRouter, unwrap } from './router';
+import { adminOnly, jsonBody, jsonContent, newRouter, unwrap } from './router';
 import {
   ErrorSchema,
   PromotionSchema,
@@ -26,22 +25,20 @@ import {
   SessionViewSchema,
 } from './schemas';
 
-const unauthorized = { 401: jsonContent(ErrorSchema, 'Missing or wrong admin token') };
-
-const startRoute = createRoute({
-  method: 'post',
-  path: '/',
-  summary:
-    'Start a training session (admin): one model trained a few epochs per alarm, state kept in its Durable Object',
-  ...adminOnly,
-  request: { body: { content: { 'application/json': { schema: SessionRequestSchema } }, required: true } },
-  responses: {
-    202: jsonContent(SessionViewSchema, 'Session started'),
-    ...unauthorized,
-    404: jsonContent(ErrorSchema, 'Unknown dataset'),
-    422: jsonContent(ErrorSchema, 'Invalid request'),
-  },
-});
+const startRoute = createRoute(
+  adminOnly({
+    method: 'post',
+    path: '/',
+    summary:
+      'Start a training session (admin): one model trained a few epochs per alarm, state kept in its Durable Object',
+    request: jsonBody(SessionRequestSchema),
+    responses: {
+      202: jsonContent(SessionViewSchema, 'Session started'),
+      404: jsonContent(ErrorSchema, 'Unknown dataset'),
+      422: jsonContent(ErrorSchema, 'Invalid request'),
+    },
+  }),
+);
 const listRoute = createRoute({
   method: 'get',
   path: '/',
@@ -55,56 +52,50 @@ const getRoute = createRoute({
   request: { params: SessionIdParam },
   responses: { 200: jsonContent(SessionViewSchema, 'Session'), 404: jsonContent(ErrorSchema, 'Unknown session') },
 });
-const adjustRoute = createRoute({
-  method: 'post',
-  path: '/{id}/adjust',
-  summary: 'Change hyperparameters for the following epochs (admin); recorded on the curve',
-  ...adminOnly,
-  request: {
-    params: SessionIdParam,
-    body: { content: { 'application/json': { schema: SessionAdjustSchema } }, required: true },
-  },
-  responses: {
-    200: jsonContent(SessionViewSchema, 'Adjusted'),
-    ...unauthorized,
-    404: jsonContent(ErrorSchema, 'Unknown session'),
-    409: jsonContent(ErrorSchema, 'Diverged'),
-    422: jsonContent(ErrorSchema, 'Invalid values'),
-  },
-});
-const toggle = (action: 'pause' | 'resume', summary: string) =>
-  createRoute({
+const adjustRoute = createRoute(
+  adminOnly({
     method: 'post',
-    path: `/{id}/${action}`,
-    summary,
-    ...adminOnly,
-    request: { params: SessionIdParam },
+    path: '/{id}/adjust',
+    summary: 'Change hyperparameters for the following epochs (admin); recorded on the curve',
+    request: { params: SessionIdParam, ...jsonBody(SessionAdjustSchema) },
     responses: {
-      200: jsonContent(SessionViewSchema, 'Session'),
-      ...unauthorized,
+      200: jsonContent(SessionViewSchema, 'Adjusted'),
       404: jsonContent(ErrorSchema, 'Unknown session'),
-      409: jsonContent(ErrorSchema, 'Complete or diverged'),
+      409: jsonContent(ErrorSchema, 'Diverged'),
+      422: jsonContent(ErrorSchema, 'Invalid values'),
     },
-  });
+  }),
+);
+const toggle = (action: 'pause' | 'resume', summary: string) =>
+  createRoute(
+    adminOnly({
+      method: 'post',
+      path: `/{id}/${action}`,
+      summary,
+      request: { params: SessionIdParam },
+      responses: {
+        200: jsonContent(SessionViewSchema, 'Session'),
+        404: jsonContent(ErrorSchema, 'Unknown session'),
+        409: jsonContent(ErrorSchema, 'Complete or diverged'),
+      },
+    }),
+  );
 const pauseRoute = toggle('pause', 'Stop training after the current slice (admin)');
 const resumeRoute = toggle('resume', 'Continue a paused session (admin)');
-const promoteRoute = createRoute({
-  method: 'post',
-  path: '/{id}/promote',
-  summary:
-    "Promote the session's current weights if, on the same test rows, they beat the champion by more than `margin` at `significance` (admin); once per session",
-  ...adminOnly,
-  request: {
-    params: SessionIdParam,
-    body: { content: { 'application/json': { schema: SessionPromoteSchema } }, required: false },
-  },
-  responses: {
-    200: jsonContent(PromotionSchema, 'The decision (also when not promoted)'),
-    ...unauthorized,
-    404: jsonContent(ErrorSchema, 'Unknown session'),
-    409: jsonContent(ErrorSchema, 'Nothing trained yet, or diverged'),
-  },
-});
+const promoteRoute = createRoute(
+  adminOnly({
+    method: 'post',
+    path: '/{id}/promote',
+    summary:
+      "Promote the session's current weights if, on the same test rows, they beat the champion by more than `margin` at `significance` (admin); once per session",
+    request: { params: SessionIdParam, ...jsonBody(SessionPromoteSchema, { required: false }) },
+    responses: {
+      200: jsonContent(PromotionSchema, 'The decision (also when not promoted)'),
+      404: jsonContent(ErrorSchema, 'Unknown session'),
+      409: jsonContent(ErrorSchema, 'Nothing trained yet, or diverged'),
+    },
+  }),
+);
 
 /** Durable Object storage takes values up to 2 MiB: the weights (and each optimizer slot) must fit in one. */
 const MAX_SESSION_FLOATS = 450_000;
@@ -115,17 +106,14 @@ export function sessionRoutes() {
       const req = c.req.valid('json');
       const dataset = await getDatasetMeta(catalogStub(c.env.DATASET_CATALOG), req.dataset);
       if (!dataset) throw new ApiError('not_found', `unknown dataset "${req.dataset}"`);
-      let config: ModelConfig;
-      try {
-        config = resolveConfig(req.config);
-      } catch (err) {
-        if (err instanceof ZodError)
-          throw new ApiError(
-            'validation_failed',
-            `config: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-          );
-        throw err;
-      }
+      // Each key passed the request schema alone; the whole config is checked here, as resolveConfig would.
+      const parsed = ModelConfigSchema.safeParse({ ...DEFAULT_CONFIG, ...req.config });
+      if (!parsed.success)
+        throw new ApiError(
+          'validation_failed',
+          `config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
+      const config = parsed.data;
       const floats = sessionFloats(config, dataset.features, dataset.classNames.length);
       if (floats > MAX_SESSION_FLOATS) {
         throw new ApiError(

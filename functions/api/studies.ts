@@ -3,7 +3,7 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import { getDatasetMeta } from '../../shared/datasets';
-import { ApiError } from '../../shared/http/errors';
+import { ApiError } from './http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { listIndex } from '../../shared/storage/store';
@@ -12,7 +12,7 @@ import { validateSpace } from '../../shared/study/plan';
 import type { StudySpec } from '../../shared/study/types';
 import { catalogStub, studyStub } from '../durable/stubs';
 import { newStudyId, resolveWarmStart, startStudy } from '../services/studies';
-import { adminOnly, jsonContent, newRouter, unwrap } from './router';
+import { adminOnly, jsonBody, jsonContent, newRouter, unwrap } from './router';
 import {
   ErrorSchema,
   PromotionSchema,
@@ -24,20 +24,20 @@ import {
   TrialListSchema,
 } from './schemas';
 
-const startRoute = createRoute({
-  method: 'post',
-  path: '/',
-  summary: 'Start a study (admin): fan out trials, aggregate, promote the best if it beats the champion',
-  ...adminOnly,
-  request: { body: { content: { 'application/json': { schema: StudyRequestSchema } }, required: true } },
-  responses: {
-    202: jsonContent(StudyStartedSchema, 'Study started'),
-    401: jsonContent(ErrorSchema, 'Missing or wrong admin token'),
-    404: jsonContent(ErrorSchema, 'Unknown dataset or `from` study'),
-    409: jsonContent(ErrorSchema, 'A study is already running for this model'),
-    422: jsonContent(ErrorSchema, 'Invalid request'),
-  },
-});
+const startRoute = createRoute(
+  adminOnly({
+    method: 'post',
+    path: '/',
+    summary: 'Start a study (admin): fan out trials, aggregate, promote the best if it beats the champion',
+    request: jsonBody(StudyRequestSchema),
+    responses: {
+      202: jsonContent(StudyStartedSchema, 'Study started'),
+      404: jsonContent(ErrorSchema, 'Unknown dataset or `from` study'),
+      409: jsonContent(ErrorSchema, 'A study is already running for this model'),
+      422: jsonContent(ErrorSchema, 'Invalid request'),
+    },
+  }),
+);
 const listRoute = createRoute({
   method: 'get',
   path: '/',
@@ -51,20 +51,20 @@ const getRoute = createRoute({
   request: { params: StudyIdParam },
   responses: { 200: jsonContent(StudyViewSchema, 'Study'), 404: jsonContent(ErrorSchema, 'Unknown study') },
 });
-const promoteRoute = createRoute({
-  method: 'post',
-  path: '/{id}/promote',
-  summary:
-    "Promote a finished study's best trial over the guard's refusal (admin): for a champion that cannot be compared, when the new model should serve anyway",
-  ...adminOnly,
-  request: { params: StudyIdParam },
-  responses: {
-    200: jsonContent(PromotionSchema, 'Promoted (explicit)'),
-    401: jsonContent(ErrorSchema, 'Missing or wrong admin token'),
-    404: jsonContent(ErrorSchema, 'Unknown study'),
-    409: jsonContent(ErrorSchema, 'Still running, already promoted, or nothing to promote'),
-  },
-});
+const promoteRoute = createRoute(
+  adminOnly({
+    method: 'post',
+    path: '/{id}/promote',
+    summary:
+      "Promote a finished study's best trial over the guard's refusal (admin): for a champion that cannot be compared, when the new model should serve anyway",
+    request: { params: StudyIdParam },
+    responses: {
+      200: jsonContent(PromotionSchema, 'Promoted (explicit)'),
+      404: jsonContent(ErrorSchema, 'Unknown study'),
+      409: jsonContent(ErrorSchema, 'Still running, already promoted, or nothing to promote'),
+    },
+  }),
+);
 const trialsRoute = createRoute({
   method: 'get',
   path: '/{id}/trials',

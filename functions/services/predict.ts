@@ -1,7 +1,11 @@
 /**
  * Request rows -> feature matrix, and probabilities -> TF-Serving-style predictions. Pure.
  */
-import { ApiError } from '../../shared/http/errors';
+
+/** A request row that does not fit the model's features; the message names the instance and the field. */
+export class InvalidInstanceError extends Error {
+  override name = 'InvalidInstanceError';
+}
 
 export type Instance = number[] | Record<string, number>;
 
@@ -16,19 +20,18 @@ export function toMatrix(
   instances.forEach((inst, i) => {
     if (Array.isArray(inst)) {
       if (inst.length !== f)
-        throw new ApiError('validation_failed', `instances[${i}]: expected ${f} features, got ${inst.length}`);
+        throw new InvalidInstanceError(`instances[${i}]: expected ${f} features, got ${inst.length}`);
       x.set(inst, i * f);
       return;
     }
     const names = Object.keys(inst);
     for (const name of names) {
       if (!featureIndex.has(name))
-        throw new ApiError('validation_failed', `instances[${i}]: unknown feature "${name.slice(0, 64)}"`);
+        throw new InvalidInstanceError(`instances[${i}]: unknown feature "${name.slice(0, 64)}"`);
     }
     if (names.length !== f) {
       const missing = featureNames.find((n) => !(n in inst));
-      throw new ApiError(
-        'validation_failed',
+      throw new InvalidInstanceError(
         `instances[${i}]: missing feature "${missing}" (expected ${f} features, got ${names.length})`,
       );
     }

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { tokensEqual } from '../../shared/http/auth';
+import { tokensEqual } from '../../functions/api/http/auth';
 import { call } from './api-helpers';
 
 type Operation = { method: string; path: string; security?: unknown[] };
