@@ -353,3 +353,19 @@ describe('(b)-(d) a dataset replaced under its model', () => {
     expect(versions.history.at(-1)).toMatchObject({ action: 'promote', from: 2, to: 3, explicit: true });
   });
 });
+
+describe('the significance setting', () => {
+  it('is a probability above 0 (422 otherwise) and is recorded in the spec, 0.05 by default', async () => {
+    for (const significance of [0, -0.1, 1.5, 'high'])
+      expect((await call('/v1/studies', { method: 'POST', admin: true, json: { significance } })).status).toBe(422);
+    const res = await call('/v1/studies', {
+      method: 'POST',
+      admin: true,
+      json: { model: 'guard-settings', trials: 1, budget: { epochs: 1, maxSeconds: 30 } },
+    });
+    expect(res.status).toBe(202);
+    const view = await waitForStudy(res.body.id);
+    expect(view.spec).toMatchObject({ margin: 0, significance: 0.05 });
+    expect(view.promotion.guard).toEqual({ margin: 0, significance: 0.05 });
+  });
+});
