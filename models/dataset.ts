@@ -125,6 +125,15 @@ export function standardise(x: Float32Array, s: Standardisation): Float32Array {
   return out;
 }
 
+function standardiseInPlace(x: Float32Array, s: Standardisation): Float32Array {
+  const features = s.mean.length;
+  for (let i = 0; i < x.length; i++) {
+    const f = i % features;
+    x[i] = (x[i]! - s.mean[f]!) / s.std[f]!;
+  }
+  return x;
+}
+
 /**
  * Splits a dataset and standardises every part with statistics of the training part alone, so no
  * information from validation or test rows leaks into training.
@@ -133,7 +142,8 @@ export function prepareSplit(data: Dataset, seed: number, fractions = DEFAULT_FR
   const idx = stratifiedSplit(data, seed, fractions);
   const rawTrain = take(data, idx.train);
   const standardisation = computeStandardisation(rawTrain.x, rawTrain.rows, data.features);
-  const part = (p: Part): Part => ({ ...p, x: standardise(p.x, standardisation) });
+  // The parts are fresh copies: standardised in place, so the table is never held three times.
+  const part = (p: Part): Part => ({ ...p, x: standardiseInPlace(p.x, standardisation) });
   return {
     featureNames: data.featureNames,
     classNames: data.classNames,

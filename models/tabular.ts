@@ -10,7 +10,11 @@ export const DATASET_LIMITS = {
   maxRows: 20_000,
   maxFeatures: 1_024,
   maxClasses: 100,
-  maxCells: 8_000_000,
+  /**
+   * Feature cells (rows x features). Sized by measured peak memory (BENCHMARKS.md, "Memory at the
+   * dataset caps"): an upload at 8 M cells peaked near 130 MB, over the 128 MB isolate.
+   */
+  maxCells: 4_000_000,
   maxNameLength: 64,
 } as const;
 
@@ -18,21 +22,49 @@ export class DatasetError extends Error {
   override name = 'DatasetError';
 }
 
-/** Grows a Float32Array as rows arrive. */
+/**
+ * Collects floats as rows arrive, in fixed-size blocks: no doubling (which holds up to 3x the data
+ * while it copies) and no trailing slack.
+ */
 class FloatBuffer {
-  private data = new Float32Array(1024);
+  private static readonly BLOCK = 1 << 16;
+  private blocks: Float32Array[] = [];
+  private block = new Float32Array(FloatBuffer.BLOCK);
+  private at = 0;
   length = 0;
   push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Float32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
+    if (this.at === FloatBuffer.BLOCK) {
+      this.blocks.push(this.block);
+      this.block = new Float32Array(FloatBuffer.BLOCK);
+      this.at = 0;
     }
-    this.data[this.length++] = v;
+    this.block[this.at++] = v;
+    this.length++;
   }
-  toArray(): Float32Array {
-    return this.data.slice(0, this.length);
+  /**
+   * The values, in a buffer with `extraBytes` spare at its end (for the labels, so the stored form of
+   * the table needs no further copy). Blocks are let go as they are copied.
+   */
+  finish(extraBytes: number): Float32Array {
+    const out = new Float32Array(new ArrayBuffer(this.length * 4 + extraBytes), 0, this.length);
+    let offset = 0;
+    for (let i = 0; i < this.blocks.length; i++) {
+      out.set(this.blocks[i]!, offset);
+      offset += FloatBuffer.BLOCK;
+      this.blocks[i] = EMPTY;
+    }
+    out.set(this.block.subarray(0, this.at), offset);
+    this.blocks = [];
+    this.block = EMPTY;
+    return out;
   }
+}
+const EMPTY = new Float32Array(0);
+
+/** Labels as class indices, placed right after the features in x's buffer when it has room for them. */
+function labelArray(x: Float32Array, rows: number): Int32Array {
+  const room = x.buffer.byteLength - x.byteOffset - x.byteLength;
+  return room >= rows * 4 ? new Int32Array(x.buffer, x.byteOffset + x.byteLength, rows) : new Int32Array(rows);
 }
 
 /** Class names in a stable order: numerically when every label is an integer, else lexicographically. */
@@ -59,12 +91,14 @@ function finish(name: string, featureNames: string[], x: Float32Array, rawLabels
     );
   }
   const index = new Map(classNames.map((c, i) => [c, i]));
+  const y = labelArray(x, rawLabels.length);
+  rawLabels.forEach((l, i) => (y[i] = index.get(l)!));
   return {
     name,
     featureNames,
     classNames,
     x,
-    y: Int32Array.from(rawLabels, (l) => index.get(l)!),
+    y,
     rows: rawLabels.length,
     features: featureNames.length,
   };
@@ -127,6 +161,10 @@ export function parseCsvDataset(name: string, text: string, labelColumn?: string
         }
         row += 1;
         if (row > DATASET_LIMITS.maxRows) throw new DatasetError(`at most ${DATASET_LIMITS.maxRows} rows`);
+        if (row * featureNames.length > DATASET_LIMITS.maxCells)
+          throw new DatasetError(
+            `at most ${DATASET_LIMITS.maxCells.toLocaleString('en-US')} feature cells (rows x features); row ${row} with ${featureNames.length} features exceeds it`,
+          );
         if (cells.length !== header.length)
           throw new DatasetError(`row ${row} has ${cells.length} columns, the header has ${header.length}`);
         for (let i = 0; i < cells.length; i++) {
@@ -144,7 +182,7 @@ export function parseCsvDataset(name: string, text: string, labelColumn?: string
   });
   if (failure) throw failure;
   if (!header) throw new DatasetError('the CSV is empty');
-  return finish(name, featureNames, x.toArray(), labels);
+  return finish(name, featureNames, x.finish(labels.length * 4), labels);
 }
 
 /** JSON form: { "features": [names], "rows": [[numbers]], "labels": [string | integer] }. */
@@ -162,6 +200,10 @@ export function parseJsonDataset(name: string, input: unknown): Dataset {
   checkFeatureNames(names);
   if (rows.length > DATASET_LIMITS.maxRows) throw new DatasetError(`at most ${DATASET_LIMITS.maxRows} rows`);
   if (labels.length !== rows.length) throw new DatasetError(`${rows.length} rows but ${labels.length} labels`);
+  if (rows.length * names.length > DATASET_LIMITS.maxCells)
+    throw new DatasetError(
+      `at most ${DATASET_LIMITS.maxCells.toLocaleString('en-US')} feature cells (rows x features), got ${rows.length * names.length}`,
+    );
   const x = new Float32Array(rows.length * names.length);
   rows.forEach((r, i) => {
     if (!Array.isArray(r)) throw new DatasetError(`row ${i + 1} is not an array`);

@@ -19,7 +19,12 @@ import type { BlobStore } from './storage/blob-store';
 export const SPLIT_SEED = 42;
 export const EMBEDDED_DATASETS = ['digits'] as const;
 export const EMBEDDED_VERSION = 'embedded';
-const MAX_CACHED_SPLITS = 3;
+/**
+ * Cached splits per isolate, by their size: the newest is always kept, older ones only while the total
+ * stays under this. Three splits at the dataset cap would not fit the 128 MB isolate beside a training
+ * run (BENCHMARKS.md, "Memory at the dataset caps").
+ */
+export const SPLIT_CACHE_BYTES = 24 * 1024 * 1024;
 
 export interface DatasetSettings {
   /** Re-tuning schedule honoured by the cron; null = not scheduled. */
@@ -172,10 +177,12 @@ function newVersion(): string {
 }
 
 /**
- * The stored form of a version: features row-major as float32, then the labels as int32, in one
- * buffer built without an intermediate copy of the table.
+ * The stored form of a version: features row-major as float32, then the labels as int32. A parsed
+ * upload already lies in one buffer in that layout, and is then stored without any copy.
  */
-function encodeData(d: Dataset): Uint8Array {
+export function encodeData(d: Dataset): Uint8Array {
+  if (d.x.buffer === d.y.buffer && d.y.byteOffset === d.x.byteOffset + d.x.byteLength)
+    return new Uint8Array(d.x.buffer, d.x.byteOffset, d.x.byteLength + d.y.byteLength);
   const bytes = new Uint8Array(d.rows * d.features * 4 + d.rows * 4);
   bytes.set(new Uint8Array(d.x.buffer, d.x.byteOffset, d.x.byteLength), 0);
   bytes.set(new Uint8Array(d.y.buffer, d.y.byteOffset, d.y.byteLength), d.x.byteLength);
@@ -230,8 +237,21 @@ async function readDataset(blobs: BlobStore, name: string, version: string): Pro
   };
 }
 
-// Splits are immutable per (name, version); a few stay cached per isolate (they can be tens of MB).
-const splits = new Map<string, Promise<Split>>();
+// Splits are immutable per (name, version); cached per isolate within SPLIT_CACHE_BYTES.
+const splits = new Map<string, { split: Promise<Split>; bytes: number }>();
+
+function splitBytes(s: Split): number {
+  return [s.train, s.validation, s.test].reduce((n, p) => n + p.x.byteLength + p.y.byteLength, 0);
+}
+
+function evictSplits(): void {
+  let total = [...splits.values()].reduce((n, e) => n + e.bytes, 0);
+  for (const [key, entry] of splits) {
+    if (total <= SPLIT_CACHE_BYTES || splits.size === 1) break;
+    splits.delete(key);
+    total -= entry.bytes;
+  }
+}
 
 /**
  * The standardised split of a dataset version. Embedded datasets resolve without storage; a stored
@@ -241,16 +261,28 @@ export async function loadSplit(name: string, blobs?: BlobStore, version?: strin
   const embedded = isEmbeddedDataset(name);
   if (!embedded && (!blobs || !version)) throw new UnknownDatasetError(`unknown dataset "${name}"`);
   const key = `${name}@${embedded ? EMBEDDED_VERSION : version}`;
-  let split = splits.get(key);
-  if (!split) {
-    split = embedded
-      ? loadEmbeddedDigits().then((d) => prepareSplit(d, SPLIT_SEED))
-      : readDataset(blobs!, name, version!).then((d) => prepareSplit(d, d.meta.splitSeed));
-    split.catch(() => splits.delete(key));
-    splits.set(key, split);
-    while (splits.size > MAX_CACHED_SPLITS) splits.delete(splits.keys().next().value!);
+  const cached = splits.get(key);
+  if (cached) {
+    // Most recently used last, so eviction takes the least recently used.
+    splits.delete(key);
+    splits.set(key, cached);
+    return cached.split;
   }
-  return split;
+  const entry = {
+    split: embedded
+      ? loadEmbeddedDigits().then((d) => prepareSplit(d, SPLIT_SEED))
+      : readDataset(blobs!, name, version!).then((d) => prepareSplit(d, d.meta.splitSeed)),
+    bytes: 0,
+  };
+  splits.set(key, entry);
+  entry.split.then(
+    (s) => {
+      entry.bytes = splitBytes(s);
+      evictSplits();
+    },
+    () => splits.delete(key),
+  );
+  return entry.split;
 }
 
 /**

@@ -126,3 +126,14 @@ describe('parseJsonDataset', () => {
     it(`rejects: ${what}`, () => expect(() => parseJsonDataset('j', input)).toThrow(message));
   }
 });
+
+describe('memory caps', () => {
+  it('refuses more feature cells than the cap (rows x features), naming the row', () => {
+    const features = 400;
+    const header = [...Array.from({ length: features }, (_, i) => `f${i}`), 'label'].join(',');
+    const line = (r: number) => `${'1,'.repeat(features)}${r % 2}`;
+    const rows = DATASET_LIMITS.maxCells / features + 1;
+    const text = [header, ...Array.from({ length: rows }, (_, r) => line(r))].join('\n');
+    expect(() => parseCsvDataset('t', text)).toThrow(/at most 4,000,000 feature cells.*row 10001 with 400 features/);
+  });
+});
