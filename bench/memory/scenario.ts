@@ -62,7 +62,7 @@ function stored(): ArrayBuffer {
 
 const stages: Record<string, number> = { baseline: live() };
 const baselineRss = process.resourceUsage().maxRSS / 1024;
-let keep: unknown[] = [];
+let keep: unknown[];
 if (kind === 'upload') {
   const text = csv();
   stages.text = live();
