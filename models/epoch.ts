@@ -46,9 +46,37 @@ function dropoutMasks(rng: Rng, rate: number): MaskSource {
   };
 }
 
+/**
+ * Sums of an epoch that has not finished: the rows of its shuffled order already trained, and the
+ * training loss, hits and compute time so far. A session slice that stops mid-epoch stores these.
+ */
+export interface EpochPartial {
+  rowsDone: number;
+  lossSum: number;
+  correct: number;
+  ms: number;
+}
+
 /** What an epoch needs besides its number: the engine sized for the data, and the seeded streams. */
 export interface EpochRunner {
   engine: Engine;
+  /** Mini-batches in one epoch of this configuration. */
+  batchesPerEpoch: number;
+  /**
+   * Starts `epoch` (0-based): draws its batch order from the order stream. With `resume`, the first
+   * `resume.rowsDone` rows of that order count as trained already (the stream must then be where it
+   * was when that epoch began, so the order is the same).
+   */
+  begin(epoch: number, resume?: EpochPartial): void;
+  /** Whether the begun epoch has rows left to train. */
+  remaining(): boolean;
+  /** Trains the next mini-batch of the begun epoch. */
+  step(optimizer: FlatOptimizer): void;
+  /** Where the begun epoch stands. */
+  partial(): EpochPartial;
+  /** Evaluates on the validation rows and closes the begun epoch. */
+  finish(): EpochRecord;
+  /** begin + every step + finish. */
   run(epoch: number, optimizer: FlatOptimizer): EpochRecord;
 }
 
@@ -71,36 +99,62 @@ export function epochRunner(config: ModelConfig, data: TrainingData, orderRng: R
   const capacity = Math.max(Math.min(config.batchSize, n), Math.min(EVAL_ROWS, Math.max(data.validation.rows, 1)));
   const engine = new Engine(engineSpec(config, data.features, data.classes), capacity, config.dropout > 0);
   const order = new Int32Array(n);
-  return {
+  let current = -1;
+  let lr = 0;
+  let sums: EpochPartial = { rowsDone: 0, lossSum: 0, correct: 0, ms: 0 };
+  const runner: EpochRunner = {
     engine,
-    run(epoch, optimizer) {
-      const started = performance.now();
-      const lr = learningRateAt(config, epoch);
+    batchesPerEpoch: Math.ceil(n / config.batchSize),
+    begin(epoch, resume) {
+      lr = learningRateAt(config, epoch);
       for (let i = 0; i < n; i++) order[i] = i;
       orderRng.shuffle(order);
-      let lossSum = 0;
-      let correct = 0;
-      for (let start = 0; start < n; start += config.batchSize) {
-        const rows = Math.min(n, start + config.batchSize) - start;
-        engine.stage(data.train.x, data.train.y, order, start, rows);
-        engine.forward(rows, true, masks);
-        const sums = engine.loss(rows, weightsPerClass, true);
-        // The reported loss includes the penalty of the weights this step started from, as fit's does.
-        lossSum += sums.loss + engine.penalty() * rows;
-        correct += sums.hits;
-        engine.backward(rows);
-        engine.update(optimizer, lr);
-      }
+      current = epoch;
+      sums = resume ? { ...resume } : { rowsDone: 0, lossSum: 0, correct: 0, ms: 0 };
+    },
+    remaining() {
+      return current >= 0 && sums.rowsDone < n;
+    },
+    step(optimizer) {
+      if (!runner.remaining()) throw new Error('step() outside an epoch with rows left');
+      const started = performance.now();
+      const start = sums.rowsDone;
+      const rows = Math.min(n, start + config.batchSize) - start;
+      engine.stage(data.train.x, data.train.y, order, start, rows);
+      engine.forward(rows, true, masks);
+      const batch = engine.loss(rows, weightsPerClass, true);
+      // The reported loss includes the penalty of the weights this step started from, as fit's does.
+      sums.lossSum += batch.loss + engine.penalty() * rows;
+      sums.correct += batch.hits;
+      engine.backward(rows);
+      engine.update(optimizer, lr);
+      sums.rowsDone += rows;
+      sums.ms += performance.now() - started;
+    },
+    partial() {
+      return { ...sums };
+    },
+    finish() {
+      if (current < 0) throw new Error('finish() before begin()');
+      const started = performance.now();
       const val = engine.evaluate(data.validation.x, data.validation.y, data.validation.rows);
-      return {
-        epoch: epoch + 1,
+      const record: EpochRecord = {
+        epoch: current + 1,
         learningRate: lr,
-        loss: lossSum / n,
-        accuracy: correct / n,
+        loss: sums.lossSum / n,
+        accuracy: sums.correct / n,
         valLoss: val.loss,
         valAccuracy: val.accuracy,
-        ms: performance.now() - started,
+        ms: sums.ms + performance.now() - started,
       };
+      current = -1;
+      return record;
+    },
+    run(epoch, optimizer) {
+      runner.begin(epoch);
+      while (runner.remaining()) runner.step(optimizer);
+      return runner.finish();
     },
   };
+  return runner;
 }

@@ -37,29 +37,29 @@ function arraysOf(w: NetworkWeights): Float32Array[] {
 export function encodeWeights(w: NetworkWeights): Uint8Array {
   const arrays = arraysOf(w);
   const floats = arrays.reduce((n, a) => n + a.length, 0);
-  const payload = new Float32Array(floats);
+  const header: Header = {
+    hidden: w.hidden.map((b) => ({ inputs: b.dense.inputs, units: b.dense.units, bn: b.bn !== null })),
+    output: { inputs: w.output.inputs, units: w.output.units },
+    floats,
+    checksum: 0xffffffff,
+  };
+  // The header is sized with the widest checksum and padded with spaces (JSON.parse ignores them), so
+  // the floats can be written straight into the output and checksummed there: a session's weights are
+  // tens of MB, and a separate payload buffer would be one more copy of them.
+  const headerLen = Math.ceil(new TextEncoder().encode(JSON.stringify(header)).length / 4) * 4;
+  const out = new Uint8Array(8 + headerLen + floats * 4);
+  const payload = new Float32Array(out.buffer, 8 + headerLen, floats);
   let at = 0;
   for (const a of arrays) {
     payload.set(a, at);
     at += a.length;
   }
-  const payloadBytes = new Uint8Array(payload.buffer);
-  const header: Header = {
-    hidden: w.hidden.map((b) => ({ inputs: b.dense.inputs, units: b.dense.units, bn: b.bn !== null })),
-    output: { inputs: w.output.inputs, units: w.output.units },
-    floats,
-    checksum: fnv1a(payloadBytes),
-  };
-  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  // Pad the header so the payload starts 4-byte aligned and can be viewed as float32 without copying.
-  const headerLen = Math.ceil(headerBytes.length / 4) * 4;
-  const out = new Uint8Array(8 + headerLen + payloadBytes.length);
+  header.checksum = fnv1a(out.subarray(8 + headerLen));
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, headerLen, true);
   out.fill(0x20, 8, 8 + headerLen);
-  out.set(headerBytes, 8);
-  out.set(payloadBytes, 8 + headerLen);
+  out.set(new TextEncoder().encode(JSON.stringify(header)), 8);
   return out;
 }
 
@@ -80,11 +80,15 @@ export function decodeWeights(buffer: ArrayBuffer | Uint8Array): NetworkWeights 
   } catch {
     throw new CorruptWeightsError('weights header is not valid JSON');
   }
-  const payloadBytes = bytes.slice(8 + headerLen);
+  const payloadBytes = bytes.subarray(8 + headerLen);
   if (payloadBytes.length !== header.floats * 4)
     throw new CorruptWeightsError(`weights payload has ${payloadBytes.length} bytes, header says ${header.floats * 4}`);
   if (fnv1a(payloadBytes) !== header.checksum) throw new CorruptWeightsError('weights checksum mismatch');
-  const payload = new Float32Array(payloadBytes.buffer);
+  // Viewed in place when aligned (every array is copied out below anyway); copied only when not.
+  const payload =
+    payloadBytes.byteOffset % 4 === 0
+      ? new Float32Array(payloadBytes.buffer, payloadBytes.byteOffset, header.floats)
+      : new Float32Array(payloadBytes.slice().buffer);
   let at = 0;
   const take = (n: number) => {
     const a = payload.slice(at, at + n);

@@ -197,9 +197,11 @@ export interface SessionView {
   id: string;
   model: string;
   dataset: string;
-  status: 'running' | 'paused' | 'complete' | 'diverged';
+  status: 'running' | 'paused' | 'complete' | 'diverged' | 'failed';
   epoch: number;
   sliceEpochs: number;
+  /** Why the session failed or diverged. */
+  failure: { reason: string; epoch: number; at: string } | null;
   config: Config & { epochs: number };
   curve: EpochRecord[];
   adjustments: AdjustmentMark[];

@@ -3,6 +3,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { ModelConfigSchema } from '../../models/config';
+import { SLICE_TARGET_MS } from '../../models/session-pace';
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
 import { STRATEGIES } from '../../shared/study/types';
 
@@ -466,11 +467,15 @@ export const SessionRequestSchema = z
           .min(1)
           .max(10)
           .default(2)
-          .openapi({ description: 'Epochs trained per alarm (one invocation).' }),
+          .openapi({ description: 'At most this many epochs per alarm (one invocation).' }),
+        targetMs: z.number().int().min(1).max(SLICE_TARGET_MS).default(SLICE_TARGET_MS).openapi({
+          description:
+            'Wall time one slice aims for: the mini-batches per slice follow from the measured time per batch (at least one). The session answers requests between slices.',
+        }),
         intervalMs: z.number().int().min(0).max(3_600_000).default(0).openapi({ description: 'Pause between slices.' }),
       })
       .strict()
-      .default({ epochs: 2, intervalMs: 0 }),
+      .default({ epochs: 2, targetMs: SLICE_TARGET_MS, intervalMs: 0 }),
   })
   .strict()
   .openapi('SessionRequest');
@@ -517,10 +522,27 @@ export const SessionViewSchema = z
     id: z.string(),
     model: z.string(),
     dataset: z.string(),
-    status: z.enum(['running', 'paused', 'complete', 'diverged']),
+    status: z.enum(['running', 'paused', 'complete', 'diverged', 'failed']),
     epoch: z.number().int().openapi({ description: 'Epochs trained so far.' }),
+    rowsDone: z
+      .number()
+      .int()
+      .openapi({ description: 'Rows of the epoch in progress already trained (0 between epochs).' }),
+    failure: z
+      .object({ reason: z.string(), epoch: z.number().int(), at: z.string() })
+      .nullable()
+      .openapi({ description: 'Why the session failed or diverged; null otherwise.' }),
+    pace: z
+      .object({
+        msPerBatch: z.number(),
+        source: z.enum(['io-boundary', 'estimate']),
+        last: z.object({ batches: z.number().int(), ms: z.number() }).nullable(),
+      })
+      .nullable()
+      .openapi({ description: 'How slices are sized: time per mini-batch, measured across I/O or estimated.' }),
     config: ModelConfigSchema.openapi({ description: 'The hyperparameters in effect for the next epoch.' }),
     sliceEpochs: z.number().int(),
+    sliceTargetMs: z.number().int(),
     intervalMs: z.number().int(),
     curve: z.array(EpochRecordSchema),
     adjustments: z.array(

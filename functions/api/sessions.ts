@@ -4,7 +4,7 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import { DEFAULT_CONFIG, ModelConfigSchema } from '../../models/config';
-import { sessionFloats } from '../../models/session-trainer';
+import { MAX_SESSION_MEMORY_BYTES, sessionFloats, sessionMemoryBytes } from '../../models/session-trainer';
 import { getDatasetMeta, pinDataset, sessionHolder } from '../../shared/datasets';
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
 import { ApiError } from './http/errors';
@@ -97,9 +97,6 @@ const promoteRoute = createRoute(
   }),
 );
 
-/** Durable Object storage takes values up to 2 MiB: the weights (and each optimizer slot) must fit in one. */
-const MAX_SESSION_FLOATS = 450_000;
-
 export function sessionRoutes() {
   return newRouter()
     .openapi(startRoute, async (c) => {
@@ -114,11 +111,13 @@ export function sessionRoutes() {
           `config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
         );
       const config = parsed.data;
-      const floats = sessionFloats(config, dataset.features, dataset.classNames.length);
-      if (floats > MAX_SESSION_FLOATS) {
+      // Storage no longer bounds the network (weights and moments are chunked); the isolate's memory does.
+      const bytes = sessionMemoryBytes(config, dataset.features, dataset.classNames.length);
+      if (bytes > MAX_SESSION_MEMORY_BYTES) {
+        const floats = sessionFloats(config, dataset.features, dataset.classNames.length);
         throw new ApiError(
           'validation_failed',
-          `config: ${floats} parameters; a session keeps its weights in Durable Object storage, at most ${MAX_SESSION_FLOATS} (reduce depth or width)`,
+          `config: ${floats} parameters with ${config.optimizer} need ~${Math.round(bytes / 1e6)} MB of memory per slice, at most ${MAX_SESSION_MEMORY_BYTES / 1e6} MB fit in an isolate (reduce depth or width, or use an optimizer with fewer moments)`,
         );
       }
       const model = req.model ?? req.dataset;
@@ -131,6 +130,7 @@ export function sessionRoutes() {
         ...{
           seed: req.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]! % 2 ** 31,
           sliceEpochs: req.slice.epochs,
+          sliceTargetMs: req.slice.targetMs,
           intervalMs: req.slice.intervalMs,
         },
       });

@@ -10,6 +10,7 @@
  * as is). Absence is not failure: a read of something that may not exist answers null.
  */
 import type { ModelConfig } from '../../models/config';
+import type { SlicePace } from '../../models/session-pace';
 import type { EpochRecord } from '../../models/train';
 import type { RungDecision } from '../../shared/study/asha';
 import type { ChampionEvidence, GuardSettings } from '../../shared/study/compare';
@@ -114,7 +115,7 @@ export interface ModelRegistryContract {
 
 // ---- TrainingSession: one per session ----
 
-export type SessionStatus = 'running' | 'paused' | 'complete' | 'diverged';
+export type SessionStatus = 'running' | 'paused' | 'complete' | 'diverged' | 'failed';
 
 /** The hyperparameters a session may change while it trains (the architecture and optimizer stay). */
 export const ADJUSTABLE = ['learningRate', 'batchSize', 'dropout', 'l1', 'l2', 'epochs'] as const;
@@ -127,10 +128,20 @@ export interface SessionInit {
   datasetVersion: string;
   config: ModelConfig;
   seed: number;
-  /** Epochs per alarm. */
+  /** At most this many epochs per alarm. */
   sliceEpochs: number;
+  /** The wall time one slice aims for; the mini-batches per slice follow from the measured pace. */
+  sliceTargetMs: number;
   /** Pause between slices (0: back to back). */
   intervalMs: number;
+}
+
+/** Why a session stopped short: a failed slice, or the epoch whose loss was not finite. */
+export interface SessionFailure {
+  reason: string;
+  /** Epochs completed when it happened. */
+  epoch: number;
+  at: string;
 }
 
 export interface AdjustmentMark {
@@ -145,11 +156,16 @@ export interface AdjustmentMark {
 export interface SessionView extends Omit<SessionInit, 'config'> {
   status: SessionStatus;
   epoch: number;
+  /** Rows of the epoch in progress already trained (0 between epochs). */
+  rowsDone: number;
   /** The hyperparameters in effect for the next epoch. */
   config: ModelConfig;
   curve: EpochRecord[];
   adjustments: AdjustmentMark[];
   promotion: PromotionOutcome | null;
+  failure: SessionFailure | null;
+  /** How slices are sized: milliseconds per mini-batch (measured, or estimated before the first slice). */
+  pace: SlicePace | null;
   createdAt: string;
   updatedAt: string;
 }

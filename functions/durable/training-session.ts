@@ -1,23 +1,45 @@
 /**
  * "Panda mode": one Durable Object per training session, babysitting a single model. It trains in
- * slices from its alarm (a few epochs each, so no invocation runs long) and, after every slice, stores
- * everything the next slice needs in one atomic write: weights (with BN statistics), optimizer moments,
- * the batch-order and dropout streams, the epoch counter and the curve. A slice that dies half-way
- * leaves the previous state, and the retried alarm trains the same epochs again, identically.
+ * slices from its alarm and, after every slice, stores everything the next slice needs in one
+ * transaction: weights (with BN statistics), optimizer moments, the batch-order and dropout streams, the
+ * epoch counter and position inside an epoch, the curve and the status. An eviction or a crash sees the
+ * previous slice or this one, never a mix.
+ *
+ * Storage: DO storage (SQLite-backed) rather than R2. Weights and moments are chunked under the 2 MB
+ * per-value limit (./chunked-values.ts) and written in the same transactionSync as the small state, so
+ * the commit is atomic with no pointer swap; with R2 a slice would write an object, then swap a pointer
+ * here, and clean up the objects of slices that crashed in between. The state is private to this object,
+ * rewritten every slice and read only by it: what DO storage is for.
+ *
+ * A slice trains a number of mini-batches sized from the measured time of the previous slices
+ * (models/session-pace.ts), so it stays far below the platform's limits whatever the network or
+ * dataset, and may stop inside an epoch. It does not run inside blockConcurrencyWhile: requests are
+ * answered between slices, and a pause or adjustment that arrives while the slice reads its dataset is
+ * seen before it trains. A slice that fails (an exception, a dataset that disappeared) is recorded once
+ * as the session's failure, with the reason, and the alarm is not re-armed; a non-finite loss ends the
+ * session as diverged.
  *
  * Hyperparameters can be adjusted between slices (the change is recorded against the first epoch it
- * applies to), training paused and resumed, and the model promoted under the registry's guard.
- * Every state change runs inside blockConcurrencyWhile, so a request never interleaves with a slice.
+ * applies to: an epoch in progress finishes with the values it began with), training paused and
+ * resumed, and the model promoted under the registry's guard.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { ModelConfigSchema, type ModelConfig } from '../../models/config';
 import type { OptimizerState } from '../../models/engine/optimizers';
 import type { RngState } from '../../models/random';
-import { startSession, trainSlice, type SessionState } from '../../models/session-trainer';
+import { estimatedPace, measuredPace, sliceBatches, type SlicePace } from '../../models/session-pace';
+import {
+  batchesPerEpoch,
+  sessionFloats,
+  startSession,
+  trainSlice,
+  type EpochCursor,
+  type SessionState,
+} from '../../models/session-trainer';
 import type { EpochRecord } from '../../models/train';
 import { decodeWeights, encodeWeights } from '../../models/weights-codec';
-import { loadSplit, SPLIT_SEED } from '../../shared/datasets';
-import { log } from '../../shared/log';
+import { loadSplit, SPLIT_SEED, UnknownDatasetError } from '../../shared/datasets';
+import { log, logError } from '../../shared/log';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
@@ -27,6 +49,7 @@ import type { GuardSettings } from '../../shared/study/compare';
 import { accuracyOf, testCorrectness } from '../../shared/study/test-accuracy';
 import type { PromotionOutcome, VersionCandidate } from '../../shared/study/types';
 import { initBackend } from '../../shared/tf/backend';
+import { bytesOf, readChunked, writeChunked, type ChunkLayout } from './chunked-values';
 import {
   ADJUSTABLE,
   ok,
@@ -34,6 +57,7 @@ import {
   type Adjustment,
   type AdjustmentMark,
   type Result,
+  type SessionFailure,
   type SessionInit,
   type SessionStatus,
   type SessionView,
@@ -47,20 +71,31 @@ const INDEX_INTERVAL_MS = 2000;
 interface Meta extends Omit<SessionInit, 'config'> {
   status: SessionStatus;
   promotion: PromotionOutcome | null;
+  failure: SessionFailure | null;
   createdAt: string;
   updatedAt: string;
 }
 
-/** The trained state, stored under these keys in one put; weights are encoded, optimizer slots apart. */
+/**
+ * The trained state's small part, and where its large part is: the encoded weights and each optimizer
+ * slot are chunked blobs (./chunked-values.ts) under the prefixes below.
+ */
 interface Progress {
   seed: number;
   epoch: number;
+  cursor: EpochCursor | null;
   orderRng: RngState;
   maskRng: RngState;
-  optimizer: { kind: OptimizerState['kind']; step: number; slots: number };
+  weights: ChunkLayout;
+  optimizer: { kind: OptimizerState['kind']; step: number; slots: ChunkLayout[] };
 }
-const slotKey = (i: number) => `opt:${i}`;
+const WEIGHTS_PREFIX = 'weights';
+const slotPrefix = (i: number) => `opt${i}`;
 const DEFAULT_THRESHOLD = 0.5;
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 export class TrainingSession extends DurableObject<Env> implements TrainingSessionContract {
   private get store() {
@@ -75,35 +110,56 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
     return (await this.ctx.storage.get<Meta>('meta')) ?? null;
   }
 
-  private async loadState(): Promise<SessionState> {
-    const got = await this.ctx.storage.get(['config', 'progress', 'weights']);
-    const progress = got.get('progress') as Progress;
-    const slots: Float32Array[] = [];
-    for (let i = 0; i < progress.optimizer.slots; i++)
-      slots.push((await this.ctx.storage.get<Float32Array>(slotKey(i)))!);
+  private get kv(): SyncKvStorage {
+    return this.ctx.storage.kv;
+  }
+
+  /** The stored state, read synchronously: no request can interleave between the reads. */
+  private loadState(): SessionState {
+    const progress = this.kv.get<Progress>('progress')!;
+    const slots = progress.optimizer.slots.map((layout, i) => {
+      const slot = new Float32Array(layout.bytes / 4);
+      readChunked(this.kv, slotPrefix(i), layout, bytesOf(slot));
+      return slot;
+    });
     return {
-      config: got.get('config') as ModelConfig,
+      config: this.kv.get<ModelConfig>('config')!,
       seed: progress.seed,
       epoch: progress.epoch,
-      weights: decodeWeights(got.get('weights') as Uint8Array),
+      cursor: progress.cursor,
+      weights: decodeWeights(readChunked(this.kv, WEIGHTS_PREFIX, progress.weights)),
       optimizer: { kind: progress.optimizer.kind, step: progress.optimizer.step, slots },
       orderRng: progress.orderRng,
       maskRng: progress.maskRng,
     };
   }
 
-  /** Everything but the config (adjustments own it), as one batch of entries. */
-  private stateEntries(s: SessionState): Record<string, unknown> {
-    const progress: Progress = {
-      seed: s.seed,
-      epoch: s.epoch,
-      orderRng: s.orderRng,
-      maskRng: s.maskRng,
-      optimizer: { kind: s.optimizer.kind, step: s.optimizer.step, slots: s.optimizer.slots.length },
-    };
-    const entries: Record<string, unknown> = { progress, weights: encodeWeights(s.weights) };
-    s.optimizer.slots.forEach((slot, i) => (entries[slotKey(i)] = slot));
-    return entries;
+  /**
+   * Stores the state (all but the config, which adjustments own) and `also` in one transaction: every
+   * chunk of the weights and moments, the progress record and the given small values commit together.
+   */
+  private storeState(s: SessionState, also: Record<string, unknown>): void {
+    const kv = this.kv;
+    this.ctx.storage.transactionSync(() => {
+      const previous = kv.get<Progress>('progress') ?? null;
+      const progress: Progress = {
+        seed: s.seed,
+        epoch: s.epoch,
+        cursor: s.cursor,
+        orderRng: s.orderRng,
+        maskRng: s.maskRng,
+        weights: writeChunked(kv, WEIGHTS_PREFIX, encodeWeights(s.weights), previous?.weights ?? null),
+        optimizer: {
+          kind: s.optimizer.kind,
+          step: s.optimizer.step,
+          slots: s.optimizer.slots.map((slot, i) =>
+            writeChunked(kv, slotPrefix(i), bytesOf(slot), previous?.optimizer.slots[i] ?? null),
+          ),
+        },
+      };
+      kv.put('progress', progress);
+      for (const [key, value] of Object.entries(also)) kv.put(key, value);
+    });
   }
 
   /** Creates the session and schedules its first slice. Idempotent: a second start returns the session. */
@@ -115,14 +171,15 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
         const state = startSession(init.config, split, init.seed);
         const now = new Date().toISOString();
         const { config: _config, ...rest } = init;
-        const meta: Meta = { ...rest, status: 'running', promotion: null, createdAt: now, updatedAt: now };
-        await this.ctx.storage.put({
-          meta,
-          config: init.config,
-          curve: [],
-          adjustments: [],
-          ...this.stateEntries(state),
-        });
+        const meta: Meta = {
+          ...rest,
+          status: 'running',
+          promotion: null,
+          failure: null,
+          createdAt: now,
+          updatedAt: now,
+        };
+        this.storeState(state, { meta, config: init.config, curve: [], adjustments: [] });
         await this.scheduleSlice(meta);
         await this.writeIndex(true);
         log('session_start', {
@@ -131,6 +188,8 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
           dataset: init.dataset,
           epochs: init.config.epochs,
           sliceEpochs: init.sliceEpochs,
+          sliceTargetMs: init.sliceTargetMs,
+          parameters: sessionFloats(init.config, split.features, split.classes),
         });
       }
       return (await this.view())!;
@@ -173,45 +232,123 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
   async view(): Promise<SessionView | null> {
     const meta = await this.meta();
     if (!meta) return null;
-    const got = await this.ctx.storage.get(['config', 'progress', 'curve', 'adjustments']);
+    const got = await this.ctx.storage.get(['config', 'progress', 'curve', 'adjustments', 'pace']);
+    const progress = got.get('progress') as Progress;
     return {
       ...meta,
-      epoch: (got.get('progress') as Progress).epoch,
+      failure: meta.failure ?? null,
+      epoch: progress.epoch,
+      rowsDone: progress.cursor?.rowsDone ?? 0,
+      pace: (got.get('pace') as SlicePace | undefined) ?? null,
       config: got.get('config') as ModelConfig,
       curve: got.get('curve') as EpochRecord[],
       adjustments: got.get('adjustments') as AdjustmentMark[],
     };
   }
 
-  /** One slice: trains sliceEpochs epochs from the stored state and stores the result, then re-arms. */
+  /**
+   * One slice: trains the mini-batches that fit the time target from the stored state, stores the
+   * result, then re-arms. Never throws for a failing slice: the failure is recorded instead, because a
+   * throwing alarm is retried by the platform and would fail the same way again.
+   */
   override async alarm(): Promise<void> {
-    await this.ctx.blockConcurrencyWhile(async () => {
-      const meta = await this.meta();
-      if (!meta || meta.status !== 'running') return;
+    const first = await this.meta();
+    if (!first || first.status !== 'running') return;
+    let slice: ReturnType<typeof trainSlice>;
+    let meta: Meta;
+    let pace: SlicePace;
+    let status: SessionStatus;
+    let started: number;
+    try {
       await initBackend();
-      const split = await loadSplit(meta.dataset, this.blobs, meta.datasetVersion);
-      const state = await this.loadState();
-      const slice = trainSlice(state, split, meta.sliceEpochs);
-      const curve = [...((await this.ctx.storage.get<EpochRecord[]>('curve')) ?? []), ...slice.records];
-      const status: SessionStatus = slice.diverged
-        ? 'diverged'
-        : slice.state.epoch >= state.config.epochs
-          ? 'complete'
-          : 'running';
-      const next: Meta = { ...meta, status, updatedAt: new Date().toISOString() };
-      // One write: a slice either happened completely (state, curve, status) or not at all.
-      await this.ctx.storage.put({ ...this.stateEntries(slice.state), curve, meta: next });
-      if (status === 'running') await this.scheduleSlice(meta);
-      await this.writeIndex(status !== 'running');
-      const last = slice.records.at(-1);
-      log('session_slice', {
-        sessionId: meta.id,
-        epoch: slice.state.epoch,
-        status,
-        valAccuracy: last?.valAccuracy ?? null,
-        learningRate: last?.learningRate ?? null,
-      });
+      const split = await loadSplit(first.dataset, this.blobs, first.datasetVersion);
+      // The awaits above let requests in: a pause, an adjustment or a deletion may have landed. From here
+      // to the commit nothing awaits, so nothing else runs in between.
+      const now = this.kv.get<Meta>('meta');
+      if (!now || now.status !== 'running') return;
+      meta = now;
+      // The clock as of the last I/O; read again after the commit's round-trip, it has moved past the compute.
+      started = Date.now();
+      const state = this.loadState();
+      const epochConfig = state.cursor?.config ?? state.config;
+      pace =
+        this.kv.get<SlicePace>('pace') ??
+        estimatedPace(sessionFloats(epochConfig, split.features, split.classes), epochConfig.batchSize);
+      const batches = sliceBatches(
+        pace,
+        meta.sliceEpochs * batchesPerEpoch(epochConfig, split.train.rows),
+        meta.sliceTargetMs,
+      );
+      const target = state.config.epochs;
+      slice = trainSlice(state, split, { batches }, { consume: true });
+      const curve = [...(this.kv.get<EpochRecord[]>('curve') ?? []), ...slice.records];
+      status = slice.diverged ? 'diverged' : slice.state.epoch >= target ? 'complete' : 'running';
+      const at = new Date().toISOString();
+      const bad = slice.records.find((r) => !Number.isFinite(r.loss) || !Number.isFinite(r.valLoss));
+      const failure: SessionFailure | null = slice.diverged
+        ? {
+            reason: `non-finite loss or weights in epoch ${bad?.epoch ?? slice.state.epoch + 1}`,
+            epoch: state.epoch,
+            at,
+          }
+        : null;
+      const next: Meta = { ...meta, status, failure, updatedAt: at };
+      // Diverged: the curve shows the epoch that did, and the last finite state stays stored.
+      if (slice.diverged)
+        this.ctx.storage.transactionSync(() => {
+          this.kv.put('curve', curve);
+          this.kv.put('meta', next);
+        });
+      else this.storeState(slice.state, { curve, meta: next });
+    } catch (err) {
+      await this.fail(err);
+      return;
+    }
+    // A storage round-trip: the slice is durable, and the clock has advanced across its compute.
+    await this.ctx.storage.sync();
+    const ms = Date.now() - started;
+    const paced = measuredPace(pace, slice.batches, ms);
+    this.kv.put('pace', paced);
+    if (status === 'running') await this.scheduleSlice(meta);
+    await this.refreshIndex(status !== 'running');
+    const last = slice.records.at(-1);
+    log(status === 'diverged' ? 'session_diverged' : 'session_slice', {
+      sessionId: meta.id,
+      epoch: slice.state.epoch,
+      rowsDone: slice.state.cursor?.rowsDone ?? 0,
+      batches: slice.batches,
+      ms,
+      msPerBatch: paced.msPerBatch,
+      clock: paced.source,
+      status,
+      valAccuracy: last?.valAccuracy ?? null,
+      learningRate: last?.learningRate ?? null,
     });
+  }
+
+  /** Records a failed slice as the session's end (once: a session that is no longer running stays as it is). */
+  private async fail(err: unknown): Promise<void> {
+    const meta = this.kv.get<Meta>('meta');
+    if (!meta || meta.status !== 'running') return;
+    const reason =
+      err instanceof UnknownDatasetError
+        ? `the dataset is gone: ${errorMessage(err)}`
+        : `a slice failed: ${errorMessage(err)}`;
+    const epoch = this.kv.get<Progress>('progress')?.epoch ?? 0;
+    const at = new Date().toISOString();
+    this.kv.put('meta', { ...meta, status: 'failed', failure: { reason, epoch, at }, updatedAt: at } satisfies Meta);
+    await this.ctx.storage.deleteAlarm();
+    await this.refreshIndex(true);
+    logError('session_failed', { sessionId: meta.id, epoch, reason });
+  }
+
+  /** The listing is secondary to the session's own state: a failed refresh is logged, and the next one catches up. */
+  private async refreshIndex(force: boolean): Promise<void> {
+    try {
+      await this.writeIndex(force);
+    } catch (err) {
+      logError('session_index_failed', { sessionId: this.ctx.id.toString(), error: errorMessage(err) });
+    }
   }
 
   /** Changes hyperparameters for the following epochs; extending `epochs` revives a complete session. */
@@ -227,7 +364,10 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
           `${fixed.join(', ')}: fixed for the session's life (adjustable: ${ADJUSTABLE.join(', ')})`,
         );
       const config = (await this.ctx.storage.get<ModelConfig>('config'))!;
-      const epoch = (await this.ctx.storage.get<Progress>('progress'))!.epoch;
+      const progress = (await this.ctx.storage.get<Progress>('progress'))!;
+      const { epoch } = progress;
+      // An epoch in progress finishes with the values it began with: the change applies from the next.
+      const from = epoch + (progress.cursor ? 2 : 1);
       const parsed = ModelConfigSchema.safeParse({ ...config, ...changes });
       if (!parsed.success)
         return refuse(
@@ -240,7 +380,7 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       for (const k of Object.keys(changes) as (keyof Adjustment)[])
         (previous as Record<string, unknown>)[k] = config[k];
       const marks = (await this.ctx.storage.get<AdjustmentMark[]>('adjustments')) ?? [];
-      marks.push({ epoch: epoch + 1, changes, previous, at: new Date().toISOString() });
+      marks.push({ epoch: from, changes, previous, at: new Date().toISOString() });
       const status: SessionStatus = meta.status === 'complete' ? 'running' : meta.status;
       await this.ctx.storage.put({
         config: parsed.data,
@@ -249,7 +389,7 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       });
       if (meta.status === 'complete') await this.scheduleSlice(meta);
       await this.writeIndex(true);
-      log('session_adjust', { sessionId: meta.id, fromEpoch: epoch + 1, changes });
+      log('session_adjust', { sessionId: meta.id, fromEpoch: from, changes });
       return ok((await this.view())!);
     });
   }
@@ -267,10 +407,17 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       const meta = await this.meta();
       if (!meta) return refuse('not_found', 'no such session');
       const to: SessionStatus = run ? 'running' : 'paused';
-      // Asking twice is harmless; a complete or diverged session has nothing to pause or resume.
+      // Asking twice is harmless; a complete or diverged session has nothing to pause or resume. A failed
+      // one may be resumed (once its cause is fixed): it continues from its last stored slice.
       if (meta.status === to) return ok((await this.view())!);
-      if (meta.status !== (run ? 'paused' : 'running')) return refuse('conflict', `the session is ${meta.status}`);
-      await this.ctx.storage.put('meta', { ...meta, status: to, updatedAt: new Date().toISOString() } satisfies Meta);
+      const from: SessionStatus[] = run ? ['paused', 'failed'] : ['running'];
+      if (!from.includes(meta.status)) return refuse('conflict', `the session is ${meta.status}`);
+      await this.ctx.storage.put('meta', {
+        ...meta,
+        status: to,
+        failure: run ? null : (meta.failure ?? null),
+        updatedAt: new Date().toISOString(),
+      } satisfies Meta);
       if (run) await this.scheduleSlice(meta);
       else await this.ctx.storage.deleteAlarm();
       await this.writeIndex(true);
@@ -290,10 +437,12 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       if (!meta) return refuse('not_found', 'no such session');
       if (meta.promotion) return ok(meta.promotion);
       if (meta.status === 'diverged') return refuse('conflict', 'a diverged session cannot be promoted');
+      if (meta.status === 'failed')
+        return refuse('conflict', `the session failed (${meta.failure?.reason ?? 'unknown'}); resume it first`);
       const curve = (await this.ctx.storage.get<EpochRecord[]>('curve')) ?? [];
       const last = curve.at(-1);
       if (!last) return refuse('conflict', 'nothing trained yet');
-      const state = await this.loadState();
+      const state = this.loadState();
       const { candidate, rows } = await this.candidate(meta, state, last);
       const outcome = await promoteThroughGuard(
         registryStub(this.env.MODELS, meta.model),

@@ -16,10 +16,14 @@ export interface OptimizerState {
 export interface FlatOptimizer {
   /** Updates n parameters at p[pOff..] from the gradients at g[gOff..] (p and g may be one array). */
   update(p: Float32Array, pOff: number, g: Float32Array, gOff: number, n: number, learningRate: number): void;
-  /** Copies of the internal state (training sessions persist it between slices). */
-  exportState(): OptimizerState;
-  /** Restores exportState's output; the optimizer kind must match. */
-  importState(state: OptimizerState): void;
+  /**
+   * The internal state (training sessions persist it between slices): copies, or with `copy` false the
+   * live arrays themselves, for a caller that is done with this optimizer (a session's moments can be
+   * tens of MB, and a second copy of them is what pushes a slice past the isolate's memory).
+   */
+  exportState(copy?: boolean): OptimizerState;
+  /** Restores exportState's output (copied, or with `adopt` taken over); the optimizer kind must match. */
+  importState(state: OptimizerState, adopt?: boolean): void;
 }
 
 function checkKind(state: OptimizerState, kind: OptimizerState['kind'], slots: number): void {
@@ -42,7 +46,7 @@ class Sgd implements FlatOptimizer {
 
 /** Keras SGD(momentum): v = m v - lr g; p = p + v. */
 class Momentum implements FlatOptimizer {
-  private v = new Float32Array(0);
+  private v: Float32Array = new Float32Array(0);
   constructor(private readonly momentum: number) {}
   update(p: Float32Array, pOff: number, g: Float32Array, gOff: number, n: number, lr: number): void {
     if (this.v.length !== n) this.v = new Float32Array(n);
@@ -54,18 +58,18 @@ class Momentum implements FlatOptimizer {
       p[pOff + i] = p[pOff + i]! + Math.fround(vi);
     }
   }
-  exportState(): OptimizerState {
-    return { kind: 'momentum', step: 0, slots: [this.v.slice()] };
+  exportState(copy = true): OptimizerState {
+    return { kind: 'momentum', step: 0, slots: [copy ? this.v.slice() : this.v] };
   }
-  importState(state: OptimizerState): void {
+  importState(state: OptimizerState, adopt = false): void {
     checkKind(state, 'momentum', 1);
-    this.v = state.slots[0]!.slice();
+    this.v = adopt ? state.slots[0]! : state.slots[0]!.slice();
   }
 }
 
 /** Keras RMSprop: ms = rho ms + (1 - rho) g^2; p = p - lr g / (sqrt(ms) + eps). */
 class RmsProp implements FlatOptimizer {
-  private ms = new Float32Array(0);
+  private ms: Float32Array = new Float32Array(0);
   constructor(
     private readonly rho: number,
     private readonly epsilon: number,
@@ -82,19 +86,19 @@ class RmsProp implements FlatOptimizer {
       p[pOff + i] = p[pOff + i]! - (lr * gi) / (Math.sqrt(m) + eps);
     }
   }
-  exportState(): OptimizerState {
-    return { kind: 'rmsprop', step: 0, slots: [this.ms.slice()] };
+  exportState(copy = true): OptimizerState {
+    return { kind: 'rmsprop', step: 0, slots: [copy ? this.ms.slice() : this.ms] };
   }
-  importState(state: OptimizerState): void {
+  importState(state: OptimizerState, adopt = false): void {
     checkKind(state, 'rmsprop', 1);
-    this.ms = state.slots[0]!.slice();
+    this.ms = adopt ? state.slots[0]! : state.slots[0]!.slice();
   }
 }
 
 /** Adam as tfjs: m, v moments; p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). */
 class Adam implements FlatOptimizer {
-  private m = new Float32Array(0);
-  private v = new Float32Array(0);
+  private m: Float32Array = new Float32Array(0);
+  private v: Float32Array = new Float32Array(0);
   private t = 0;
   constructor(
     private readonly beta1: number,
@@ -123,14 +127,14 @@ class Adam implements FlatOptimizer {
       p[pOff + i] = p[pOff + i]! - (step * mi) / (Math.sqrt(vi) * invSqrtC2 + eps);
     }
   }
-  exportState(): OptimizerState {
-    return { kind: 'adam', step: this.t, slots: [this.m.slice(), this.v.slice()] };
+  exportState(copy = true): OptimizerState {
+    return { kind: 'adam', step: this.t, slots: copy ? [this.m.slice(), this.v.slice()] : [this.m, this.v] };
   }
-  importState(state: OptimizerState): void {
+  importState(state: OptimizerState, adopt = false): void {
     checkKind(state, 'adam', 2);
     this.t = state.step;
-    this.m = state.slots[0]!.slice();
-    this.v = state.slots[1]!.slice();
+    this.m = adopt ? state.slots[0]! : state.slots[0]!.slice();
+    this.v = adopt ? state.slots[1]! : state.slots[1]!.slice();
   }
 }
 

@@ -71,8 +71,9 @@ function controls(id: string, refresh: () => void): { el: HTMLElement; update(vi
     update(view) {
       if (document.activeElement !== lr) lr.value = String(view.config.learningRate);
       pause.disabled = view.status !== 'running';
-      resume.disabled = view.status !== 'paused';
-      promote.disabled = view.status === 'diverged' || view.curve.length === 0 || view.promotion !== null;
+      resume.disabled = view.status !== 'paused' && view.status !== 'failed';
+      promote.disabled =
+        view.status === 'diverged' || view.status === 'failed' || view.curve.length === 0 || view.promotion !== null;
     },
   };
 }
@@ -110,6 +111,7 @@ export function sessionView(id: string): View {
           `model "${view.model}" on "${view.dataset}" · epoch ${view.epoch} of ${view.config.epochs} (${view.sliceEpochs} per alarm) · ${view.config.optimizer}, learning rate ${num(view.config.learningRate)}, batch ${view.config.batchSize} · started ${when(view.createdAt)}`,
         ),
         h('p', {}, `Latest validation accuracy: `, h('strong', { id: 'session-accuracy' }, pct(last?.valAccuracy))),
+        view.failure ? notice('error', `Stopped at epoch ${view.failure.epoch}: ${view.failure.reason}.`) : '',
         view.promotion
           ? notice(
               'info',
