@@ -81,7 +81,10 @@ const toggle = (action: 'pause' | 'resume', summary: string) =>
     }),
   );
 const pauseRoute = toggle('pause', 'Stop training after the current slice (admin)');
-const resumeRoute = toggle('resume', 'Continue a paused session (admin)');
+const resumeRoute = toggle(
+  'resume',
+  'Continue a paused session, or retry a failed one from its last stored slice (admin)',
+);
 const promoteRoute = createRoute(
   adminOnly({
     method: 'post',
@@ -92,7 +95,7 @@ const promoteRoute = createRoute(
     responses: {
       200: jsonContent(PromotionSchema, 'The decision (also when not promoted)'),
       404: jsonContent(ErrorSchema, 'Unknown session'),
-      409: jsonContent(ErrorSchema, 'Nothing trained yet, or diverged'),
+      409: jsonContent(ErrorSchema, 'Nothing trained yet, diverged or failed'),
     },
   }),
 );
