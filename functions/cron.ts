@@ -84,6 +84,8 @@ export async function runSchedules(
       model: s.model,
       dataset: s.dataset,
       strategy: 'random',
+      sampler: 'random',
+      pruner: null,
       trials: s.trials,
       // A fresh, recorded seed per scheduled run: re-tuning explores new configurations each time.
       seed: Math.floor(now.getTime() / 1000) % 2 ** 31,
@@ -98,6 +100,7 @@ export async function runSchedules(
       createdAt: now.toISOString(),
       origin: 'cron',
       faults: null,
+      data: { features: dataset.features, trainRows: dataset.splitCounts.train },
     };
     try {
       const ns = { studies: env.STUDIES, models: env.MODELS, catalog: env.DATASET_CATALOG };

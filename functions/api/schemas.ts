@@ -5,7 +5,7 @@ import { z } from '@hono/zod-openapi';
 import { ModelConfigSchema } from '../../models/config';
 import { SLICE_TARGET_MS } from '../../models/session-pace';
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
-import { STRATEGIES } from '../../shared/study/types';
+import { SAMPLERS, STRATEGIES } from '../../shared/study/types';
 
 /** Model, dataset and study names: lowercase, digits, '-' and '_' only (no dots, slashes or spaces). */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -206,7 +206,38 @@ export const StudyRequestSchema = z
   .object({
     dataset: z.string().regex(NAME_PATTERN).default('digits').openapi({ example: 'digits' }),
     model: z.string().regex(NAME_PATTERN).optional().openapi({ description: 'Defaults to the dataset name.' }),
-    strategy: z.enum(STRATEGIES).default('random'),
+    strategy: z.enum(STRATEGIES).optional().openapi({
+      description:
+        'Alias kept for older clients: random, grid, local, or asha (= sampler random + pruner asha). Use sampler and pruner instead.',
+    }),
+    sampler: z.enum(SAMPLERS).optional().openapi({
+      description:
+        'Who proposes configurations (default random): random, grid, local (around the best of `from`), or tpe (a tree-structured Parzen estimator over the results so far).',
+    }),
+    pruner: z
+      .object({
+        type: z.literal('asha'),
+        minEpochs: z.number().int().min(1).max(500).default(1),
+        reductionFactor: z.number().int().min(2).max(10).default(3),
+      })
+      .strict()
+      .nullable()
+      .optional()
+      .openapi({
+        description:
+          'Who stops trials early (default none): asha = successive halving with rungs at minEpochs * reductionFactor^k epochs. Works with any sampler.',
+      }),
+    tpe: z
+      .object({
+        startupTrials: z.number().int().min(1).max(500).optional(),
+        candidates: z.number().int().min(1).max(1000).optional(),
+      })
+      .strict()
+      .optional()
+      .openapi({
+        description:
+          'Sampler tpe only: random start-up trials (default min(10, max(5, trials/4))), EI candidates (24).',
+      }),
     trials: z.number().int().min(1).max(500).default(24),
     seed: z
       .number()
@@ -250,7 +281,7 @@ export const StudyRequestSchema = z
       .optional()
       .openapi({
         description:
-          'Strategy `asha` only: rungs at minEpochs * reductionFactor^k epochs (below budget.epochs); a trial continues past a rung only while in the top 1/reductionFactor of that rung so far.',
+          'Legacy, with strategy `asha` only (use pruner): rungs at minEpochs * reductionFactor^k epochs (below budget.epochs); a trial continues past a rung only while in the top 1/reductionFactor of that rung so far.',
       }),
     warmStartFrom: z.string().regex(STUDY_ID_PATTERN).optional().openapi({
       description:

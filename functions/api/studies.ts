@@ -7,8 +7,8 @@ import { ApiError } from './http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { listIndex } from '../../shared/storage/store';
-import { ashaRungs, DEFAULT_ASHA } from '../../shared/study/asha';
-import { validateSpace } from '../../shared/study/plan';
+import { ashaRungs } from '../../shared/study/asha';
+import { resolveSearch, validateSpace } from '../../shared/study/search';
 import type { StudySpec } from '../../shared/study/types';
 import { catalogStub, studyStub } from '../durable/stubs';
 import { newStudyId, resolveWarmStart, startStudy } from '../services/studies';
@@ -82,17 +82,21 @@ export function studyRoutes() {
       const space = req.space ?? dataset.settings.space;
       const spaceProblem = validateSpace(space);
       if (spaceProblem) throw new ApiError('validation_failed', `space: ${spaceProblem}`);
-      if (req.asha && req.strategy !== 'asha')
-        throw new ApiError('validation_failed', 'asha: only for the asha strategy');
-      const asha = req.strategy === 'asha' ? { ...DEFAULT_ASHA, ...req.asha } : null;
-      if (asha && ashaRungs(asha, req.budget.epochs).length === 0) {
+      let search: ReturnType<typeof resolveSearch>;
+      try {
+        search = resolveSearch(req);
+      } catch (err) {
+        throw new ApiError('validation_failed', (err as Error).message);
+      }
+      if (search.pruner && ashaRungs(search.pruner, req.budget.epochs).length === 0) {
         throw new ApiError(
           'validation_failed',
-          `asha.minEpochs: must be below budget.epochs (${req.budget.epochs}) for any rung to exist`,
+          `pruner.minEpochs: must be below budget.epochs (${req.budget.epochs}) for any rung to exist`,
         );
       }
-      if (req.strategy === 'local' && !req.from)
-        throw new ApiError('validation_failed', 'from: the local strategy needs the id of an earlier study');
+      if (req.tpe && search.sampler !== 'tpe') throw new ApiError('validation_failed', 'tpe: only with sampler "tpe"');
+      if (search.sampler === 'local' && !req.from)
+        throw new ApiError('validation_failed', 'from: the local sampler needs the id of an earlier study');
       if (req.from && !(await studyStub(c.env.STUDIES, req.from).maybeView()))
         throw new ApiError('not_found', `unknown study "${req.from}"`);
       const model = req.model ?? req.dataset;
@@ -107,7 +111,10 @@ export function studyRoutes() {
         id: newStudyId(model),
         model,
         dataset: req.dataset,
-        strategy: req.strategy,
+        strategy: search.strategy,
+        sampler: search.sampler,
+        pruner: search.pruner,
+        ...(req.tpe ? { tpe: req.tpe } : {}),
         trials: req.trials,
         seed: req.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]! % 2 ** 31,
         parallelism: req.parallelism,
@@ -121,7 +128,12 @@ export function studyRoutes() {
         createdAt: new Date().toISOString(),
         origin: 'api',
         faults: req.faults ?? null,
-        asha,
+        // Legacy readers (dashboards of older builds) still find the ASHA settings here.
+        asha: search.pruner
+          ? { minEpochs: search.pruner.minEpochs, reductionFactor: search.pruner.reductionFactor }
+          : null,
+        // The default space's data-aware ranges follow the data (width with the input width, BN momentum with the steps).
+        data: { features: dataset.features, trainRows: dataset.splitCounts.train },
       };
       const { id } = unwrap(await startStudy(ns, spec));
       return c.json({ id, model, status: 'running' as const, trials: spec.trials }, 202);

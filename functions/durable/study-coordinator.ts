@@ -1,12 +1,14 @@
 /**
- * One Durable Object per study. It plans the trials, dispatches them to the trial queue (at most
- * `parallelism` at a time), accepts each trial's result exactly once, keeps the leaderboard, and at the
+ * One Durable Object per study. It proposes each trial's configuration when it dispatches the trial (TPE
+ * needs the results accepted so far; samplers that plan ahead give their pure plan's entry), dispatches to
+ * the trial queue (at most `parallelism` at a time), accepts each trial's result exactly once, keeps the leaderboard, and at the
  * end promotes the best trial through the model's registry, once.
  *
  * State transitions run inside blockConcurrencyWhile: they await KV and other objects, and no second
  * report or finalisation may interleave with them.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { resolveConfig } from '../../models/config';
 import { CorruptWeightsError, decodeWeights } from '../../models/weights-codec';
 import { isEmbeddedDataset, loadSplit, SPLIT_SEED, studyHolder } from '../../shared/datasets';
 import { R2BlobStore } from '../../shared/storage/blob-store';
@@ -18,7 +20,7 @@ import { ashaDecision, ashaRungs, DEFAULT_ASHA, type RungDecision } from '../../
 import { ChampionMovedError, promoteThroughGuard, type ChallengerRows } from '../../shared/study/champion';
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
 import { bestPromotable, progressOf, rank } from '../../shared/study/leaderboard';
-import { planTrials } from '../../shared/study/plan';
+import { createProposer, prunerOf, samplerOf, searchLabel, type Proposer } from '../../shared/study/search';
 import { accuracyOf, testCorrectness } from '../../shared/study/test-accuracy';
 import { failedResult, type TrialMessage, type TrialResult } from '../../shared/study/trial';
 import {
@@ -45,6 +47,10 @@ interface Slot {
 const rungKey = (epoch: number) => `rung:${String(epoch).padStart(4, '0')}`;
 const slotKey = (n: number) => `slot:${String(n).padStart(4, '0')}`;
 const recordKey = (n: number) => `record:${String(n).padStart(4, '0')}`;
+/** One planned trial per key (written once, when proposed), so no value grows with the study. */
+const plannedKey = (n: number) => `planned:${String(n).padStart(4, '0')}`;
+/** Trial numbers in the order their results were accepted: what TPE's proposals depend on. */
+const ORDER_KEY = 'order';
 const LEADERBOARD_SIZE = 10;
 const DEFAULT_THRESHOLD = 0.5;
 /** Study listings in KV are refreshed at most this often (KV allows ~1 write/s per key). */
@@ -74,21 +80,30 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     return this.ctx.blockConcurrencyWhile(async () => {
       if (await this.spec()) return this.view();
       const incumbents = spec.from ? await studyStub(this.env.STUDIES, spec.from).records() : [];
-      const plan = planTrials(spec, incumbents);
-      const entries: Record<string, unknown> = { spec, plan, status: 'running' };
-      for (const p of plan)
-        entries[slotKey(p.trial)] = {
-          trial: p.trial,
-          state: 'pending',
-          dispatches: 0,
-          dispatchedAt: null,
-        } satisfies Slot;
+      if (spec.from) await this.ctx.storage.put('incumbents', incumbents);
+      const proposer = createProposer(spec, incumbents);
+      // Samplers that plan ahead are planned now (an exhausted discrete space shortens the study); TPE
+      // proposes each trial when it is dispatched.
+      const entries: Record<string, unknown> = { spec, status: 'running', [ORDER_KEY]: [] };
+      let trials = spec.trials;
+      if (samplerOf(spec) !== 'tpe') {
+        for (let n = 0; n < spec.trials; n++) {
+          const p = proposer.propose(n, { finished: [], running: [] });
+          if (!p) {
+            trials = n;
+            break;
+          }
+          entries[plannedKey(n)] = p;
+        }
+      }
+      for (let n = 0; n < trials; n++)
+        entries[slotKey(n)] = { trial: n, state: 'pending', dispatches: 0, dispatchedAt: null } satisfies Slot;
       await this.ctx.storage.put(entries);
       log('study_start', {
         studyId: spec.id,
         model: spec.model,
-        strategy: spec.strategy,
-        trials: plan.length,
+        search: searchLabel(spec),
+        trials,
         seed: spec.seed,
         origin: spec.origin,
       });
@@ -102,9 +117,8 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
   /** What the trial function needs to run trial `n`. */
   async trialTask(n: number): Promise<TrialTask | null> {
     const spec = await this.spec();
-    const plan = await this.ctx.storage.get<PlannedTrial[]>('plan');
     const slot = await this.ctx.storage.get<Slot>(slotKey(n));
-    const planned = plan?.[n];
+    const planned = await this.planned(n);
     if (!spec || !planned || !slot) return null;
     return { spec, planned, finished: isFinished(slot.state) };
   }
@@ -114,7 +128,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     return this.ctx.blockConcurrencyWhile(async () => {
       const spec = await this.spec();
       const slot = await this.ctx.storage.get<Slot>(slotKey(n));
-      const planned = (await this.ctx.storage.get<PlannedTrial[]>('plan'))?.[n];
+      const planned = await this.planned(n);
       if (!spec || !slot || !planned) return refuse('not_found', `no trial ${n} in this study`);
       if (isFinished(slot.state)) return refuse('conflict', `trial ${n} already has a result (${slot.state})`);
       const record: TrialRecord = {
@@ -122,16 +136,19 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
         model: spec.model,
         trial: n,
         source: planned.source,
+        ...(planned.basis ? { basis: planned.basis } : {}),
         params: planned.params,
         config: planned.config,
         seed: planned.seed,
         ...result,
+        accepted: (await this.order()).length,
       };
       // The one write of this trial's record: only the accepted report reaches it.
       await putJson(this.store, keys.trialRecord(spec.id, n), record);
       await this.ctx.storage.put({
         [recordKey(n)]: record,
         [slotKey(n)]: { ...slot, state: record.status } satisfies Slot,
+        [ORDER_KEY]: [...(await this.order()), n],
       });
       log('trial_end', {
         studyId: spec.id,
@@ -158,10 +175,10 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     return this.ctx.blockConcurrencyWhile(async () => {
       const spec = await this.spec();
       const slot = await this.ctx.storage.get<Slot>(slotKey(n));
-      if (!spec || !slot || spec.strategy !== 'asha') return 'continue';
+      const settings = spec ? prunerOf(spec) : null;
+      if (!spec || !slot || !settings) return 'continue';
       // Its result is already accepted (a duplicate delivery): the rest of this run would be thrown away.
       if (isFinished(slot.state)) return 'stop';
-      const settings = spec.asha ?? DEFAULT_ASHA;
       if (!ashaRungs(settings, spec.budget.epochs).includes(epoch)) return 'continue';
       const results = (await this.ctx.storage.get<RungResult[]>(rungKey(epoch))) ?? [];
       const earlier = results.find((r) => r.trial === n);
@@ -192,7 +209,9 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     if (!spec) return;
     const slots = await this.slots();
     const free = spec.parallelism - slots.filter((s) => s.state === 'running').length;
-    const next = slots.filter((s) => s.state === 'pending').slice(0, Math.max(0, free));
+    let next = slots.filter((s) => s.state === 'pending').slice(0, Math.max(0, free));
+    if (next.length === 0) return;
+    next = await this.proposeFor(spec, next, slots);
     if (next.length === 0) return;
     const now = Date.now();
     const updates: Record<string, Slot> = {};
@@ -202,6 +221,79 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     await this.env.TRIALS.sendBatch(
       next.map((s) => ({ body: { studyId: spec.id, trial: s.trial } satisfies TrialMessage })),
     );
+  }
+
+  /**
+   * Makes sure each trial about to be dispatched has its configuration. A TPE trial gets it now, from the
+   * results accepted so far (in acceptance order) and the running trials, including the ones proposed
+   * earlier in this same batch (the constant liar). Proposals are stored once: a re-dispatched trial keeps
+   * its configuration. A trial the sampler has nothing new for (an exhausted space) is recorded failed.
+   */
+  private async proposeFor(spec: StudySpec, next: Slot[], slots: Slot[]): Promise<Slot[]> {
+    let proposer: Proposer | null = null;
+    let finished: TrialRecord[] | null = null;
+    const running: PlannedTrial['params'][] = [];
+    for (const s of slots) {
+      if (s.state !== 'running') continue;
+      const p = await this.planned(s.trial);
+      if (p) running.push(p.params);
+    }
+    const ready: Slot[] = [];
+    for (const s of next) {
+      const existing = await this.planned(s.trial);
+      if (existing) {
+        ready.push(s);
+        continue;
+      }
+      proposer ??= createProposer(spec, (await this.ctx.storage.get<TrialRecord[]>('incumbents')) ?? []);
+      if (!finished) {
+        const byTrial = new Map((await this.records()).map((r) => [r.trial, r]));
+        finished = (await this.order()).map((n) => byTrial.get(n)).filter((r): r is TrialRecord => !!r);
+      }
+      const p = proposer.propose(s.trial, { finished, running });
+      if (!p) {
+        await this.recordFailure(spec, s, 'the sampler has no new configuration left');
+        continue;
+      }
+      await this.ctx.storage.put(plannedKey(s.trial), p);
+      running.push(p.params);
+      ready.push(s);
+    }
+    return ready;
+  }
+
+  /** A trial's plan: its own key, or the whole-plan array of studies started before proposals moved to dispatch. */
+  private async planned(n: number): Promise<PlannedTrial | null> {
+    const own = await this.ctx.storage.get<PlannedTrial>(plannedKey(n));
+    if (own) return own;
+    return (await this.ctx.storage.get<PlannedTrial[]>('plan'))?.[n] ?? null;
+  }
+
+  private async order(): Promise<number[]> {
+    return (await this.ctx.storage.get<number[]>(ORDER_KEY)) ?? [];
+  }
+
+  /** Records a trial that ended without a result of its own (lost messages, nothing to propose). */
+  private async recordFailure(spec: StudySpec, s: Slot, reason: string): Promise<void> {
+    const planned = await this.planned(s.trial);
+    const record: TrialRecord = {
+      studyId: spec.id,
+      model: spec.model,
+      trial: s.trial,
+      source: planned?.source ?? samplerOf(spec),
+      params: planned?.params ?? {},
+      // Nothing was proposed: the record shows the defaults it would have started from.
+      config: planned?.config ?? resolveConfig({ epochs: spec.budget.epochs }),
+      seed: planned?.seed ?? 0,
+      ...failedResult(s.dispatches, reason),
+      accepted: (await this.order()).length,
+    };
+    await putJson(this.store, keys.trialRecord(spec.id, s.trial), record);
+    await this.ctx.storage.put({
+      [recordKey(s.trial)]: record,
+      [slotKey(s.trial)]: { ...s, state: 'failed' } satisfies Slot,
+      [ORDER_KEY]: [...(await this.order()), s.trial],
+    });
   }
 
   private staleMs(spec: StudySpec): number {
@@ -222,23 +314,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       for (const s of await this.slots()) {
         if (s.state !== 'running' || s.dispatchedAt === null || now - s.dispatchedAt < this.staleMs(spec)) continue;
         if (s.dispatches >= MAX_DISPATCHES) {
-          const failed = failedResult(s.dispatches, `no result after ${s.dispatches} dispatches`);
-          const planned = (await this.ctx.storage.get<PlannedTrial[]>('plan'))![s.trial]!;
-          const record: TrialRecord = {
-            studyId: spec.id,
-            model: spec.model,
-            trial: s.trial,
-            source: planned.source,
-            params: planned.params,
-            config: planned.config,
-            seed: planned.seed,
-            ...failed,
-          };
-          await putJson(this.store, keys.trialRecord(spec.id, s.trial), record);
-          await this.ctx.storage.put({
-            [recordKey(s.trial)]: record,
-            [slotKey(s.trial)]: { ...s, state: 'failed' } satisfies Slot,
-          });
+          await this.recordFailure(spec, s, `no result after ${s.dispatches} dispatches`);
         } else {
           await this.ctx.storage.put(slotKey(s.trial), { ...s, state: 'pending' } satisfies Slot);
         }
@@ -406,14 +482,14 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       leaderboard: ranked.slice(0, LEADERBOARD_SIZE),
       best: ranked[0]?.status === 'complete' ? ranked[0] : null,
       promotion: (await this.ctx.storage.get<PromotionOutcome>('promotion')) ?? null,
-      ...(spec.strategy === 'asha' ? { rungs: await this.rungSummary(spec) } : {}),
+      ...(prunerOf(spec) ? { rungs: await this.rungSummary(spec) } : {}),
       updatedAt: new Date().toISOString(),
     };
   }
 
   private async rungSummary(spec: StudySpec): Promise<NonNullable<StudyView['rungs']>> {
     const stored = await this.rungs();
-    return ashaRungs(spec.asha ?? DEFAULT_ASHA, spec.budget.epochs).map((epoch) => {
+    return ashaRungs(prunerOf(spec) ?? DEFAULT_ASHA, spec.budget.epochs).map((epoch) => {
       const results = stored[String(epoch)] ?? [];
       return { epoch, reported: results.length, continued: results.filter((r) => r.decision === 'continue').length };
     });
@@ -432,7 +508,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       metadata: {
         model: v.spec.model,
         dataset: v.spec.dataset,
-        strategy: v.spec.strategy,
+        strategy: searchLabel(v.spec),
         status: v.status,
         createdAt: v.spec.createdAt,
         total: v.progress.total,

@@ -25,7 +25,7 @@ import {
   toConfig,
 } from '../../models/search';
 import { DEFAULT_ASHA } from './asha';
-import type { PlannedTrial, PrunerSpec, SamplerName, StudySpec, TrialRecord } from './types';
+import type { AshaSettings, PlannedTrial, PrunerSpec, SamplerName, Strategy, StudySpec, TrialRecord } from './types';
 
 /** Salt of the training-seed stream, distinct from the samplers' streams. */
 const TRAIN_SEED_STREAM = 0x5452414e;
@@ -35,7 +35,30 @@ const LOCAL_INCUMBENTS = 3;
 /** The sampler of a spec; older specs only have `strategy` (`asha` samples as random search does). */
 export function samplerOf(spec: Pick<StudySpec, 'sampler' | 'strategy'>): SamplerName {
   if (spec.sampler) return spec.sampler;
-  return spec.strategy === 'asha' ? 'random' : spec.strategy;
+  return spec.strategy === 'asha' ? 'random' : (spec.strategy as SamplerName);
+}
+
+/**
+ * Sampler and pruner of a request that may use the legacy `strategy` alias. Throws a message for a request
+ * that says two different things (strategy local with sampler tpe, strategy asha with pruner null).
+ */
+export function resolveSearch(req: {
+  strategy?: Strategy;
+  sampler?: SamplerName;
+  pruner?: PrunerSpec | null;
+  asha?: Partial<AshaSettings>;
+}): { sampler: SamplerName; pruner: PrunerSpec | null; strategy: string } {
+  const aliasSampler = req.strategy === undefined ? undefined : req.strategy === 'asha' ? 'random' : req.strategy;
+  if (req.sampler && aliasSampler && req.sampler !== aliasSampler)
+    throw new Error(`sampler: "${req.sampler}" contradicts strategy "${req.strategy}" (use sampler and pruner alone)`);
+  if (req.strategy === 'asha' && req.pruner === null)
+    throw new Error('pruner: null contradicts strategy "asha" (which means the random sampler with the ASHA pruner)');
+  const sampler = req.sampler ?? aliasSampler ?? 'random';
+  let pruner: PrunerSpec | null = req.pruner ?? null;
+  if (req.strategy === 'asha' && !req.pruner) pruner = { type: 'asha', ...DEFAULT_ASHA, ...req.asha };
+  if (req.asha && !(req.strategy === 'asha'))
+    throw new Error('asha: only with strategy "asha"; give pruner: { "type": "asha", ... } instead');
+  return { sampler, pruner, strategy: searchLabel({ sampler, pruner, strategy: 'random' }) };
 }
 
 /** The pruner of a spec; older specs mean ASHA by `strategy: 'asha'` (with `asha` settings or the defaults). */
@@ -47,6 +70,8 @@ export function prunerOf(spec: Pick<StudySpec, 'pruner' | 'strategy' | 'asha'>):
 /** A short label for listings: "tpe", "random+asha", ... */
 export function searchLabel(spec: Pick<StudySpec, 'sampler' | 'pruner' | 'strategy' | 'asha'>): string {
   const pruner = prunerOf(spec);
+  // The legacy name where there is one, so listings read as before.
+  if (pruner && samplerOf(spec) === 'random') return 'asha';
   return pruner ? `${samplerOf(spec)}+${pruner.type}` : samplerOf(spec);
 }
 

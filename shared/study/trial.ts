@@ -9,7 +9,8 @@ import { keys } from '../storage/keys';
 import type { BlobStore } from '../storage/blob-store';
 import type { Store } from '../storage/store';
 import { initBackend } from '../tf/backend';
-import { ashaRungs, DEFAULT_ASHA, type RungDecision } from './asha';
+import { ashaRungs, type RungDecision } from './asha';
+import { prunerOf } from './search';
 import type { PlannedTrial, StudySpec, TrialRecord } from './types';
 
 export interface TrialMessage {
@@ -111,11 +112,12 @@ async function trainTrial(spec: StudySpec, planned: PlannedTrial, ctx: TrialCont
   };
 }
 
-/** Under `asha`, the trial asks the coordinator at each rung epoch whether to go on. */
+/** With the ASHA pruner, the trial asks the coordinator at each rung epoch whether to go on. */
 function rungCheckpoint(spec: StudySpec, ctx: TrialContext) {
   const ask = ctx.rung;
-  if (spec.strategy !== 'asha' || !ask) return undefined;
-  const rungs = new Set(ashaRungs(spec.asha ?? DEFAULT_ASHA, spec.budget.epochs));
+  const pruner = prunerOf(spec);
+  if (!pruner || !ask) return undefined;
+  const rungs = new Set(ashaRungs(pruner, spec.budget.epochs));
   return async (r: EpochRecord): Promise<RungDecision> =>
     rungs.has(r.epoch) ? ask(r.epoch, r.valAccuracy) : 'continue';
 }

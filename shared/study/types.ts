@@ -58,7 +58,8 @@ export interface StudySpec {
   id: string;
   model: string;
   dataset: string;
-  strategy: Strategy;
+  /** A label: the legacy strategy (random, grid, local, asha) or e.g. "tpe", "tpe+asha"; `sampler` and `pruner` decide. */
+  strategy: Strategy | string;
   trials: number;
   seed: number;
   parallelism: number;
@@ -125,6 +126,8 @@ export interface TrialRecord {
   simd: boolean | null;
   /** KV key of the trained weights (immutable); null unless complete. */
   weightsKey: string | null;
+  /** Position in the order results were accepted (0 = first): a TPE proposal based on `basis.finished` results used those numbered below it. */
+  accepted?: number;
   /** The rung (epoch count) at which successive halving stopped the trial; set only when `pruned`. */
   prunedAtEpoch?: number | null;
   finishedAt: string;
