@@ -17,6 +17,9 @@ function isDatasetUpload(method: string, path: string): boolean {
 }
 import { studyRoutes } from './studies';
 import { sessionRoutes } from './sessions';
+import { auditRoutes, keyRoutes } from './keys';
+import { openApiDocument, registerSecurityScheme } from './openapi';
+import { parseAccessMode } from '../../shared/access/scopes';
 
 /**
  * Builds the HTTP surface once per isolate. The serving cache lives in this closure (not in a module
@@ -72,27 +75,18 @@ export function createApp(serving = new ServingCache()) {
   app.route('/v1/studies', studyRoutes());
   app.route('/v1/sessions', sessionRoutes());
   app.route('/v1/datasets', datasetRoutes());
+  app.route('/v1/keys', keyRoutes());
+  app.route('/v1/audit', auditRoutes());
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'The ADMIN_TOKEN secret.',
-  });
-  app.doc('/openapi.json', {
-    openapi: '3.0.3',
-    info: {
-      title: 'edge-tuner',
-      version: '1.0.0',
-      description: 'Hyperparameter tuning and model serving on Cloudflare Workers (TF.js WASM-SIMD).',
-    },
-  });
+  registerSecurityScheme(app);
+  app.get('/openapi.json', (c) => c.json(openApiDocument(app, parseAccessMode(c.env.ACCESS_MODE))));
 
   app.notFound((c) =>
     c.json(errorBody('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404),
   );
   app.onError((err, c) => {
     const known = err instanceof ApiError ? err : fromDomainError(err);
-    if (known) return c.json(errorBody(known.code, known.message), known.status);
+    if (known) return c.json(errorBody(known.code, known.message), known.status, known.headers);
     // Hono's own 4xx (e.g. malformed JSON from the validator) keep their status with our shape.
     if (err instanceof HTTPException && err.status < 500) {
       if (err.status === 415) {

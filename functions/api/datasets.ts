@@ -15,7 +15,7 @@ import { ApiError } from './http/errors';
 import { log } from '../../shared/log';
 import { validateSpace } from '../../shared/study/plan';
 import { datasetDeps } from '../services/dataset-deps';
-import { adminOnly, jsonBody, jsonContent, newRouter } from './router';
+import { jsonBody, jsonContent, newRouter, requireScope } from './router';
 import {
   DatasetJsonSchema,
   DatasetListSchema,
@@ -49,7 +49,7 @@ async function runningStudyOn(catalog: DatasetCatalogApi, name: string): Promise
 }
 
 const uploadRoute = createRoute(
-  adminOnly({
+  requireScope('admin')({
     method: 'put',
     path: '/{name}',
     summary: `Upload or replace a dataset (admin): CSV with a header row (text/csv) or JSON; at most ${MAX_DATASET_BYTES / 1024 / 1024} MiB`,
@@ -83,21 +83,25 @@ const uploadRoute = createRoute(
     },
   }),
 );
-const listRoute = createRoute({
-  method: 'get',
-  path: '/',
-  summary: 'Datasets with their row, feature and class counts',
-  responses: { 200: jsonContent(DatasetListSchema, 'Datasets') },
-});
-const getRoute = createRoute({
-  method: 'get',
-  path: '/{name}',
-  summary: 'Schema and counts of a dataset (not its rows)',
-  request: { params: DatasetNameParam },
-  responses: { 200: jsonContent(DatasetSummarySchema, 'Dataset'), 404: jsonContent(ErrorSchema, 'Unknown dataset') },
-});
+const listRoute = createRoute(
+  requireScope('read')({
+    method: 'get',
+    path: '/',
+    summary: 'Datasets with their row, feature and class counts',
+    responses: { 200: jsonContent(DatasetListSchema, 'Datasets') },
+  }),
+);
+const getRoute = createRoute(
+  requireScope('read')({
+    method: 'get',
+    path: '/{name}',
+    summary: 'Schema and counts of a dataset (not its rows)',
+    request: { params: DatasetNameParam },
+    responses: { 200: jsonContent(DatasetSummarySchema, 'Dataset'), 404: jsonContent(ErrorSchema, 'Unknown dataset') },
+  }),
+);
 const settingsRoute = createRoute(
-  adminOnly({
+  requireScope('admin')({
     method: 'put',
     path: '/{name}/settings',
     summary: "Set a dataset's re-tuning schedule and search-space overrides (admin)",
@@ -111,7 +115,7 @@ const settingsRoute = createRoute(
   }),
 );
 const deleteRoute = createRoute(
-  adminOnly({
+  requireScope('admin')({
     method: 'delete',
     path: '/{name}',
     summary: 'Delete a dataset (admin); refused while a study on it is running',

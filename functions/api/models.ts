@@ -12,7 +12,8 @@ import type { ModelVersion } from '../../shared/study/types';
 import { catalogStub, registryStub } from '../durable/stubs';
 import { formatPredictions, toMatrix } from '../services/predict';
 import type { LoadedModel, ServingDeps } from '../services/serving';
-import { adminOnly, jsonBody, jsonContent, newRouter, unwrap } from './router';
+import { canSeeModel } from './access';
+import { jsonBody, jsonContent, newRouter, requireScope, unwrap } from './router';
 import {
   ErrorSchema,
   EvaluationSchema,
@@ -69,49 +70,82 @@ function metadata(meta: ModelVersion) {
   };
 }
 
-const listRoute = createRoute({
-  method: 'get',
-  path: '/',
-  summary: 'Every model with its current version and headline metrics',
-  responses: { 200: jsonContent(ModelListSchema, 'Models') },
-});
-const getRoute = createRoute({
-  method: 'get',
-  path: '/{name}',
-  summary: 'Metadata of the current version',
-  request: { params: ModelNameParam },
-  responses: { 200: jsonContent(ModelMetadataSchema, 'Current version'), ...errors },
-});
-const versionsRoute = createRoute({
-  method: 'get',
-  path: '/{name}/versions',
-  summary: 'Versions and promotion history',
-  request: { params: ModelNameParam },
-  responses: { 200: jsonContent(VersionListSchema, 'Versions'), 404: errors[404] },
-});
-const evaluationRoute = createRoute({
-  method: 'get',
-  path: '/{name}/evaluation',
-  summary: "Confusion matrix of the current version on its dataset's test split",
-  request: { params: ModelNameParam },
-  responses: { 200: jsonContent(EvaluationSchema, 'Evaluation'), ...errors },
-});
-const predictRoute = createRoute({
-  method: 'post',
-  path: '/{name}/predict',
-  summary: 'Predict with the current version',
-  request: { params: ModelNameParam, ...jsonBody(PredictRequestSchema) },
-  responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors },
-});
-const pinnedRoute = createRoute({
-  method: 'post',
-  path: '/{name}/versions/{version}/predict',
-  summary: 'Predict with a pinned, immutable version',
-  request: { params: VersionParams, ...jsonBody(PredictRequestSchema) },
-  responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors },
-});
+const listRoute = createRoute(
+  requireScope(
+    'read',
+    'checked',
+  )({
+    method: 'get',
+    path: '/',
+    summary: 'Every model with its current version and headline metrics',
+    responses: { 200: jsonContent(ModelListSchema, 'Models') },
+  }),
+);
+const getRoute = createRoute(
+  requireScope(
+    'read',
+    'path',
+  )({
+    method: 'get',
+    path: '/{name}',
+    summary: 'Metadata of the current version',
+    request: { params: ModelNameParam },
+    responses: { 200: jsonContent(ModelMetadataSchema, 'Current version'), ...errors },
+  }),
+);
+const versionsRoute = createRoute(
+  requireScope(
+    'read',
+    'path',
+  )({
+    method: 'get',
+    path: '/{name}/versions',
+    summary: 'Versions and promotion history',
+    request: { params: ModelNameParam },
+    responses: { 200: jsonContent(VersionListSchema, 'Versions'), 404: errors[404] },
+  }),
+);
+const evaluationRoute = createRoute(
+  requireScope(
+    'read',
+    'path',
+  )({
+    method: 'get',
+    path: '/{name}/evaluation',
+    summary: "Confusion matrix of the current version on its dataset's test split",
+    request: { params: ModelNameParam },
+    responses: { 200: jsonContent(EvaluationSchema, 'Evaluation'), ...errors },
+  }),
+);
+const predictRoute = createRoute(
+  requireScope(
+    'predict',
+    'path',
+  )({
+    method: 'post',
+    path: '/{name}/predict',
+    summary: 'Predict with the current version',
+    request: { params: ModelNameParam, ...jsonBody(PredictRequestSchema) },
+    responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors },
+  }),
+);
+const pinnedRoute = createRoute(
+  requireScope(
+    'predict',
+    'path',
+  )({
+    method: 'post',
+    path: '/{name}/versions/{version}/predict',
+    summary: 'Predict with a pinned, immutable version',
+    request: { params: VersionParams, ...jsonBody(PredictRequestSchema) },
+    responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors },
+  }),
+);
 const rollbackRoute = createRoute(
-  adminOnly({
+  requireScope(
+    'admin',
+    'path',
+  )({
     method: 'post',
     path: '/{name}/rollback',
     summary: 'Move the current-version pointer back to an existing version (admin)',
@@ -152,7 +186,8 @@ export function modelRoutes() {
       // Every dataset is a model-to-be (the model name defaults to the dataset name) before its first promotion.
       for (const { name } of await listDatasets(catalogStub(c.env.DATASET_CATALOG)))
         if (!models.some((m) => m.name === name)) models.push({ name, version: null, metrics: null, studyId: null });
-      return c.json({ models: models.sort((a, b) => a.name.localeCompare(b.name)) }, 200);
+      const visible = models.filter((m) => canSeeModel(c.var.access, m.name));
+      return c.json({ models: visible.sort((a, b) => a.name.localeCompare(b.name)) }, 200);
     })
     .openapi(getRoute, async (c) => {
       const { name } = c.req.valid('param');

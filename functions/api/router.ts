@@ -1,17 +1,18 @@
 /**
  * What every route file builds on: a router whose validation failures answer 422, and the pieces of a
- * route declaration that would otherwise be restated per route (the JSON body block, the admin guard
- * with its documented 401), so the declaration and the behaviour cannot drift apart.
+ * route declaration that would otherwise be restated per route (the JSON body block, the access guard
+ * with its documented answers), so the declaration and the behaviour cannot drift apart.
  */
 import { OpenAPIHono, type RouteConfig, type z } from '@hono/zod-openapi';
 import type { Result } from '../durable/contracts';
 import type { ServingCache } from '../services/serving';
-import { requireAdmin } from './http/auth';
+import type { Scope } from '../../shared/access/scopes';
+import { scopeMiddleware, type AccessState, type ModelRule } from './access';
 import { ApiError, errorBody } from './http/errors';
 import { describeZodError } from './http/validation';
 import { ErrorSchema } from './schemas';
 
-export type AppEnv = { Bindings: Env; Variables: { serving: ServingCache } };
+export type AppEnv = { Bindings: Env; Variables: { serving: ServingCache; access: AccessState } };
 
 /** A router whose request validation failures answer 422 with the offending field named. */
 export function newRouter() {
@@ -33,27 +34,27 @@ export const jsonBody = <T extends z.ZodType>(schema: T, { required = true } = {
   body: { content: { 'application/json': { schema } }, required },
 });
 
-const adminGuard = {
-  security: [{ adminToken: [] }],
-  middleware: requireAdmin((env: Env) => env.ADMIN_TOKEN),
-};
-
 /**
- * Wraps a route declaration: the admin token is required (checked before the handler runs) and the
- * route documents it, the bearer scheme and its 401 answer, in /openapi.json.
- *
- * The guard is also on the function itself, so a declaration written in the older spread form
- * (`...adminOnly`, with its own 401 entry) still gets the check: spreading a bare function would copy
- * nothing and silently leave the route open.
+ * Wraps a route declaration with the access it needs (functions/api/access.ts): the scope is checked
+ * before validation and the handler, and the route documents it in /openapi.json — the bearer scheme,
+ * `x-scope`, `x-models` (how a key limited to some models is treated) and the 401/403/429 answers.
+ * (openapi.ts relaxes `security` for the routes that are public in open mode.)
  */
-export const adminOnly = Object.assign(
+export const requireScope =
+  (scope: Scope, models: ModelRule = 'all') =>
   <R extends RouteConfig>(route: R) => ({
     ...route,
-    ...adminGuard,
-    responses: { ...route.responses, 401: jsonContent(ErrorSchema, 'Missing or wrong admin token') },
-  }),
-  adminGuard,
-);
+    security: [{ apiKey: [] as string[] }],
+    'x-scope': scope,
+    'x-models': models,
+    middleware: [scopeMiddleware(scope, models), ...[route.middleware ?? []].flat()],
+    responses: {
+      ...route.responses,
+      401: jsonContent(ErrorSchema, 'No key, or an unknown or revoked one'),
+      403: jsonContent(ErrorSchema, 'The key lacks the scope, or is limited to other models'),
+      429: jsonContent(ErrorSchema, 'Over the rate limit; see Retry-After'),
+    },
+  });
 
 /** A Durable Object's answer as the route's value; its refusal becomes the error response of the same code. */
 export function unwrap<T>(result: Result<T>): T {

@@ -4,6 +4,7 @@
 import { z } from '@hono/zod-openapi';
 import { ModelConfigSchema } from '../../models/config';
 import { SLICE_TARGET_MS } from '../../models/session-pace';
+import { SCOPES } from '../../shared/access/scopes';
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
 import { SAMPLERS, STRATEGIES } from '../../shared/study/types';
 
@@ -607,3 +608,104 @@ export const PromotionSchema = z
   })
   .passthrough()
   .openapi('Promotion');
+
+/** A new key's limit unless the request says otherwise: 10 requests/s sustained, bursts of 600. */
+export const DEFAULT_KEY_RATE_LIMIT = { requests: 600, perSeconds: 60 };
+
+export const KEY_ID_PATTERN = /^[0-9a-f]{16}$/;
+
+const RateLimitSchema = z
+  .object({
+    requests: z.number().int().min(1).max(1_000_000).openapi({ description: 'The burst: requests allowed at once.' }),
+    perSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .openapi({ description: 'The bucket refills `requests` over this many seconds.' }),
+  })
+  .strict()
+  .openapi('RateLimit');
+
+export const KeyRequestSchema = z
+  .object({
+    name: z.string().min(1).max(100).openapi({ example: 'checkout-service' }),
+    scopes: z
+      .array(z.enum(SCOPES))
+      .min(1)
+      .max(SCOPES.length)
+      .openapi({ description: '`admin` implies every other scope.', example: ['predict'] }),
+    models: z
+      .array(z.string().regex(NAME_PATTERN))
+      .min(1)
+      .max(100)
+      .nullable()
+      .default(null)
+      .openapi({ description: 'Limit the key to these models (null: every model).', example: ['digits'] }),
+    rateLimit: RateLimitSchema.nullable()
+      .default(DEFAULT_KEY_RATE_LIMIT)
+      .openapi({ description: 'Token bucket per key (null: unlimited).' }),
+  })
+  .strict()
+  .openapi('KeyRequest');
+
+export const KeySummarySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    scopes: z.array(z.enum(SCOPES)),
+    models: z.array(z.string()).nullable(),
+    rateLimit: RateLimitSchema.nullable(),
+    createdAt: z.string(),
+    createdBy: z.string(),
+    revokedAt: z.string().nullable(),
+  })
+  .openapi('Key');
+
+export const KeyCreatedSchema = z
+  .object({
+    key: KeySummarySchema,
+    token: z.string().openapi({ description: 'The secret. Shown once, here; only its SHA-256 is stored.' }),
+  })
+  .openapi('KeyCreated');
+
+export const KeyListSchema = z.object({ keys: z.array(KeySummarySchema) }).openapi('KeyList');
+
+export const KeyIdParam = z.object({
+  id: z
+    .string()
+    .regex(KEY_ID_PATTERN, 'key ids are 16 hex digits')
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+export const AuditQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .default(50)
+    .openapi({ param: { name: 'limit', in: 'query' } }),
+  before: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .openapi({ param: { name: 'before', in: 'query' }, description: '`next` of the previous page.' }),
+});
+
+export const AuditPageSchema = z
+  .object({
+    entries: z.array(
+      z.object({
+        seq: z.number().int(),
+        at: z.string(),
+        keyId: z.string().openapi({ description: 'The API key id, or "root" for ADMIN_TOKEN.' }),
+        action: z.string().openapi({ example: 'POST /v1/studies' }),
+        target: z.string().openapi({ example: '/v1/studies/digits-1a2b' }),
+        status: z.number().int(),
+      }),
+    ),
+    next: z.number().int().nullable(),
+  })
+  .openapi('AuditPage');

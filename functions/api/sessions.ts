@@ -13,7 +13,8 @@ import { keys } from '../../shared/storage/keys';
 import { listIndex } from '../../shared/storage/store';
 import { catalogStub, sessionStub } from '../durable/stubs';
 import { newStudyId } from '../services/studies';
-import { adminOnly, jsonBody, jsonContent, newRouter, unwrap } from './router';
+import { canSeeModel, forbidOtherModel } from './access';
+import { jsonBody, jsonContent, newRouter, requireScope, unwrap } from './router';
 import {
   ErrorSchema,
   PromotionSchema,
@@ -26,7 +27,7 @@ import {
 } from './schemas';
 
 const startRoute = createRoute(
-  adminOnly({
+  requireScope('admin')({
     method: 'post',
     path: '/',
     summary:
@@ -39,21 +40,31 @@ const startRoute = createRoute(
     },
   }),
 );
-const listRoute = createRoute({
-  method: 'get',
-  path: '/',
-  summary: 'Training sessions, newest first, with status and progress',
-  responses: { 200: jsonContent(SessionListSchema, 'Sessions') },
-});
-const getRoute = createRoute({
-  method: 'get',
-  path: '/{id}',
-  summary: 'Live learning curve, adjustment marks, current hyperparameters and status',
-  request: { params: SessionIdParam },
-  responses: { 200: jsonContent(SessionViewSchema, 'Session'), 404: jsonContent(ErrorSchema, 'Unknown session') },
-});
+const listRoute = createRoute(
+  requireScope(
+    'read',
+    'checked',
+  )({
+    method: 'get',
+    path: '/',
+    summary: 'Training sessions, newest first, with status and progress',
+    responses: { 200: jsonContent(SessionListSchema, 'Sessions') },
+  }),
+);
+const getRoute = createRoute(
+  requireScope(
+    'read',
+    'checked',
+  )({
+    method: 'get',
+    path: '/{id}',
+    summary: 'Live learning curve, adjustment marks, current hyperparameters and status',
+    request: { params: SessionIdParam },
+    responses: { 200: jsonContent(SessionViewSchema, 'Session'), 404: jsonContent(ErrorSchema, 'Unknown session') },
+  }),
+);
 const adjustRoute = createRoute(
-  adminOnly({
+  requireScope('admin')({
     method: 'post',
     path: '/{id}/adjust',
     summary: 'Change hyperparameters for the following epochs (admin); recorded on the curve',
@@ -68,7 +79,7 @@ const adjustRoute = createRoute(
 );
 const toggle = (action: 'pause' | 'resume', summary: string) =>
   createRoute(
-    adminOnly({
+    requireScope('admin')({
       method: 'post',
       path: `/{id}/${action}`,
       summary,
@@ -86,7 +97,7 @@ const resumeRoute = toggle(
   'Continue a paused session, or retry a failed one from its last stored slice (admin)',
 );
 const promoteRoute = createRoute(
-  adminOnly({
+  requireScope('admin')({
     method: 'post',
     path: '/{id}/promote',
     summary:
@@ -149,12 +160,14 @@ export function sessionRoutes() {
         createdAt: string;
         valAccuracy: number | null;
       };
-      return c.json({ sessions: await listIndex<Headline>(new KvStore(c.env.KV), keys.sessionIndexPrefix) }, 200);
+      const sessions = await listIndex<Headline>(new KvStore(c.env.KV), keys.sessionIndexPrefix);
+      return c.json({ sessions: sessions.filter((s) => canSeeModel(c.var.access, s.model)) }, 200);
     })
     .openapi(getRoute, async (c) => {
       const { id } = c.req.valid('param');
       const view = await sessionStub(c.env.SESSIONS, id).view();
       if (!view) throw new ApiError('not_found', `unknown session "${id}"`);
+      forbidOtherModel(c.var.access, view.model);
       return c.json(view, 200);
     })
     .openapi(adjustRoute, async (c) => {

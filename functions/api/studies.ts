@@ -12,7 +12,8 @@ import { resolveSearch, validateSpace } from '../../shared/study/search';
 import type { StudySpec } from '../../shared/study/types';
 import { catalogStub, studyStub } from '../durable/stubs';
 import { newStudyId, resolveWarmStart, startStudy } from '../services/studies';
-import { adminOnly, jsonBody, jsonContent, newRouter, unwrap } from './router';
+import { canSeeModel, forbidOtherModel } from './access';
+import { jsonBody, jsonContent, newRouter, requireScope, unwrap } from './router';
 import {
   ErrorSchema,
   PromotionSchema,
@@ -25,7 +26,7 @@ import {
 } from './schemas';
 
 const startRoute = createRoute(
-  adminOnly({
+  requireScope('admin')({
     method: 'post',
     path: '/',
     summary: 'Start a study (admin): fan out trials, aggregate, promote the best if it beats the champion',
@@ -38,21 +39,31 @@ const startRoute = createRoute(
     },
   }),
 );
-const listRoute = createRoute({
-  method: 'get',
-  path: '/',
-  summary: 'Studies, newest first',
-  responses: { 200: jsonContent(StudyListSchema, 'Studies') },
-});
-const getRoute = createRoute({
-  method: 'get',
-  path: '/{id}',
-  summary: 'Status, progress, leaderboard, best trial and promotion outcome',
-  request: { params: StudyIdParam },
-  responses: { 200: jsonContent(StudyViewSchema, 'Study'), 404: jsonContent(ErrorSchema, 'Unknown study') },
-});
+const listRoute = createRoute(
+  requireScope(
+    'read',
+    'checked',
+  )({
+    method: 'get',
+    path: '/',
+    summary: 'Studies, newest first',
+    responses: { 200: jsonContent(StudyListSchema, 'Studies') },
+  }),
+);
+const getRoute = createRoute(
+  requireScope(
+    'read',
+    'checked',
+  )({
+    method: 'get',
+    path: '/{id}',
+    summary: 'Status, progress, leaderboard, best trial and promotion outcome',
+    request: { params: StudyIdParam },
+    responses: { 200: jsonContent(StudyViewSchema, 'Study'), 404: jsonContent(ErrorSchema, 'Unknown study') },
+  }),
+);
 const promoteRoute = createRoute(
-  adminOnly({
+  requireScope('admin')({
     method: 'post',
     path: '/{id}/promote',
     summary:
@@ -65,13 +76,18 @@ const promoteRoute = createRoute(
     },
   }),
 );
-const trialsRoute = createRoute({
-  method: 'get',
-  path: '/{id}/trials',
-  summary: 'Every finished trial record with its learning curve',
-  request: { params: StudyIdParam },
-  responses: { 200: jsonContent(TrialListSchema, 'Trials'), 404: jsonContent(ErrorSchema, 'Unknown study') },
-});
+const trialsRoute = createRoute(
+  requireScope(
+    'read',
+    'checked',
+  )({
+    method: 'get',
+    path: '/{id}/trials',
+    summary: 'Every finished trial record with its learning curve',
+    request: { params: StudyIdParam },
+    responses: { 200: jsonContent(TrialListSchema, 'Trials'), 404: jsonContent(ErrorSchema, 'Unknown study') },
+  }),
+);
 
 export function studyRoutes() {
   return newRouter()
@@ -150,18 +166,22 @@ export function studyRoutes() {
         bestValAccuracy: number | null;
         promotedVersion: number | null;
       };
-      return c.json({ studies: await listIndex<Meta>(new KvStore(c.env.KV), keys.studyIndexPrefix) }, 200);
+      const studies = await listIndex<Meta>(new KvStore(c.env.KV), keys.studyIndexPrefix);
+      return c.json({ studies: studies.filter((s) => canSeeModel(c.var.access, s.model)) }, 200);
     })
     .openapi(getRoute, async (c) => {
       const { id } = c.req.valid('param');
       const view = await studyStub(c.env.STUDIES, id).maybeView();
       if (!view) throw new ApiError('not_found', `unknown study "${id}"`);
+      forbidOtherModel(c.var.access, view.spec.model);
       return c.json(view, 200);
     })
     .openapi(trialsRoute, async (c) => {
       const { id } = c.req.valid('param');
       const stub = studyStub(c.env.STUDIES, id);
-      if (!(await stub.maybeView())) throw new ApiError('not_found', `unknown study "${id}"`);
+      const view = await stub.maybeView();
+      if (!view) throw new ApiError('not_found', `unknown study "${id}"`);
+      forbidOtherModel(c.var.access, view.spec.model);
       const trials = (await stub.records()).sort((a, b) => a.trial - b.trial);
       return c.json({ studyId: id, trials }, 200);
     })

@@ -12,6 +12,7 @@
  * object is evicted (idle for a while) the bucket restarts full, which an idle key's bucket would be anyway.
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { ApiKeyContract } from './contracts';
 import type { KeyCheck, KeyRecord, KeySummary } from '../../shared/access/records';
 import { summaryOf } from '../../shared/access/records';
 import { take, type Bucket } from '../../shared/access/token-bucket';
@@ -25,7 +26,7 @@ function sameHash(given: string, stored: string): boolean {
   return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 }
 
-export class ApiKey extends DurableObject<Env> {
+export class ApiKey extends DurableObject<Env> implements ApiKeyContract {
   /** undefined: not read yet; null: no such key. */
   private record: KeyRecord | null | undefined;
   private bucket: Bucket | null = null;

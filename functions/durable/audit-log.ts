@@ -5,6 +5,7 @@
  * so one object is plenty.
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { AuditLogContract } from './contracts';
 import type { AuditEntry, AuditPage, NewAuditEntry } from '../../shared/access/records';
 
 interface Row extends Record<string, SqlStorageValue> {
@@ -18,7 +19,7 @@ interface Row extends Record<string, SqlStorageValue> {
 
 export const MAX_AUDIT_PAGE = 200;
 
-export class AuditLog extends DurableObject<Env> {
+export class AuditLog extends DurableObject<Env> implements AuditLogContract {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(

@@ -1,5 +1,5 @@
 /**
- * The wire contracts of the three Durable Objects: every method a caller may invoke through a stub, and
+ * The wire contracts of the Durable Objects: every method a caller may invoke through a stub, and
  * the types that cross the RPC boundary. Each class is declared `implements` its contract, so the
  * compiler keeps the two in step; stubs.ts hands out handles typed by these interfaces (workerd's
  * generated RPC types recurse through JSON-shaped values until TypeScript gives up). Everything here is
@@ -11,6 +11,7 @@
  */
 import type { ModelConfig } from '../../models/config';
 import type { SlicePace } from '../../models/session-pace';
+import type { AuditPage, KeyCheck, KeyRecord, KeySummary, NewAuditEntry } from '../../shared/access/records';
 import type { EpochRecord } from '../../models/train';
 import type { RungDecision } from '../../shared/study/asha';
 import type { ChampionEvidence, GuardSettings } from '../../shared/study/compare';
@@ -184,3 +185,28 @@ export interface TrainingSessionContract {
  * DatasetDeps and cannot import from functions/); named here so every object's contract is in one place.
  */
 export type { DatasetCatalogApi as DatasetCatalogContract } from '../../shared/datasets';
+
+// ---- Access control: ApiKey (one per key), KeyDirectory and AuditLog (one each) ----
+
+export interface ApiKeyContract {
+  /** Stores a new key; false if one with this id exists (ids are random: a clash is a bug). */
+  create(record: KeyRecord): Promise<boolean>;
+  /** Is the token with this SHA-256 this key, unrevoked and within its rate limit (which this call spends)? */
+  check(hash: string): Promise<KeyCheck>;
+  /** Idempotent; null for an unknown key. */
+  revoke(at: string): Promise<KeySummary | null>;
+  summary(): Promise<KeySummary | null>;
+}
+
+export interface KeyDirectoryContract {
+  add(summary: KeySummary): Promise<void>;
+  update(summary: KeySummary): Promise<void>;
+  /** Newest first. */
+  list(): Promise<KeySummary[]>;
+}
+
+export interface AuditLogContract {
+  append(entry: NewAuditEntry): Promise<number>;
+  /** Newest first; `before` is the `next` of the previous page. */
+  page(limit: number, before: number | null): Promise<AuditPage>;
+}

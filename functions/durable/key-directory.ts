@@ -4,9 +4,10 @@
  * this directory is touched only by admin calls, so being a single object costs nothing on the hot path.
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { KeyDirectoryContract } from './contracts';
 import type { KeySummary } from '../../shared/access/records';
 
-export class KeyDirectory extends DurableObject<Env> {
+export class KeyDirectory extends DurableObject<Env> implements KeyDirectoryContract {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(

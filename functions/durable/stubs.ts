@@ -5,6 +5,9 @@
  */
 import type {
   DatasetCatalogContract,
+  ApiKeyContract,
+  AuditLogContract,
+  KeyDirectoryContract,
   ModelRegistryContract,
   StudyCoordinatorContract,
   TrainingSessionContract,
@@ -25,4 +28,16 @@ export function sessionStub(ns: Env['SESSIONS'], id: string): TrainingSessionCon
 /** The one dataset catalog (every stored dataset's current version, settings and pins). */
 export function catalogStub(ns: Env['DATASET_CATALOG']): DatasetCatalogContract {
   return ns.get(ns.idFromName('datasets')) as unknown as DatasetCatalogContract;
+}
+
+export function apiKeyStub(ns: Env['KEYS'], id: string): ApiKeyContract {
+  return ns.get(ns.idFromName(id)) as unknown as ApiKeyContract;
+}
+
+export function keyDirectoryStub(ns: Env['KEY_DIRECTORY']): KeyDirectoryContract {
+  return ns.get(ns.idFromName('directory')) as unknown as KeyDirectoryContract;
+}
+
+export function auditStub(ns: Env['AUDIT']): AuditLogContract {
+  return ns.get(ns.idFromName('audit')) as unknown as AuditLogContract;
 }

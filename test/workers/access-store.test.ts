@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { KeyRecord } from '../../shared/access/records';
 import { newApiKey, hashToken } from '../../shared/access/tokens';
-import { apiKeyStub, auditStub, keyDirectoryStub } from '../../functions/durable/access-stubs';
+import { apiKeyStub, auditStub, keyDirectoryStub } from '../../functions/durable/stubs';
 
 async function record(overrides: Partial<KeyRecord> = {}): Promise<{ record: KeyRecord; token: string }> {
   const k = await newApiKey();

@@ -1,11 +1,17 @@
 import { env, exports } from 'cloudflare:workers';
 import fc from 'fast-check';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../functions/api/app';
+import type { AccessMode } from '../../shared/access/scopes';
+import { createKey, envIn, ROOT_TOKEN } from './access-helpers';
 import { call, startStudy, waitForStudy } from './api-helpers';
 
 /**
  * Property-based hostile input: generated requests across every route of the OpenAPI document (and
  * paths that match none) must never produce a 5xx, and every error must have the documented shape.
+ * Run in both access modes: open through the worker entry, keys through the same app with
+ * ACCESS_MODE=keys, with callers holding API keys of every kind (and revoked and unknown ones).
  */
 const RUNS = 10_500;
 
@@ -16,7 +22,8 @@ interface Route {
 }
 
 const routes: Route[] = [];
-const tally = { requests: 0, byStatus: new Map<number, number>() };
+const tokens: Record<string, string> = {};
+const keysApp = createApp();
 
 beforeAll(async () => {
   const doc = (await call('/openapi.json')).body;
@@ -26,6 +33,26 @@ beforeAll(async () => {
   }
   // A served model, so predict requests reach the model-specific validation too.
   await waitForStudy(await startStudy('hostile', { trials: 1, budget: { epochs: 1, maxSeconds: 30 } }));
+  for (const [name, scopes, models] of [
+    ['admin', ['admin'], null],
+    ['read', ['read'], null],
+    ['predict', ['predict'], null],
+    ['review', ['review'], null],
+    ['limited', ['read', 'predict'], ['hostile']],
+    ['revoked', ['admin'], null],
+  ] as const) {
+    tokens[name] = (await createKey({ name, scopes: [...scopes], models: models ? [...models] : null })).token;
+  }
+  const revokedId = tokens.revoked!.slice(4, 20);
+  const res = await keysApp.fetch(
+    new Request(`http://edge.test/v1/keys/${revokedId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${ROOT_TOKEN}` },
+    }),
+    envIn('keys'),
+    createExecutionContext(),
+  );
+  expect(res.status).toBe(200);
 }, 120_000);
 
 const nameLike = fc.oneof(
@@ -147,7 +174,19 @@ const request = fc
       fc.constant('?x=%'),
     ),
     contentType: contentTypes,
-    auth: fc.constantFrom('none', 'wrong', 'malformed', 'right'),
+    auth: fc.constantFrom(
+      'none',
+      'wrong',
+      'malformed',
+      'right',
+      'key:admin',
+      'key:read',
+      'key:predict',
+      'key:review',
+      'key:limited',
+      'key:revoked',
+      'key:unknown',
+    ),
     body: fc.oneof(
       { weight: 5, arbitrary: hostileJsonText },
       { weight: 1, arbitrary: csvText },
@@ -160,26 +199,42 @@ const request = fc
     let i = 0;
     const path = route ? route.path.replace(/\{[^}]+\}/g, () => r.params[i++ % 3]!) : `/v1/${r.junkPath.join('/')}`;
     const method = r.methodSwap ?? route?.method ?? 'GET';
-    // The right token only where the body cannot start training: never on session/study creation with a
-    // body that might validate (study bodies above always carry an unknown key).
-    const auth = r.auth === 'right' && route?.path.startsWith('/v1/sessions') ? 'wrong' : r.auth;
+    // An admin credential only where the body cannot start training: never on session/study creation with
+    // a body that might validate (study bodies above always carry an unknown key).
+    const admin = r.auth === 'right' || r.auth === 'key:admin';
+    const auth = admin && route?.path.startsWith('/v1/sessions') ? 'wrong' : r.auth;
     const headers: Record<string, string> = {};
     if (r.contentType !== undefined) headers['content-type'] = r.contentType;
     if (auth === 'right') headers.authorization = `Bearer ${env.ADMIN_TOKEN}`;
+    if (auth === 'key:unknown') headers.authorization = `Bearer etk_0123456789abcdef_${'A'.repeat(43)}`;
+    else if (auth.startsWith('key:')) headers.authorization = `Bearer ${tokens[auth.slice(4)]}`;
     if (auth === 'wrong') headers.authorization = 'Bearer nope';
     if (auth === 'malformed') headers.authorization = 'Bearer';
     const bodyAllowed = method !== 'GET' && method !== 'HEAD';
     return { url: `http://edge.test${path}${r.query}`, method, headers, body: bodyAllowed ? r.body : undefined };
   });
 
-describe('hostile input never produces a 5xx', () => {
+async function send(
+  mode: AccessMode,
+  req: { url: string; method: string; headers: Record<string, string>; body?: string },
+) {
+  const init = { method: req.method, headers: req.headers, body: req.body };
+  if (mode === 'open') return exports.default.fetch(req.url, init);
+  const ctx = createExecutionContext();
+  const res = await keysApp.fetch(new Request(req.url, init), envIn('keys'), ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+describe.each(['open', 'keys'] as const)('ACCESS_MODE=%s: hostile input never produces a 5xx', (mode) => {
+  const tally = { requests: 0, byStatus: new Map<number, number>() };
   it(`${RUNS} generated requests across every route: no status >= 500 but the documented 503 not_ready, every error body is { error: { code, message } }`, async () => {
     expect(routes.length).toBeGreaterThanOrEqual(14);
     await fc.assert(
       fc.asyncProperty(request, async (req) => {
         let res: Response;
         try {
-          res = await exports.default.fetch(req.url, { method: req.method, headers: req.headers, body: req.body });
+          res = await send(mode, req);
         } catch (err) {
           // An URL the runtime itself refuses to build never reaches the worker; nothing to check.
           if (err instanceof TypeError && /URL|header/i.test(err.message)) return;
@@ -206,6 +261,7 @@ describe('hostile input never produces a 5xx', () => {
     console.log(
       JSON.stringify({
         event: 'hostile_summary',
+        mode,
         requests: tally.requests,
         byStatus: Object.fromEntries([...tally.byStatus].sort((a, b) => a[0] - b[0])),
       }),

@@ -3,14 +3,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tokensEqual } from '../../functions/api/http/auth';
 import { call } from './api-helpers';
 
-type Operation = { method: string; path: string; security?: unknown[] };
+type Operation = { method: string; path: string; security?: unknown[]; scope?: string };
 
 async function operations(): Promise<Operation[]> {
   const doc = (await call('/openapi.json')).body;
   const ops: Operation[] = [];
-  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
+  for (const [path, item] of Object.entries(
+    doc.paths as Record<string, Record<string, { security?: unknown[]; 'x-scope'?: string }>>,
+  )) {
     for (const [method, op] of Object.entries(item))
-      ops.push({ method: method.toUpperCase(), path, security: op.security });
+      ops.push({ method: method.toUpperCase(), path, security: op.security, scope: op['x-scope'] });
   }
   return ops;
 }
@@ -20,12 +22,15 @@ const concrete = (path: string) =>
   path.replace('{name}', 'sec-model').replace('{version}', '1').replace('{id}', 'sec-id');
 const isPredict = (path: string) => path.endsWith('/predict');
 
-describe('every mutating route requires the admin token', () => {
+describe('every mutating route requires an admin key (the ADMIN_TOKEN root key or an admin-scoped API key)', () => {
   it('the OpenAPI document marks every non-GET route except predict as admin-only', async () => {
     const ops = await operations();
     const mutating = ops.filter((o) => o.method !== 'GET' && !isPredict(o.path));
     expect(mutating.length).toBeGreaterThanOrEqual(5);
-    for (const o of mutating) expect(o.security, `${o.method} ${o.path}`).toEqual([{ adminToken: [] }]);
+    for (const o of mutating) {
+      expect(o.security, `${o.method} ${o.path}`).toEqual([{ apiKey: [] }]);
+      expect(o.scope, `${o.method} ${o.path}`).toBe('admin');
+    }
   });
 
   it('no token and a wrong token answer 401 on every one of them, before any validation', async () => {

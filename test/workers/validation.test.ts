@@ -196,7 +196,8 @@ describe('GET /openapi.json', () => {
     ]) {
       expect(paths).toContain(p);
     }
-    expect(res.body.paths['/v1/studies'].post.security).toEqual([{ adminToken: [] }]);
+    expect(res.body.paths['/v1/studies'].post.security).toEqual([{ apiKey: [] }]);
+    expect(res.body.paths['/v1/studies'].post['x-scope']).toBe('admin');
     expect(res.body.components.schemas).toHaveProperty('PredictRequest');
   });
 });

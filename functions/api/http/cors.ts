@@ -16,7 +16,9 @@ export function publicCors() {
   const allow = cors({
     origin: '*',
     allowMethods: ['GET', 'HEAD', 'POST'],
-    allowHeaders: ['content-type'],
+    // A page may send an API key (read/predict scopes) from the browser; 429s tell it when to retry.
+    allowHeaders: ['content-type', 'authorization'],
+    exposeHeaders: ['retry-after'],
     maxAge: 86400,
   });
   return createMiddleware(async (c, next) => {

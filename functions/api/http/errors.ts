@@ -7,11 +7,13 @@ export const ERROR_STATUS = {
   invalid_json: 400,
   validation_failed: 422,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
   unsupported_media_type: 415,
   conflict: 409,
+  rate_limited: 429,
   not_ready: 503,
   unavailable: 503,
   internal: 500,
@@ -28,6 +30,8 @@ export class ApiError extends HTTPException {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** Sent with the error answer (e.g. Retry-After on a 429). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(ERROR_STATUS[code], { message });
   }

@@ -1,0 +1,217 @@
+import { env } from 'cloudflare:workers';
+import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp } from '../../functions/api/app';
+import { hashToken } from '../../shared/access/tokens';
+import { KvStore } from '../../shared/storage/kv-store';
+import { listAll } from '../../shared/storage/store';
+import { callIn, createKey, ROOT_TOKEN } from './access-helpers';
+import { startStudy, waitForStudy } from './api-helpers';
+
+const ROW = Array.from({ length: 64 }, (_, i) => (i * 5) % 16);
+const MODEL = 'acc-served';
+
+beforeAll(async () => {
+  await waitForStudy(await startStudy(MODEL, { trials: 1, budget: { epochs: 1, maxSeconds: 30 } }));
+}, 120_000);
+
+describe('revocation', () => {
+  it('a revoked key fails at once, in every isolate, with no cache between (two apps = two isolates)', async () => {
+    const isolates = [createApp(), createApp()];
+    const { id, token } = await createKey({ scopes: ['predict', 'read'] });
+    for (const app of isolates) {
+      // Warm both: each has just seen the key succeed.
+      expect((await callIn('keys', `/v1/models/${MODEL}`, { token, app })).status).toBe(200);
+      expect(
+        (
+          await callIn('keys', `/v1/models/${MODEL}/predict`, {
+            method: 'POST',
+            token,
+            app,
+            json: { instances: [ROW] },
+          })
+        ).status,
+      ).toBe(200);
+    }
+    const revoked = await callIn('keys', `/v1/keys/${id}`, { method: 'DELETE', token: ROOT_TOKEN, app: isolates[0] });
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedAt).toEqual(expect.any(String));
+    for (const app of isolates) {
+      for (const mode of ['keys', 'open'] as const) {
+        const res = await callIn(mode, `/v1/models/${MODEL}/predict`, {
+          method: 'POST',
+          token,
+          app,
+          json: { instances: [ROW] },
+        });
+        expect(res.status, `${mode}`).toBe(401);
+        expect(res.body.error).toEqual({ code: 'unauthorized', message: `key ${id} was revoked` });
+      }
+    }
+    // The listing shows it revoked; revoking again is harmless and keeps the first time.
+    const listed = (await callIn('keys', '/v1/keys', { token: ROOT_TOKEN })).body.keys.find((k: any) => k.id === id);
+    expect(listed.revokedAt).toBe(revoked.body.revokedAt);
+    const again = await callIn('keys', `/v1/keys/${id}`, { method: 'DELETE', token: ROOT_TOKEN });
+    expect(again.body.revokedAt).toBe(revoked.body.revokedAt);
+    expect((await callIn('keys', '/v1/keys/0000000000000000', { method: 'DELETE', token: ROOT_TOKEN })).status).toBe(
+      404,
+    );
+  });
+});
+
+describe('keys are never stored or logged in plaintext', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('the token appears once (the creation answer); storage holds only its SHA-256; no log line carries it', async () => {
+    const lines: string[] = [];
+    for (const fn of ['log', 'error', 'warn', 'info', 'debug'] as const)
+      vi.spyOn(console, fn).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
+    const created = await callIn('keys', '/v1/keys', {
+      method: 'POST',
+      token: ROOT_TOKEN,
+      json: { name: 'plaintext-probe', scopes: ['admin'] },
+    });
+    expect(created.status).toBe(201);
+    const { token } = created.body;
+    const id = created.body.key.id;
+    const secret = token.slice(`etk_${id}_`.length);
+    expect(secret).toHaveLength(43);
+    // Use it for everything an admin does, fail with variants of it, list, audit, revoke.
+    await callIn('keys', `/v1/models/${MODEL}/predict`, { method: 'POST', token, json: { instances: [ROW] } });
+    await callIn('keys', '/v1/studies', { method: 'POST', token, json: { dataset: 'nope' } });
+    await callIn('keys', '/v1/keys', { token: `${token.slice(0, -1)}x` });
+    await callIn('keys', '/v1/keys', { headers: { authorization: token } });
+    const listing = await callIn('keys', '/v1/keys', { token });
+    const audit = await callIn('keys', '/v1/audit', { token });
+    await callIn('keys', `/v1/keys/${id}`, { method: 'DELETE', token });
+    await callIn('keys', '/v1/keys', { token });
+    // The key's life is logged (by id) ...
+    expect(lines.some((l) => l.includes('key_created') && l.includes(id))).toBe(true);
+    expect(lines.some((l) => l.includes('key_revoked') && l.includes(id))).toBe(true);
+    for (const text of [...lines, JSON.stringify(listing.body), JSON.stringify(audit.body)]) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(ROOT_TOKEN);
+    }
+    // The listing never carries the hash either.
+    const hash = await hashToken(token);
+    expect(JSON.stringify(listing.body)).not.toContain(hash);
+
+    // Every Durable Object of the access classes, every value and row: the hash at most, never the secret.
+    let sawHash = false;
+    for (const ns of [env.KEYS, env.KEY_DIRECTORY, env.AUDIT] as unknown as DurableObjectNamespace[]) {
+      for (const objectId of await listDurableObjectIds(ns)) {
+        const dump = await runInDurableObject(ns.get(objectId), async (_o, state) => {
+          const values = [...(await state.storage.list()).values()].map((v) => JSON.stringify(v));
+          const tables = state.storage.sql
+            .exec<{ name: string }>(
+              "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name != 'sqlite_sequence'",
+            )
+            .toArray()
+            .map((t) => t.name);
+          const rows = tables.flatMap((t) =>
+            state.storage.sql
+              .exec(`SELECT * FROM ${t}`)
+              .toArray()
+              .map((r) => JSON.stringify(r)),
+          );
+          return [...values, ...rows].join('\n');
+        });
+        expect(dump).not.toContain(secret);
+        if (dump.includes(hash)) sawHash = true;
+      }
+    }
+    expect(sawHash).toBe(true);
+    // KV holds nothing about keys at all.
+    const kv = new KvStore(env.KV);
+    for (const k of await listAll(kv, '')) {
+      expect(k.name).not.toContain(secret);
+      const text = await kv.getText(k.name);
+      if (text) expect(text).not.toContain(secret);
+    }
+  });
+});
+
+describe('rate limits', () => {
+  it('a key over its configured burst gets 429 with Retry-After, and recovers after it', async () => {
+    const { token } = await createKey({ scopes: ['predict'], rateLimit: { requests: 4, perSeconds: 2 } });
+    const predict = () =>
+      callIn('keys', `/v1/models/${MODEL}/predict`, { method: 'POST', token, json: { instances: [ROW] } });
+    for (let i = 0; i < 4; i++) expect((await predict()).status).toBe(200);
+    const limited = await predict();
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, retryAfter * 1000 + 50));
+    expect((await predict()).status).toBe(200);
+    // Another key is not affected by this one's bucket.
+    const other = await createKey({ scopes: ['predict'], rateLimit: { requests: 4, perSeconds: 2 } });
+    expect(
+      (
+        await callIn('keys', `/v1/models/${MODEL}/predict`, {
+          method: 'POST',
+          token: other.token,
+          json: { instances: [ROW] },
+        })
+      ).status,
+    ).toBe(200);
+  });
+
+  it('limits are per key as configured: an unlimited key is never refused', async () => {
+    const { token } = await createKey({ scopes: ['read'], rateLimit: null });
+    for (let i = 0; i < 30; i++) expect((await callIn('keys', '/v1/models', { token })).status).toBe(200);
+  });
+
+  it('keyless predictions in open mode: the rate-limiting binding per client address (100 per 10 s window), 429 with Retry-After, then recovers', async () => {
+    // Start at the beginning of a fixed 10 s window so the burst does not straddle two.
+    while (Date.now() % 10_000 > 1_000) await new Promise((r) => setTimeout(r, 100));
+    const from = (ip: string) =>
+      callIn('open', `/v1/models/${MODEL}/predict`, {
+        method: 'POST',
+        headers: { 'cf-connecting-ip': ip },
+        json: { instances: [ROW] },
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 101; i++) statuses.push((await from('203.0.113.7')).status);
+    expect(statuses.slice(0, 100).every((s) => s === 200)).toBe(true);
+    const limited = await from('203.0.113.7');
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
+    expect(limited.headers.get('retry-after')).toBe('10');
+    // Another address is counted on its own; reads are not limited by it.
+    expect((await from('203.0.113.8')).status).toBe(200);
+    expect((await callIn('open', '/v1/models', { headers: { 'cf-connecting-ip': '203.0.113.7' } })).status).toBe(200);
+    while (Date.now() % 10_000 > 500) await new Promise((r) => setTimeout(r, 100));
+    expect((await from('203.0.113.7')).status).toBe(200);
+  }, 60_000);
+});
+
+describe('key creation input', () => {
+  it('refuses bad scopes, models and limits with 422', async () => {
+    for (const json of [
+      { name: 'x', scopes: [] },
+      { name: 'x', scopes: ['write'] },
+      { name: '', scopes: ['read'] },
+      { name: 'x', scopes: ['read'], models: [] },
+      { name: 'x', scopes: ['read'], models: ['Bad Name'] },
+      { name: 'x', scopes: ['read'], rateLimit: { requests: 0, perSeconds: 1 } },
+      { name: 'x', scopes: ['read'], rateLimit: { requests: 1 } },
+      { name: 'x', scopes: ['read'], extra: 1 },
+    ]) {
+      const res = await callIn('keys', '/v1/keys', { method: 'POST', token: ROOT_TOKEN, json });
+      expect(res.status, JSON.stringify(json)).toBe(422);
+    }
+    const made = await callIn('keys', '/v1/keys', {
+      method: 'POST',
+      token: ROOT_TOKEN,
+      json: { name: 'd', scopes: ['read', 'read'] },
+    });
+    expect(made.body.key).toMatchObject({
+      scopes: ['read'],
+      models: null,
+      rateLimit: { requests: 600, perSeconds: 60 },
+      createdBy: 'root',
+    });
+  });
+});
