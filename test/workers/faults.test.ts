@@ -17,6 +17,8 @@ describe('injected faults (test-only switch)', () => {
       trials: 10,
       parallelism: 4,
       budget: { epochs: 2, maxSeconds: 1 },
+      // Small models: only the injected trials may miss the 3.5 s deadline, however loaded the machine.
+      space: { depth: 1, width: 32, batchSize: 128 },
       faults,
     });
     const view = await waitForStudy(id, 120_000);
