@@ -11,7 +11,8 @@ export default defineConfig({
   test: {
     name: 'experiment',
     include: ['experiment/workers/**/*.experiment.test.ts'],
-    testTimeout: 1_200_000,
+    // The search experiment runs ~30 studies; on a loaded machine that is well over 20 minutes.
+    testTimeout: 3_600_000,
     provide: {
       ashaSeeds: Number(process.env.ASHA_SEEDS ?? 5),
       ashaEpochs: Number(process.env.ASHA_EPOCHS ?? 27),
