@@ -59,6 +59,18 @@ function take(data: Dataset, rows: number[]): Part {
   return { x, y, rows: rows.length };
 }
 
+/**
+ * The accuracy of always answering the most frequent class of `y` (ties: the lowest index): the bar a
+ * model must clear to have learnt anything from the features.
+ */
+export function majorityBaseline(y: Int32Array, classes: number): { accuracy: number; classIndex: number } {
+  const counts = new Array<number>(classes).fill(0);
+  for (const c of y) counts[c]! += 1;
+  let best = 0;
+  for (let k = 1; k < classes; k++) if (counts[k]! > counts[best]!) best = k;
+  return { accuracy: y.length ? counts[best]! / y.length : 0, classIndex: best };
+}
+
 /** A class needs this many rows so that training, validation and test each get at least one. */
 export const MIN_CLASS_ROWS = 3;
 

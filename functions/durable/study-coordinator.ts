@@ -10,6 +10,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { resolveConfig } from '../../models/config';
 import { CorruptWeightsError, decodeWeights } from '../../models/weights-codec';
+import { majorityBaseline } from '../../models/dataset';
 import { isEmbeddedDataset, loadSplit, SPLIT_SEED, studyHolder } from '../../shared/datasets';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { log } from '../../shared/log';
@@ -345,6 +346,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     const registry = registryStub(this.env.MODELS, spec.model);
     let decided: PromotionOutcome | null = null;
     let candidate: VersionCandidate | null = null;
+    let belowBaseline: string | null = null;
     const refused: PromotionOutcome['refused'] = [];
     // Candidates in rank order: a candidate whose stored weights are unreadable is refused, not promoted.
     let pool = records;
@@ -362,6 +364,15 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
         continue;
       }
       candidate = built.candidate;
+      // A model no better than always answering the most frequent class has learnt nothing from the
+      // features: never promoted, even with no champion to beat (the study says so).
+      const { split } = built.rows;
+      const baseline = majorityBaseline(split.validation.y, split.classes);
+      if (best.final!.valAccuracy <= baseline.accuracy) {
+        belowBaseline = `the best trial (${best.trial}) reaches a validation accuracy of ${best.final!.valAccuracy.toFixed(4)}, no better than the majority-class baseline ${baseline.accuracy.toFixed(4)} (always answering "${split.classNames[baseline.classIndex]}")`;
+        log('promotion_below_baseline', { studyId: spec.id, trial: best.trial, baseline: baseline.accuracy });
+        break;
+      }
       try {
         decided = await promoteThroughGuard(registry, this.store, built.candidate, built.rows, {
           margin: spec.margin,
@@ -381,9 +392,11 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
           promoted: false,
           refused,
           version: null,
-          reason: refused.length
-            ? `no promotable trial (${refused.map((r) => `trial ${r.trial}: ${r.reason}`).join('; ')})`
-            : 'no trial completed',
+          reason: belowBaseline
+            ? belowBaseline
+            : refused.length
+              ? `no promotable trial (${refused.map((r) => `trial ${r.trial}: ${r.reason}`).join('; ')})`
+              : 'no trial completed',
           candidate: null,
           champion: null,
           comparison: null,

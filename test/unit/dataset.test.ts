@@ -7,6 +7,7 @@ import {
   prepareSplit,
   standardise,
   stratifiedSplit,
+  majorityBaseline,
 } from '../../models/dataset';
 import { decodeDigits, DIGITS_CLASSES, DIGITS_FEATURES, parseDigitsCsv } from '../../models/digits';
 
@@ -311,5 +312,12 @@ describe('prepareSplit', () => {
     expect(a.test.y).toEqual(b.test.y);
     expect(a.standardisation).toEqual(b.standardisation);
     expect(a.standardisation.mean).not.toEqual(c.standardisation.mean);
+  });
+});
+
+describe('majorityBaseline', () => {
+  it('is the share of the most frequent class (lowest index on ties)', () => {
+    expect(majorityBaseline(Int32Array.from([0, 1, 1, 2, 1]), 3)).toEqual({ accuracy: 0.6, classIndex: 1 });
+    expect(majorityBaseline(Int32Array.from([2, 0, 2, 0]), 3)).toEqual({ accuracy: 0.5, classIndex: 0 });
   });
 });

@@ -309,3 +309,19 @@ describe('small data', () => {
     expect(view.progress).toMatchObject({ complete: 2, diverged: 0, failed: 0 });
   });
 });
+
+describe('majority-class baseline', () => {
+  it('a model no better than always answering the majority class is not promoted, and the study says why', async () => {
+    // The feature is the same on every row: nothing to learn, 80% of the rows are "common".
+    const lines = ['a,label', ...Array.from({ length: 100 }, (_, i) => `1,${i % 5 === 0 ? 'rare' : 'common'}`)];
+    const up = await upload('baseline-only', `${lines.join('\n')}\n`);
+    expect(up.status, JSON.stringify(up.body)).toBe(201);
+    const view = await study({ dataset: 'baseline-only', trials: 2, seed: 4, budget: { epochs: 3, maxSeconds: 30 } });
+    expect(view.progress.complete).toBe(2);
+    expect(view.promotion.promoted).toBe(false);
+    expect(view.promotion.reason).toMatch(
+      /no better than the majority-class baseline 0\.8\d* \(always answering "common"\)/,
+    );
+    expect((await call('/v1/models/baseline-only')).status).toBe(503);
+  });
+});
