@@ -22,6 +22,19 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 8);
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 4);
 const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 5);
+// The recommended deployment: ACCESS_MODE=keys, predictions made with an API key (one SHA-256 and one
+// call to the key's Durable Object per request).
+const ACCESS = ['--var', 'ACCESS_MODE:keys'];
+
+async function createKey(base) {
+  const res = await fetch(`${base}/v1/keys`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken()}` },
+    body: JSON.stringify({ name: 'bench', scopes: ['predict', 'read'], rateLimit: null }),
+  });
+  if (res.status !== 201) throw new Error(`key creation failed: ${res.status} ${await res.text()}`);
+  return (await res.json()).token;
+}
 
 function adminToken() {
   const line = readFileSync(join(root, '.dev.vars'), 'utf8')
@@ -45,7 +58,9 @@ async function seedModel(base) {
   });
   const { id } = await res.json();
   for (;;) {
-    const view = await (await fetch(`${base}/v1/studies/${id}`)).json();
+    const view = await (
+      await fetch(`${base}/v1/studies/${id}`, { headers: { authorization: `Bearer ${adminToken()}` } })
+    ).json();
     if (view.status === 'complete') return view;
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -58,9 +73,14 @@ export default {
   async run() {
     const persistTo = mkdtempSync(join(tmpdir(), 'edge-tuner-http-'));
     const body = JSON.stringify({ instances: [digitsRow()] });
-    const predictInit = { method: 'POST', headers: { 'content-type': 'application/json' }, body };
     try {
-      let server = await startDevServer({ persistTo });
+      let server = await startDevServer({ persistTo, extraArgs: ACCESS });
+      const key = await createKey(server.url);
+      const predictInit = {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body,
+      };
       const view = await seedModel(server.url);
       if (!view.promotion?.promoted) throw new Error(`seed study did not promote: ${JSON.stringify(view.promotion)}`);
       // Warm the isolate: backend, pointer, weights.
@@ -92,7 +112,7 @@ export default {
       // Cold start: a new process (new isolate) over the same state; time of the first prediction.
       const cold = [];
       for (let i = 0; i < COLD_STARTS; i++) {
-        server = await startDevServer({ persistTo });
+        server = await startDevServer({ persistTo, extraArgs: ACCESS });
         const t0 = performance.now();
         const res = await fetch(`${server.url}/v1/models/digits/predict`, predictInit);
         await res.text();
@@ -122,7 +142,7 @@ export default {
           connections: CONNECTIONS,
           seconds_per_run: SECONDS,
           repeats: REPEATS,
-          body: 'POST /v1/models/digits/predict, 1 row of 64 pixels',
+          body: 'POST /v1/models/digits/predict, 1 row of 64 pixels, with an API key (ACCESS_MODE=keys)',
           baseline: 'GET /ping',
         },
         cold_start_ms: range(cold.map((c) => c.first)),

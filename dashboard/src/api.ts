@@ -4,6 +4,7 @@ import type { Evaluation } from '../../functions/services/evaluation';
 import type { Prediction } from '../../functions/services/predict';
 import type { ChampionEvidence, GuardSettings } from '../../shared/study/compare';
 import type { LeaderboardEntry } from '../../shared/study/types';
+import { adminToken } from './token';
 
 export type { ChampionEvidence, EpochRecord, Evaluation, GuardSettings, LeaderboardEntry, Prediction };
 
@@ -230,7 +231,9 @@ export class ApiError extends Error {
 async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown, token?: string): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (token) headers.authorization = `Bearer ${token}`;
+  // Every call carries the key entered in the header (any scope): in ACCESS_MODE=keys reads need one too.
+  const key = token ?? adminToken();
+  if (key) headers.authorization = `Bearer ${key}`;
   let res: Response;
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });

@@ -1,5 +1,5 @@
 /**
- * The admin token for writes (start a study, roll back). Kept in sessionStorage: it survives reloads
+ * The API key (any scope; the ADMIN_TOKEN root key works too), sent with every call. Kept in sessionStorage: it survives reloads
  * of this tab but is gone when the tab closes, and it is only ever sent to this origin's API.
  */
 import { h } from './dom';
@@ -28,8 +28,8 @@ export function tokenInput(): HTMLElement {
     id: 'admin-token',
     type: 'password',
     autocomplete: 'off',
-    placeholder: 'admin token',
-    'aria-label': 'Admin token (needed to start studies and roll back)',
+    placeholder: 'API key',
+    'aria-label': 'API key (any scope; writes need an admin key)',
     value: adminToken(),
   });
   input.addEventListener('input', () => setToken(input.value.trim()));
@@ -37,12 +37,12 @@ export function tokenInput(): HTMLElement {
   return h(
     'form',
     { class: 'token', onsubmit: (ev: Event) => ev.preventDefault() },
-    h('label', {}, h('span', { class: 'token-label' }, 'Admin '), input),
+    h('label', {}, h('span', { class: 'token-label' }, 'Key '), input),
   );
 }
 
 /** The token, or an explanation of where to enter it. */
 export function requireToken(): { token: string } | { missing: string } {
   const token = adminToken();
-  return token ? { token } : { missing: 'Enter the admin token (top right) first: writes need it.' };
+  return token ? { token } : { missing: 'Enter an admin API key (top right) first: writes need it.' };
 }
