@@ -572,7 +572,9 @@ export const SessionViewSchema = z
       })
       .nullable()
       .openapi({ description: 'How slices are sized: time per mini-batch, measured across I/O or estimated.' }),
-    config: ModelConfigSchema.openapi({ description: 'The hyperparameters in effect for the next epoch.' }),
+    // A copy made here: zod gives a schema the .openapi method when it is built, and ModelConfigSchema may
+    // have been built (models/config.ts, plain zod) before @hono/zod-openapi was first imported.
+    config: ModelConfigSchema.clone().openapi({ description: 'The hyperparameters in effect for the next epoch.' }),
     sliceEpochs: z.number().int(),
     sliceTargetMs: z.number().int(),
     intervalMs: z.number().int(),
