@@ -13,7 +13,7 @@ import { train } from '../../models/train';
 import { SPLIT_SEED } from '../../shared/datasets';
 import { ashaDecision, ashaRungs, DEFAULT_ASHA } from '../../shared/study/asha';
 import { planTrials } from '../../shared/study/plan';
-import { testAccuracy } from '../../shared/study/test-accuracy';
+import { evaluateTest } from '../../shared/study/evaluate-split';
 import type { StudySpec } from '../../shared/study/types';
 import { initBackend } from '../../shared/tf/backend';
 
@@ -105,7 +105,7 @@ async function search(method: Method, seed: number, split: Split, epochs: number
       const loss = result.final!.valLoss;
       // The leaderboard's order: accuracy, then loss; an earlier trial keeps a tie.
       if (!best || val > best.val || (val === best.val && loss < best.loss))
-        best = { val, loss, test: testAccuracy(result.weights!, p.config, split) };
+        best = { val, loss, test: evaluateTest(result.weights!, p.config, split).accuracy };
     }
     if (outcome === 'complete' || outcome === 'pruned' || outcome === 'diverged') run.trials[outcome] += 1;
     run.points.push({

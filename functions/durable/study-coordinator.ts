@@ -11,7 +11,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { resolveConfig } from '../../models/config';
 import { CorruptWeightsError, decodeWeights } from '../../models/weights-codec';
 import { majorityBaseline } from '../../models/dataset';
-import { isEmbeddedDataset, loadSplit, SPLIT_SEED, studyHolder } from '../../shared/datasets';
+import { isEmbeddedDataset, loadSplit, studyHolder } from '../../shared/datasets';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { log } from '../../shared/log';
 import { KvStore } from '../../shared/storage/kv-store';
@@ -22,7 +22,7 @@ import { ChampionMovedError, promoteThroughGuard, type ChallengerRows } from '..
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
 import { bestPromotable, progressOf, rank } from '../../shared/study/leaderboard';
 import { createProposer, prunerOf, samplerOf, searchLabel, type Proposer } from '../../shared/study/search';
-import { accuracyOf, testCorrectness } from '../../shared/study/test-accuracy';
+import { buildCandidate } from '../../shared/study/candidate';
 import { failedResult, type TrialMessage, type TrialResult } from '../../shared/study/trial';
 import {
   isFinished,
@@ -53,7 +53,6 @@ const plannedKey = (n: number) => `planned:${String(n).padStart(4, '0')}`;
 /** Trial numbers in the order their results were accepted: what TPE's proposals depend on. */
 const ORDER_KEY = 'order';
 const LEADERBOARD_SIZE = 10;
-const DEFAULT_THRESHOLD = 0.5;
 /** Study listings in KV are refreshed at most this often (KV allows ~1 write/s per key). */
 const INDEX_INTERVAL_MS = 2000;
 /** How many times a stalled trial is dispatched again before it is recorded as failed. */
@@ -460,27 +459,20 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     const weights = decodeWeights(bytes);
     await initBackend();
     const split = await loadSplit(spec.dataset, new R2BlobStore(this.env.DATASETS), spec.datasetVersion);
-    const correct = testCorrectness(weights, best.config, split);
-    const candidate: VersionCandidate = {
-      model: spec.model,
-      studyId: spec.id,
-      trial: best.trial,
-      dataset: spec.dataset,
-      datasetVersion: spec.datasetVersion,
-      splitSeed: SPLIT_SEED,
-      config: best.config,
-      featureNames: split.featureNames,
-      classNames: split.classNames,
-      standardisation: split.standardisation,
-      metrics: {
-        validationAccuracy: best.final!.valAccuracy,
-        validationLoss: best.final!.valLoss,
-        testAccuracy: accuracyOf(correct),
+    return buildCandidate(
+      {
+        model: spec.model,
+        studyId: spec.id,
+        trial: best.trial,
+        dataset: spec.dataset,
+        datasetVersion: spec.datasetVersion,
+        config: best.config,
+        weights,
+        weightsKey: best.weightsKey!,
+        validation: best.final!,
       },
-      threshold: DEFAULT_THRESHOLD,
-      weightsKey: best.weightsKey!,
-    };
-    return { candidate, rows: { dataset: spec.dataset, datasetVersion: spec.datasetVersion, split, correct } };
+      split,
+    );
   }
 
   async view(): Promise<StudyView> {

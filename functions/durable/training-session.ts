@@ -38,7 +38,7 @@ import {
 } from '../../models/session-trainer';
 import type { EpochRecord } from '../../models/train';
 import { decodeWeights, encodeWeights } from '../../models/weights-codec';
-import { loadSplit, SPLIT_SEED, UnknownDatasetError } from '../../shared/datasets';
+import { loadSplit, UnknownDatasetError } from '../../shared/datasets';
 import { log, logError } from '../../shared/log';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { KvStore } from '../../shared/storage/kv-store';
@@ -46,7 +46,7 @@ import { keys } from '../../shared/storage/keys';
 import { putJson } from '../../shared/storage/store';
 import { promoteThroughGuard, type ChallengerRows } from '../../shared/study/champion';
 import type { GuardSettings } from '../../shared/study/compare';
-import { accuracyOf, testCorrectness } from '../../shared/study/test-accuracy';
+import { buildCandidate } from '../../shared/study/candidate';
 import type { PromotionOutcome, VersionCandidate } from '../../shared/study/types';
 import { initBackend } from '../../shared/tf/backend';
 import { bytesOf, readChunked, writeChunked, type ChunkLayout } from './chunked-values';
@@ -91,7 +91,6 @@ interface Progress {
 }
 const WEIGHTS_PREFIX = 'weights';
 const slotPrefix = (i: number) => `opt${i}`;
-const DEFAULT_THRESHOLD = 0.5;
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -475,28 +474,21 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
   ): Promise<{ candidate: VersionCandidate; rows: ChallengerRows }> {
     await initBackend();
     const split = await loadSplit(meta.dataset, this.blobs, meta.datasetVersion);
-    const correct = testCorrectness(state.weights, state.config, split);
     const weightsKey = keys.trialWeights(meta.id, state.epoch, `session-${crypto.randomUUID().slice(0, 8)}`);
     await this.store.put(weightsKey, encodeWeights(state.weights));
-    const candidate: VersionCandidate = {
-      model: meta.model,
-      studyId: meta.id,
-      trial: state.epoch,
-      dataset: meta.dataset,
-      datasetVersion: meta.datasetVersion,
-      splitSeed: SPLIT_SEED,
-      config: state.config,
-      featureNames: split.featureNames,
-      classNames: split.classNames,
-      standardisation: split.standardisation,
-      metrics: {
-        validationAccuracy: last.valAccuracy,
-        validationLoss: last.valLoss,
-        testAccuracy: accuracyOf(correct),
+    return buildCandidate(
+      {
+        model: meta.model,
+        studyId: meta.id,
+        trial: state.epoch,
+        dataset: meta.dataset,
+        datasetVersion: meta.datasetVersion,
+        config: state.config,
+        weights: state.weights,
+        weightsKey,
+        validation: last,
       },
-      threshold: DEFAULT_THRESHOLD,
-      weightsKey,
-    };
-    return { candidate, rows: { dataset: meta.dataset, datasetVersion: meta.datasetVersion, split, correct } };
+      split,
+    );
   }
 }

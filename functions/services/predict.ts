@@ -1,6 +1,7 @@
 /**
  * Request rows -> feature matrix, and probabilities -> TF-Serving-style predictions. Pure.
  */
+import { argmax } from '../../models/scoring';
 
 /** A request row that does not fit the model's features; the message names the instance and the field. */
 export class InvalidInstanceError extends Error {
@@ -59,8 +60,7 @@ export function formatPredictions(
   const out: Prediction[] = [];
   for (let r = 0; r < rows; r++) {
     const row = probs.subarray(r * c, (r + 1) * c);
-    let arg = 0;
-    for (let k = 1; k < c; k++) if (row[k]! > row[arg]!) arg = k;
+    const arg = argmax(probs, c, r);
     let order = Array.from({ length: c }, (_, k) => k);
     if (topK !== undefined && topK < c) order = order.sort((a, b) => row[b]! - row[a]! || a - b).slice(0, topK);
     const probabilities: Record<string, number> = {};

@@ -15,7 +15,8 @@ import { specOf } from '../../models/network';
 import { decodeWeights } from '../../models/weights-codec';
 import type { Store } from '../storage/store';
 import { compareOnRows, type ChampionEvidence, type GuardSettings } from './compare';
-import { correctRows, rawRows } from './test-accuracy';
+import { scoreRows } from '../../models/scoring';
+import { rawRows } from './evaluate-split';
 import type { ModelVersion, PromotionOutcome, VersionCandidate } from './types';
 
 /** Where the challenger's rows come from: its dataset version's test split. */
@@ -84,7 +85,7 @@ export async function scoreChampion(
   }
   try {
     const probs = predictor.predictProba(inputs.x, rows.split.test.rows);
-    return compareOnRows(where, correctRows(probs, champion.classNames.length, inputs.labels), rows.correct);
+    return compareOnRows(where, scoreRows(probs, inputs.labels, champion.classNames.length).correct, rows.correct);
   } finally {
     predictor.dispose();
   }

@@ -1,14 +1,17 @@
 /**
- * Test accuracy measured the way the model will be served: BN folded into the weights, the
- * standardisation folded into the first layer, raw features in. Used at promotion (studies and sessions)
- * and by the ASHA experiment, so every reported test accuracy means the same thing.
+ * A model scored on a split the way it will be served: BN folded into the weights, the standardisation
+ * folded into the first layer, raw features in. Used at promotion (studies and sessions, through
+ * candidate.ts), by the promotion guard for the champion's side and by the ASHA experiment, so every
+ * reported test accuracy means the same thing; /evaluation scores the served predictor with the same
+ * scoreRows, so its confusion matrix reproduces the accuracy recorded at promotion.
  */
+import type { ModelConfig } from '../../models/config';
 import type { Part, Split } from '../../models/dataset';
+import { EmptySplitError } from '../../models/epoch';
 import { foldNetwork } from '../../models/fold';
 import { Predictor } from '../../models/infer';
 import { specOf, type NetworkWeights } from '../../models/network';
-import type { ModelConfig } from '../../models/config';
-import { EmptySplitError } from '../../models/epoch';
+import { scoreRows, type SplitScore } from '../../models/scoring';
 
 /** A part's rows as they arrived (the split stores them standardised); float32 like serving's input. */
 export function rawRows(split: Split, part: Part): Float32Array {
@@ -16,40 +19,14 @@ export function rawRows(split: Split, part: Part): Float32Array {
   return part.x.map((v, i) => v * std[i % split.features]! + mean[i % split.features]!);
 }
 
-/** Arg-max class per row (the lowest index on ties), against `expected`: 1 where they agree. */
-export function correctRows(probs: Float32Array, classes: number, expected: Int32Array): Uint8Array {
-  const out = new Uint8Array(expected.length);
-  for (let r = 0; r < expected.length; r++) {
-    const row = probs.subarray(r * classes, (r + 1) * classes);
-    let arg = 0;
-    for (let c = 1; c < classes; c++) if (row[c]! > row[arg]!) arg = c;
-    out[r] = arg === expected[r] ? 1 : 0;
-  }
-  return out;
-}
-
-/** Per test row, 1 where the served model is right: the challenger's side of a paired comparison. */
-export function testCorrectness(weights: NetworkWeights, config: ModelConfig, split: Split): Uint8Array {
+/** The served model's score on the test rows: per-row correctness, confusion matrix and accuracy. */
+export function evaluateTest(weights: NetworkWeights, config: ModelConfig, split: Split): SplitScore {
   // 0 hits of 0 rows is no measurement at all, not an accuracy of NaN.
   if (split.test.rows === 0) throw new EmptySplitError('the test split has no rows; nothing to measure');
   const predictor = new Predictor(foldNetwork(weights, specOf(config), split.standardisation));
   try {
-    return correctRows(
-      predictor.predictProba(rawRows(split, split.test), split.test.rows),
-      split.classes,
-      split.test.y,
-    );
+    return scoreRows(predictor.predictProba(rawRows(split, split.test), split.test.rows), split.test.y, split.classes);
   } finally {
     predictor.dispose();
   }
-}
-
-export function accuracyOf(correct: Uint8Array): number {
-  let hits = 0;
-  for (const v of correct) hits += v;
-  return hits / correct.length;
-}
-
-export function testAccuracy(weights: NetworkWeights, config: ModelConfig, split: Split): number {
-  return accuracyOf(testCorrectness(weights, config, split));
 }

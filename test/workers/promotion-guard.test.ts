@@ -23,7 +23,7 @@ import { R2BlobStore } from '../../shared/storage/blob-store';
 import { KvStore } from '../../shared/storage/kv-store';
 import { promoteThroughGuard } from '../../shared/study/champion';
 import type { Comparison } from '../../shared/study/compare';
-import { testCorrectness } from '../../shared/study/test-accuracy';
+import { evaluateTest } from '../../shared/study/evaluate-split';
 import type { VersionCandidate } from '../../shared/study/types';
 import { initBackend } from '../../shared/tf/backend';
 import { ADMIN, call, waitForStudy } from './api-helpers';
@@ -85,7 +85,7 @@ async function propose(
 ) {
   const weightsKey = `weights/${id}/crafted`;
   await store().put(weightsKey, encodeWeights(weights));
-  const correct = testCorrectness(weights, LOGISTIC, split);
+  const correct = evaluateTest(weights, LOGISTIC, split).correct;
   const candidate: VersionCandidate = {
     model,
     studyId: id,
@@ -225,7 +225,7 @@ describe('(a) same dataset: both models scored on the same test rows, McNemar at
     const weights = reader(split, 2);
     const weightsKey = 'weights/guard-race-v3/crafted';
     await store().put(weightsKey, encodeWeights(weights));
-    const correct = testCorrectness(weights, LOGISTIC, split);
+    const correct = evaluateTest(weights, LOGISTIC, split).correct;
     const v2 = (await registry.version(2))!;
     const outcome = await promoteThroughGuard(
       racing,
