@@ -9,9 +9,9 @@ import { resolveConfig } from '../../models/config';
 import { prepareSplit } from '../../models/dataset';
 import { loadEmbeddedDigits } from '../../models/digits-embedded';
 import { foldNetwork } from '../../models/fold';
-import { forwardFoldedRow } from '../../models/forward-js';
+import { forwardFoldedRow } from '../../test/oracles/forward-js';
 import { Predictor } from '../../models/infer';
-import { buildLayersModel, setLayersWeights } from '../../models/layers';
+import { buildLayersModel, setLayersWeights } from '../../test/oracles/layers';
 import { specOf } from '../../models/network';
 import { train } from '../../models/train';
 import { initBackend } from '../../shared/tf/backend';
@@ -73,7 +73,7 @@ it('prediction latency', async () => {
     model: '64-128-BN-ReLU-128-BN-ReLU-10 softmax, BN folded',
     predict_batch_size: 256,
     repeats: REPEATS,
-    note: 'js_folded_one_row_us: the float64 plain-JS reference forward pass (models/forward-js.ts), for context',
+    note: 'js_folded_one_row_us: the float64 plain-JS reference forward pass (test/oracles/forward-js.ts), for context',
   };
   predictor.dispose();
   model.dispose();

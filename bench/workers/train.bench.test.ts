@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { resolveConfig, type ModelConfig } from '../../models/config';
 import { prepareSplit, type Part, type Split } from '../../models/dataset';
 import { loadEmbeddedDigits } from '../../models/digits-embedded';
-import { buildLayersModel, layersOptimizer, setLayersWeights } from '../../models/layers';
+import { buildLayersModel, layersOptimizer, setLayersWeights } from '../../test/oracles/layers';
 import { initialWeights, type NetworkWeights } from '../../models/network';
 import { mixSeed } from '../../models/random';
 import { train, type TrainingData } from '../../models/train';

@@ -2,8 +2,8 @@
  * Plain-JS forward passes in float64: the reference semantics of the network in inference mode
  * (used to check folding and the TF.js paths), and a forward pass over a folded network.
  */
-import type { FoldedActivation, FoldedNetwork } from './fold';
-import type { DenseWeights, NetworkSpec, NetworkWeights } from './network';
+import type { FoldedActivation, FoldedNetwork } from '../../models/fold';
+import type { DenseWeights, NetworkSpec, NetworkWeights } from '../../models/network';
 
 function act(v: number, a: FoldedActivation): number {
   switch (a) {

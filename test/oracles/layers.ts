@@ -1,12 +1,12 @@
 /**
  * The same architecture as a tfjs-layers model: the reference the engine is checked against
  * (inference-mode predictions, BN semantics) and the `fit` baseline of the benchmarks.
- * Not imported by the worker at run time.
+ * A test oracle: never imported by the worker.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { ModelConfig } from './config';
-import type { NetworkWeights } from './network';
+import type { ModelConfig } from '../../models/config';
+import type { NetworkWeights } from '../../models/network';
 
 export function buildLayersModel(config: ModelConfig, features: number, classes: number, seed = 1): tfl.Sequential {
   const model = tfl.sequential();

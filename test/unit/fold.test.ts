@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ACTIVATIONS, type ModelConfig, resolveConfig } from '../../models/config';
 import type { Standardisation } from '../../models/dataset';
 import { foldNetwork } from '../../models/fold';
-import { forwardFoldedRow, forwardUnfoldedRow } from '../../models/forward-js';
+import { forwardFoldedRow, forwardUnfoldedRow } from '../oracles/forward-js';
 import { initialWeights, type NetworkSpec, type NetworkWeights, specOf } from '../../models/network';
 import { mixSeed, Rng } from '../../models/random';
 

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveConfig, type ModelConfig } from '../../models/config';
 import { foldNetwork } from '../../models/fold';
-import { forwardFoldedRow } from '../../models/forward-js';
+import { forwardFoldedRow } from '../oracles/forward-js';
 import { Predictor } from '../../models/infer';
 import { initialWeights, specOf } from '../../models/network';
 import { Rng } from '../../models/random';

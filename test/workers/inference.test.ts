@@ -4,7 +4,7 @@ import { resolveConfig, type ModelConfig } from '../../models/config';
 import type { Split } from '../../models/dataset';
 import { foldNetwork } from '../../models/fold';
 import { Predictor } from '../../models/infer';
-import { buildLayersModel, setLayersWeights } from '../../models/layers';
+import { buildLayersModel, setLayersWeights } from '../oracles/layers';
 import { specOf } from '../../models/network';
 import { train } from '../../models/train';
 import { digitsSplit, maxAbsDiff, requireWasmSimd } from './fixtures';

@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { resolveConfig, type ModelConfig } from '../../models/config';
 import type { Split } from '../../models/dataset';
 import { initialWeights, type NetworkWeights } from '../../models/network';
-import { buildLayersModel, flatLayersWeights, layersOptimizer, setLayersWeights } from '../../models/layers';
+import { buildLayersModel, flatLayersWeights, layersOptimizer, setLayersWeights } from '../oracles/layers';
 import { train } from '../../models/train';
 import { digitsSplit, maxAbsDiff, requireWasmSimd, shrink } from './fixtures';
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadSplit } from '../../shared/datasets';
 import { KvStore } from '../../shared/storage/kv-store';
 import { decodeWeights } from '../../models/weights-codec';
-import { buildLayersModel, setLayersWeights } from '../../models/layers';
+import { buildLayersModel, setLayersWeights } from '../oracles/layers';
 import type { Split } from '../../models/dataset';
 import { registryStub } from '../../functions/durable/stubs';
 import { POINTER_TTL_MS } from '../../functions/services/serving';
