@@ -42,7 +42,13 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: 'workers', include: ['test/workers/**/*.test.ts'], testTimeout: 120_000 },
+        test: {
+          name: 'workers',
+          include: ['test/workers/**/*.test.ts'],
+          // The platform's documented limits on the real local bindings, for every workers test file.
+          setupFiles: ['test/workers/platform/setup.ts'],
+          testTimeout: 120_000,
+        },
       },
     ],
   },

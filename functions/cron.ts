@@ -7,8 +7,7 @@ import { z } from 'zod';
 import { log, logError } from '../shared/log';
 import { getDatasetMeta, type DatasetCatalogApi } from '../shared/datasets';
 import { KvStore } from '../shared/storage/kv-store';
-import { keys } from '../shared/storage/keys';
-import { listAll } from '../shared/storage/store';
+import { D1Listings } from '../shared/storage/listings';
 import { DEFAULT_SIGNIFICANCE } from '../shared/study/compare';
 import type { StudySpec } from '../shared/study/types';
 import { catalogStub, registryStub, studyStub } from './durable/stubs';
@@ -111,12 +110,9 @@ export async function runSchedules(
       logError('schedule_failed', { model: s.model, reason: String(err) });
     }
   }
-  // Finish what was left behind: every study the index still shows running.
+  // Finish what was left behind: every study the (strongly consistent) listing still shows running.
   const resumed: string[] = [];
-  const listed = await listAll<{ status: string }>(store, keys.studyIndexPrefix);
-  for (const k of listed) {
-    if (k.metadata?.status !== 'running') continue;
-    const id = k.name.slice(keys.studyIndexPrefix.length);
+  for (const id of await new D1Listings(env.DB).withStatus('study', 'running')) {
     if (started.includes(id)) continue;
     await studyStub(env.STUDIES, id).resume();
     resumed.push(id);

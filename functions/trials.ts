@@ -22,7 +22,7 @@ export async function consumeTrials(batch: MessageBatch<TrialMessage>, env: Env)
   for (const msg of batch.messages) {
     const { studyId, trial } = msg.body;
     const study = coordinator(env, studyId);
-    const task = await study.trialTask(trial);
+    const task = await study.begin(trial);
     if (!task || task.finished) {
       msg.ack();
       continue;

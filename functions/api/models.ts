@@ -6,8 +6,7 @@ import { getDatasetMeta, listDatasets } from '../../shared/datasets';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { ApiError } from './http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
-import { keys } from '../../shared/storage/keys';
-import { listAll } from '../../shared/storage/store';
+import { D1Listings } from '../../shared/storage/listings';
 import type { ModelVersion } from '../../shared/study/types';
 import { catalogStub, registryStub } from '../durable/stubs';
 import { formatPredictions, toMatrix } from '../services/predict';
@@ -169,19 +168,22 @@ function predictWith(loaded: LoadedModel, body: z.infer<typeof PredictRequestSch
 export function modelRoutes() {
   return newRouter()
     .openapi(listRoute, async (c) => {
-      const indexed = await listAll<{
+      const indexed = await new D1Listings(c.env.DB).list<{
         version: number;
         validationAccuracy: number;
         testAccuracy: number;
         studyId: string;
-      }>(new KvStore(c.env.KV), keys.modelIndexPrefix);
-      const models = indexed.map((k) => ({
-        name: k.name.slice(keys.modelIndexPrefix.length),
-        version: k.metadata?.version ?? null,
-        metrics: k.metadata
-          ? { validationAccuracy: k.metadata.validationAccuracy, testAccuracy: k.metadata.testAccuracy }
-          : null,
-        studyId: k.metadata?.studyId ?? null,
+      }>('model');
+      const models: {
+        name: string;
+        version: number | null;
+        metrics: { validationAccuracy: number; testAccuracy: number } | null;
+        studyId: string | null;
+      }[] = indexed.map((m) => ({
+        name: m.id,
+        version: m.version,
+        metrics: { validationAccuracy: m.validationAccuracy, testAccuracy: m.testAccuracy },
+        studyId: m.studyId,
       }));
       // Every dataset is a model-to-be (the model name defaults to the dataset name) before its first promotion.
       for (const { name } of await listDatasets(catalogStub(c.env.DATASET_CATALOG)))

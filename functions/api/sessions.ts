@@ -9,8 +9,7 @@ import { getDatasetMeta, pinDataset, sessionHolder } from '../../shared/datasets
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
 import { ApiError } from './http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
-import { keys } from '../../shared/storage/keys';
-import { listIndex } from '../../shared/storage/store';
+import { D1Listings } from '../../shared/storage/listings';
 import { catalogStub, sessionStub } from '../durable/stubs';
 import { newStudyId } from '../services/studies';
 import { canSeeModel, forbidOtherModel } from './access';
@@ -160,7 +159,7 @@ export function sessionRoutes() {
         createdAt: string;
         valAccuracy: number | null;
       };
-      const sessions = await listIndex<Headline>(new KvStore(c.env.KV), keys.sessionIndexPrefix);
+      const sessions = await new D1Listings(c.env.DB).list<Headline>('session');
       return c.json({ sessions: sessions.filter((s) => canSeeModel(c.var.access, s.model)) }, 200);
     })
     .openapi(getRoute, async (c) => {

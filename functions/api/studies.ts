@@ -5,8 +5,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { getDatasetMeta } from '../../shared/datasets';
 import { ApiError } from './http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
-import { keys } from '../../shared/storage/keys';
-import { listIndex } from '../../shared/storage/store';
+import { D1Listings } from '../../shared/storage/listings';
 import { ashaRungs } from '../../shared/study/asha';
 import { resolveSearch, validateSpace } from '../../shared/study/search';
 import type { StudySpec } from '../../shared/study/types';
@@ -166,7 +165,7 @@ export function studyRoutes() {
         bestValAccuracy: number | null;
         promotedVersion: number | null;
       };
-      const studies = await listIndex<Meta>(new KvStore(c.env.KV), keys.studyIndexPrefix);
+      const studies = await new D1Listings(c.env.DB).list<Meta>('study');
       return c.json({ studies: studies.filter((s) => canSeeModel(c.var.access, s.model)) }, 200);
     })
     .openapi(getRoute, async (c) => {

@@ -63,6 +63,10 @@ export interface StudyCoordinatorContract {
   /** Plans and launches the study; a second start returns the existing study. */
   start(spec: StudySpec): Promise<StudyView>;
   trialTask(n: number): Promise<TrialTask | null>;
+  /** The trial function starts running trial `n` (the stalled-trial timer counts from here). */
+  begin(n: number): Promise<TrialTask | null>;
+  /** Whether KV holds every trial record and the latest aggregate the study owes it. */
+  published(): Promise<boolean>;
   /** Accepts a trial's result once; a later report for the same trial is refused (conflict). */
   report(n: number, result: TrialResult): Promise<Result<{ trial: number }>>;
   rung(n: number, epoch: number, valAccuracy: number): Promise<RungDecision>;

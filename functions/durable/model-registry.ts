@@ -6,10 +6,8 @@
  * Durable Object's input gate makes it atomic: readers see the old pointer or the new one.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { log } from '../../shared/log';
-import { KvStore } from '../../shared/storage/kv-store';
-import { keys } from '../../shared/storage/keys';
-import { putJson } from '../../shared/storage/store';
+import { log, logError } from '../../shared/log';
+import { D1Listings } from '../../shared/storage/listings';
 import { decidePromotion, type ChampionEvidence, type GuardSettings } from '../../shared/study/compare';
 import type { ModelVersion, PromotionOutcome, RegistryEvent, VersionCandidate } from '../../shared/study/types';
 import { ok, refuse, type ModelRegistryContract, type RegistryState, type Result } from './contracts';
@@ -196,16 +194,32 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
     return ok({ version, previous });
   }
 
-  /** Listings read KV (one list call, headline in metadata); the pointer itself lives here. */
+  /**
+   * The model's line in the listing (D1, read by GET /v1/models); the pointer itself lives here. A
+   * failed write does not undo the committed change: the alarm writes the current line again.
+   */
   private async mirror(meta: ModelVersion): Promise<void> {
-    await putJson(new KvStore(this.env.KV), keys.modelIndex(meta.model), meta, {
-      metadata: {
-        version: meta.version,
-        validationAccuracy: meta.metrics.validationAccuracy,
-        testAccuracy: meta.metrics.testAccuracy,
-        studyId: meta.studyId,
-        updatedAt: new Date().toISOString(),
-      },
-    });
+    try {
+      await new D1Listings(this.env.DB).upsert('model', meta.model, {
+        createdAt: meta.createdAt,
+        status: 'serving',
+        dataset: meta.dataset,
+        headline: {
+          version: meta.version,
+          validationAccuracy: meta.metrics.validationAccuracy,
+          testAccuracy: meta.metrics.testAccuracy,
+          studyId: meta.studyId,
+          updatedAt: new Date().toISOString(),
+        },
+      });
+    } catch (err) {
+      logError('listing_write_failed', { model: meta.model, reason: err instanceof Error ? err.message : String(err) });
+      await this.ctx.storage.setAlarm(Date.now() + 1000);
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    const current = await this.currentVersion();
+    if (current) await this.mirror(current);
   }
 }

@@ -4,8 +4,13 @@
  * the trial queue (at most `parallelism` at a time), accepts each trial's result exactly once, keeps the leaderboard, and at the
  * end promotes the best trial through the model's registry, once.
  *
- * State transitions run inside blockConcurrencyWhile: they await KV and other objects, and no second
- * report or finalisation may interleave with them.
+ * State transitions run inside blockConcurrencyWhile: they await other objects, and no second report or
+ * finalisation may interleave with them. Storage per kind of data (docs/platform.md):
+ * - this object's storage is the truth (slots, records, rungs, promotion), committed first;
+ * - the study's listing line lives in D1 (strongly consistent), refreshed on every state change;
+ * - KV gets the write-once trial records and a coalesced study aggregate, published from the committed
+ *   state by guarded writes: a failed write (KV answers 429 to a second write of a key within a second)
+ *   never fails the transition; the alarm retries it at least a second later, with the same bytes.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { resolveConfig } from '../../models/config';
@@ -13,10 +18,10 @@ import { CorruptWeightsError, decodeWeights } from '../../models/weights-codec';
 import { majorityBaseline } from '../../models/dataset';
 import { isEmbeddedDataset, loadSplit, studyHolder } from '../../shared/datasets';
 import { R2BlobStore } from '../../shared/storage/blob-store';
-import { log } from '../../shared/log';
+import { log, logError } from '../../shared/log';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
-import { putJson } from '../../shared/storage/store';
+import { D1Listings } from '../../shared/storage/listings';
 import { ashaDecision, ashaRungs, DEFAULT_ASHA, type RungDecision } from '../../shared/study/asha';
 import { ChampionMovedError, promoteThroughGuard, type ChallengerRows } from '../../shared/study/champion';
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
@@ -43,6 +48,13 @@ interface Slot {
   state: TrialState;
   dispatches: number;
   dispatchedAt: number | null;
+  /** When the current dispatch began running (the consumer picked it up); null while it waits in the queue. */
+  startedAt?: number | null;
+}
+
+/** A KV write owed to the record or aggregate: when it was last attempted (null: never). */
+interface Pending {
+  attemptAt: number | null;
 }
 
 const rungKey = (epoch: number) => `rung:${String(epoch).padStart(4, '0')}`;
@@ -52,15 +64,29 @@ const recordKey = (n: number) => `record:${String(n).padStart(4, '0')}`;
 const plannedKey = (n: number) => `planned:${String(n).padStart(4, '0')}`;
 /** Trial numbers in the order their results were accepted: what TPE's proposals depend on. */
 const ORDER_KEY = 'order';
+/** The trial record owed to KV (committed here, not yet confirmed written there). */
+const unpublishedKey = (n: number) => `unpublished:${String(n).padStart(4, '0')}`;
 const LEADERBOARD_SIZE = 10;
-/** Study listings in KV are refreshed at most this often (KV allows ~1 write/s per key). */
-const INDEX_INTERVAL_MS = 2000;
+/**
+ * KV takes one write per key per second: a key is written again only this long after the last attempt
+ * (with headroom, since this object's clock stands still while it computes).
+ */
+export const KV_REWRITE_MS = 1100;
 /** How many times a stalled trial is dispatched again before it is recorded as failed. */
 const MAX_DISPATCHES = 3;
+/**
+ * A dispatched trial nobody started within this long is presumed lost by the queue (at-least-once
+ * delivery makes that rare); a backlog shorter than this is waited out, never re-dispatched.
+ */
+const QUEUE_LOSS_MS = 3600_000;
 
 export class StudyCoordinator extends DurableObject<Env> implements StudyCoordinatorContract {
   private get store() {
     return new KvStore(this.env.KV);
+  }
+
+  private get listings() {
+    return new D1Listings(this.env.DB);
   }
 
   private async spec(): Promise<StudySpec | null> {
@@ -108,10 +134,22 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
         origin: spec.origin,
       });
       await this.dispatch();
-      await this.writeIndex(true);
-      await this.ctx.storage.setAlarm(Date.now() + this.staleMs(spec));
+      await this.ctx.storage.put({ staleCheckAt: Date.now() + this.staleMs(spec), aggregate: { attemptAt: null } });
+      await this.afterChange();
       return this.view();
     });
+  }
+
+  /**
+   * The trial function starts running trial `n`: the stalled-trial timer counts from now (a trial that
+   * waited in a queue backlog has not used any of its budget). Returns what it needs to run it.
+   */
+  async begin(n: number): Promise<TrialTask | null> {
+    const task = await this.trialTask(n);
+    if (!task || task.finished) return task;
+    const slot = (await this.ctx.storage.get<Slot>(slotKey(n)))!;
+    await this.ctx.storage.put(slotKey(n), { ...slot, startedAt: Date.now() } satisfies Slot);
+    return task;
   }
 
   /** What the trial function needs to run trial `n`. */
@@ -143,13 +181,9 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
         ...result,
         accepted: (await this.order()).length,
       };
-      // The one write of this trial's record: only the accepted report reaches it.
-      await putJson(this.store, keys.trialRecord(spec.id, n), record);
-      await this.ctx.storage.put({
-        [recordKey(n)]: record,
-        [slotKey(n)]: { ...slot, state: record.status } satisfies Slot,
-        [ORDER_KEY]: [...(await this.order()), n],
-      });
+      // Committed here first, with the KV write it owes: the KV record is only ever written from this
+      // committed copy, so a retry after a crash writes the same bytes.
+      await this.commitRecord(slot, record);
       log('trial_end', {
         studyId: spec.id,
         trial: n,
@@ -161,7 +195,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       });
       await this.dispatch();
       if ((await this.slots()).every((s) => isFinished(s.state))) await this.finalize();
-      else await this.writeIndex(false);
+      await this.afterChange();
       return ok({ trial: n });
     });
   }
@@ -216,7 +250,13 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     const now = Date.now();
     const updates: Record<string, Slot> = {};
     for (const s of next)
-      updates[slotKey(s.trial)] = { ...s, state: 'running', dispatches: s.dispatches + 1, dispatchedAt: now };
+      updates[slotKey(s.trial)] = {
+        ...s,
+        state: 'running',
+        dispatches: s.dispatches + 1,
+        dispatchedAt: now,
+        startedAt: null,
+      };
     await this.ctx.storage.put(updates);
     await this.env.TRIALS.sendBatch(
       next.map((s) => ({ body: { studyId: spec.id, trial: s.trial } satisfies TrialMessage })),
@@ -288,12 +328,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       ...failedResult(s.dispatches, reason),
       accepted: (await this.order()).length,
     };
-    await putJson(this.store, keys.trialRecord(spec.id, s.trial), record);
-    await this.ctx.storage.put({
-      [recordKey(s.trial)]: record,
-      [slotKey(s.trial)]: { ...s, state: 'failed' } satisfies Slot,
-      [ORDER_KEY]: [...(await this.order()), s.trial],
-    });
+    await this.commitRecord(s, record);
   }
 
   private staleMs(spec: StudySpec): number {
@@ -302,36 +337,170 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
   }
 
   /**
-   * Finishes a study left behind: re-dispatches trials whose message was lost or whose isolate died
-   * (bounded), and finalises when every trial has ended. Safe to call any number of times.
+   * Finishes a study left behind: re-dispatches trials whose isolate died mid-run or whose message was
+   * lost (bounded), finalises when every trial has ended, and republishes what KV and the listing still
+   * owe (a complete study too). Safe to call any number of times.
    */
   async resume(): Promise<StudyView | null> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const spec = await this.spec();
       if (!spec) return null;
-      if ((await this.ctx.storage.get('status')) === 'complete') return this.view();
-      const now = Date.now();
-      for (const s of await this.slots()) {
-        if (s.state !== 'running' || s.dispatchedAt === null || now - s.dispatchedAt < this.staleMs(spec)) continue;
-        if (s.dispatches >= MAX_DISPATCHES) {
-          await this.recordFailure(spec, s, `no result after ${s.dispatches} dispatches`);
-        } else {
-          await this.ctx.storage.put(slotKey(s.trial), { ...s, state: 'pending' } satisfies Slot);
-        }
+      if ((await this.ctx.storage.get('status')) !== 'complete') {
+        await this.requeueStalled(spec);
+        await this.dispatch();
+        if ((await this.slots()).every((s) => isFinished(s.state))) await this.finalize();
       }
-      await this.dispatch();
-      if ((await this.slots()).every((s) => isFinished(s.state))) await this.finalize();
+      await this.ctx.storage.put('listingDirty', true);
+      await this.afterChange();
       return this.view();
     });
   }
 
+  /**
+   * A running trial is stalled when it started more than staleMs ago without reporting (its isolate
+   * died), or was never picked up within QUEUE_LOSS_MS (its message was lost). Time spent waiting in
+   * the queue never counts against the trial's budget.
+   */
+  private async requeueStalled(spec: StudySpec): Promise<void> {
+    const now = Date.now();
+    for (const s of await this.slots()) {
+      if (s.state !== 'running' || s.dispatchedAt === null) continue;
+      const started = s.startedAt ?? null;
+      const stalled = started !== null ? now - started >= this.staleMs(spec) : now - s.dispatchedAt >= QUEUE_LOSS_MS;
+      if (!stalled) continue;
+      if (s.dispatches >= MAX_DISPATCHES) {
+        const reason =
+          started !== null
+            ? `no result after ${s.dispatches} dispatches`
+            : `never started after ${s.dispatches} dispatches (the queue lost its messages)`;
+        await this.recordFailure(spec, s, reason);
+      } else {
+        await this.ctx.storage.put(slotKey(s.trial), { ...s, state: 'pending' } satisfies Slot);
+      }
+    }
+  }
+
+  /** The record, its slot's end state and the KV write it owes, in one atomic batch. */
+  private async commitRecord(slot: Slot, record: TrialRecord): Promise<void> {
+    await this.ctx.storage.put({
+      [recordKey(record.trial)]: record,
+      [slotKey(record.trial)]: { ...slot, state: record.status } satisfies Slot,
+      [unpublishedKey(record.trial)]: { attemptAt: null } satisfies Pending,
+      [ORDER_KEY]: [...(await this.order()), record.trial],
+    });
+  }
+
   override async alarm(): Promise<void> {
-    const spec = await this.spec();
-    if (!spec) return;
-    await this.resume();
-    await this.writeIndex(true);
+    await this.ctx.blockConcurrencyWhile(async () => {
+      const spec = await this.spec();
+      if (!spec) return;
+      const complete = (await this.ctx.storage.get('status')) === 'complete';
+      const staleCheckAt = (await this.ctx.storage.get<number>('staleCheckAt')) ?? 0;
+      if (!complete && Date.now() >= staleCheckAt) {
+        await this.requeueStalled(spec);
+        await this.dispatch();
+        if ((await this.slots()).every((s) => isFinished(s.state))) await this.finalize();
+        await this.ctx.storage.put({ staleCheckAt: Date.now() + this.staleMs(spec), listingDirty: true });
+      }
+      await this.afterChange();
+    });
+  }
+
+  /**
+   * After every state change (inside the transition): the listing line, then what KV is owed, then the
+   * next alarm. Nothing here throws: a failed write stays owed and the alarm retries it.
+   */
+  private async afterChange(): Promise<void> {
+    await this.ctx.storage.put({ aggregateDirty: true });
+    await this.publishListing();
+    await this.publishKv();
+    await this.armAlarm();
+  }
+
+  private async publishListing(): Promise<void> {
+    const v = await this.view();
+    try {
+      await this.listings.upsert('study', v.id, {
+        createdAt: v.spec.createdAt,
+        status: v.status,
+        dataset: v.spec.dataset,
+        headline: {
+          model: v.spec.model,
+          dataset: v.spec.dataset,
+          strategy: searchLabel(v.spec),
+          status: v.status,
+          createdAt: v.spec.createdAt,
+          total: v.progress.total,
+          finished: v.progress.complete + v.progress.pruned + v.progress.diverged + v.progress.failed,
+          bestValAccuracy: v.best?.valAccuracy ?? null,
+          promotedVersion: v.promotion?.version ?? null,
+        },
+      });
+      await this.ctx.storage.delete('listingDirty');
+    } catch (err) {
+      await this.ctx.storage.put('listingDirty', true);
+      logError('listing_write_failed', { studyId: v.id, reason: errorText(err) });
+    }
+  }
+
+  /**
+   * Writes the trial records and the aggregate KV is owed. A record is written from its committed copy
+   * only; each key at most once per KV_REWRITE_MS (the attempt is stamped before the write, so a crash
+   * mid-write cannot lead to a second write within the second).
+   */
+  private async publishKv(): Promise<void> {
+    const spec = (await this.spec())!;
+    const now = Date.now();
+    for (const [k, pending] of await this.ctx.storage.list<Pending>({ prefix: 'unpublished:' })) {
+      if (pending.attemptAt !== null && now - pending.attemptAt < KV_REWRITE_MS) continue;
+      const n = Number(k.slice('unpublished:'.length));
+      const record = await this.ctx.storage.get<TrialRecord>(recordKey(n));
+      await this.ctx.storage.put(k, { attemptAt: now } satisfies Pending);
+      try {
+        await this.store.put(keys.trialRecord(spec.id, n), JSON.stringify(record));
+        await this.ctx.storage.delete(k);
+      } catch (err) {
+        logError('kv_write_deferred', { studyId: spec.id, key: keys.trialRecord(spec.id, n), reason: errorText(err) });
+      }
+    }
+    const aggregate = (await this.ctx.storage.get<Pending>('aggregate')) ?? { attemptAt: null };
+    if (!(await this.ctx.storage.get<boolean>('aggregateDirty'))) return;
+    if (aggregate.attemptAt !== null && now - aggregate.attemptAt < KV_REWRITE_MS) return;
+    const v = await this.view();
+    await this.ctx.storage.put({ aggregate: { attemptAt: now } satisfies Pending, aggregateDirty: false });
+    try {
+      await this.store.put(keys.studyAggregate(v.id), JSON.stringify(v), {
+        metadata: { status: v.status, updatedAt: v.updatedAt },
+      });
+    } catch (err) {
+      await this.ctx.storage.put('aggregateDirty', true);
+      logError('kv_write_deferred', { studyId: v.id, key: keys.studyAggregate(v.id), reason: errorText(err) });
+    }
+  }
+
+  /** One alarm for everything owed: a KV write (a second after its last attempt) and the stalled-trial check. */
+  private async armAlarm(): Promise<void> {
+    const owed: number[] = [];
+    for (const p of (await this.ctx.storage.list<Pending>({ prefix: 'unpublished:' })).values())
+      owed.push((p.attemptAt ?? 0) + KV_REWRITE_MS);
+    if (await this.ctx.storage.get<boolean>('aggregateDirty'))
+      owed.push(((await this.ctx.storage.get<Pending>('aggregate'))?.attemptAt ?? 0) + KV_REWRITE_MS);
+    if (await this.ctx.storage.get<boolean>('listingDirty')) owed.push(Date.now() + KV_REWRITE_MS);
     if ((await this.ctx.storage.get('status')) !== 'complete')
-      await this.ctx.storage.setAlarm(Date.now() + this.staleMs(spec));
+      owed.push((await this.ctx.storage.get<number>('staleCheckAt')) ?? Date.now());
+    if (owed.length === 0) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    const at = Math.max(Date.now() + 10, Math.min(...owed));
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at || current < Date.now()) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Whether KV holds every trial record and the latest aggregate (for tests and the chaos run). */
+  async published(): Promise<boolean> {
+    const owed = await this.ctx.storage.list({ prefix: 'unpublished:' });
+    return owed.size === 0 && !(await this.ctx.storage.get<boolean>('aggregateDirty'));
   }
 
   /**
@@ -419,8 +588,6 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     await registry.releaseStudy(spec.id);
     // The study no longer reads its dataset version: a superseded one can now be deleted.
     if (!isEmbeddedDataset(spec.dataset)) await catalogStub(this.env.DATASET_CATALOG).release(studyHolder(spec.id));
-    await this.ctx.storage.deleteAlarm();
-    await this.writeIndex(true);
   }
 
   /**
@@ -441,7 +608,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       const outcome: PromotionOutcome = { ...decided, refused: promotion.refused };
       await this.ctx.storage.put('promotion', outcome);
       log('promotion_explicit', { studyId: spec.id, model: spec.model, version: outcome.version });
-      await this.writeIndex(true);
+      await this.afterChange();
       return ok(outcome);
     });
   }
@@ -504,26 +671,6 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
   async maybeView(): Promise<StudyView | null> {
     return (await this.spec()) ? this.view() : null;
   }
-
-  private async writeIndex(force: boolean): Promise<void> {
-    const last = (await this.ctx.storage.get<number>('indexWrittenAt')) ?? 0;
-    if (!force && Date.now() - last < INDEX_INTERVAL_MS) return;
-    const v = await this.view();
-    await putJson(this.store, keys.studyIndex(v.id), v, {
-      metadata: {
-        model: v.spec.model,
-        dataset: v.spec.dataset,
-        strategy: searchLabel(v.spec),
-        status: v.status,
-        createdAt: v.spec.createdAt,
-        total: v.progress.total,
-        finished: v.progress.complete + v.progress.pruned + v.progress.diverged + v.progress.failed,
-        bestValAccuracy: v.best?.valAccuracy ?? null,
-        promotedVersion: v.promotion?.version ?? null,
-      },
-    });
-    await this.ctx.storage.put('indexWrittenAt', Date.now());
-  }
 }
 
 class MissingWeightsError extends Error {}
@@ -534,4 +681,8 @@ function advice(outcome: PromotionOutcome, studyId: string): Pick<PromotionOutco
   return {
     advice: `Keep the champion (nothing to do), or promote this study's best explicitly: POST /v1/studies/${studyId}/promote (admin)`,
   };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -43,7 +43,7 @@ import { log, logError } from '../../shared/log';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
-import { putJson } from '../../shared/storage/store';
+import { D1Listings } from '../../shared/storage/listings';
 import { promoteThroughGuard, type ChallengerRows } from '../../shared/study/champion';
 import type { GuardSettings } from '../../shared/study/compare';
 import { buildCandidate } from '../../shared/study/candidate';
@@ -196,15 +196,15 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
   }
 
   /**
-   * The session's line in the KV listing (GET /v1/sessions): refreshed on every state change, and at
-   * most every INDEX_INTERVAL_MS while slices run (KV takes about one write per second per key).
+   * The session's line in the listing (GET /v1/sessions, in D1: strongly consistent, no per-key write
+   * rate): refreshed on every state change, and at most every INDEX_INTERVAL_MS while slices run.
    */
   private async writeIndex(force: boolean): Promise<void> {
     const last = (await this.ctx.storage.get<number>('indexWrittenAt')) ?? 0;
     if (!force && Date.now() - last < INDEX_INTERVAL_MS) return;
     const view = await this.view();
     if (!view) return;
-    const { curve, ...rest } = view;
+    const { curve } = view;
     const headline = {
       model: view.model,
       dataset: view.dataset,
@@ -214,12 +214,12 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       createdAt: view.createdAt,
       valAccuracy: curve.at(-1)?.valAccuracy ?? null,
     };
-    await putJson(
-      this.store,
-      keys.sessionIndex(view.id),
-      { ...rest, lastEpoch: curve.at(-1) ?? null },
-      { metadata: headline },
-    );
+    await new D1Listings(this.env.DB).upsert('session', view.id, {
+      createdAt: view.createdAt,
+      status: view.status,
+      dataset: view.dataset,
+      headline,
+    });
     await this.ctx.storage.put('indexWrittenAt', Date.now());
   }
 

@@ -8,13 +8,9 @@ export const keys = {
   /** Trained weights of one attempt (immutable; attempts never overwrite each other). */
   trialWeights: (studyId: string, trial: number, attemptTag: string) =>
     `weights/${studyId}/${pad(trial)}/${attemptTag}`,
-  /** Study summary for listings: value = StudyView, metadata = headline. */
-  studyIndex: (studyId: string) => `studyidx/${studyId}`,
-  studyIndexPrefix: 'studyidx/',
-  /** Session summary for listings: value = the session view without its curve, metadata = headline. */
-  sessionIndex: (sessionId: string) => `sessionidx/${sessionId}`,
-  sessionIndexPrefix: 'sessionidx/',
-  /** Current version of a model for listings: value = ModelVersion, metadata = headline. */
-  modelIndex: (model: string) => `modelidx/${model}`,
-  modelIndexPrefix: 'modelidx/',
+  /**
+   * The study's aggregate (value = StudyView: progress, leaderboard, promotion), coalesced by its
+   * coordinator to at most one write a second. Listings do not read it: they are in D1 (listings.ts).
+   */
+  studyAggregate: (studyId: string) => `study/${studyId}/aggregate`,
 };

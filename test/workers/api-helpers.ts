@@ -1,5 +1,6 @@
 import { env, exports } from 'cloudflare:workers';
 import { expect } from 'vitest';
+import { studyStub } from '../../functions/durable/stubs';
 
 export const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 const BASE = 'http://edge.test';
@@ -45,13 +46,17 @@ export async function startStudy(model: string, overrides: Record<string, unknow
   return res.body.id as string;
 }
 
-/** Polls the study until it completes (the local queue delivers trials in the background). */
+/**
+ * Polls the study until it completes (the local queue delivers trials in the background) and KV holds
+ * everything it is owed (records and aggregate are published after the commit, retried a second later
+ * when KV refuses a write).
+ */
 export async function waitForStudy(id: string, timeoutMs = 90_000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await call(`/v1/studies/${id}`);
     expect(res.status).toBe(200);
-    if (res.body.status === 'complete') return res.body;
+    if (res.body.status === 'complete' && (await studyStub(env.STUDIES, id).published())) return res.body;
     if (Date.now() > deadline) throw new Error(`study ${id} did not complete: ${JSON.stringify(res.body.progress)}`);
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -75,11 +75,12 @@ describe('cron: scheduled re-tuning', () => {
     expect(res.status).toBe(202);
     const done = await waitForStudy(res.body.id);
     const stub = env.STUDIES.get(env.STUDIES.idFromName(res.body.id));
-    // Rewind the coordinator to "trial 1 was dispatched an hour ago and never reported, nothing decided".
+    // Rewind the coordinator to "trial 1 started an hour ago and never reported, nothing decided".
     await runInDurableObject(stub, async (_instance, state) => {
       const slot = (await state.storage.get<Record<string, unknown>>('slot:0001'))!;
+      const hourAgo = Date.now() - 3600_000;
       await state.storage.put({
-        'slot:0001': { ...slot, state: 'running', dispatches: 1, dispatchedAt: Date.now() - 3600_000 },
+        'slot:0001': { ...slot, state: 'running', dispatches: 1, dispatchedAt: hourAgo, startedAt: hourAgo },
         status: 'running',
       });
       await state.storage.delete(['record:0001', 'promotion']);
