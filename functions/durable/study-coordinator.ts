@@ -257,10 +257,12 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
         dispatchedAt: now,
         startedAt: null,
       };
-    await this.ctx.storage.put(updates);
+    // Sent before the slots say so: a reset in between sends again later (a duplicate message, which the
+    // coordinator ignores), instead of leaving a trial marked running that no message will ever start.
     await this.env.TRIALS.sendBatch(
       next.map((s) => ({ body: { studyId: spec.id, trial: s.trial } satisfies TrialMessage })),
     );
+    await this.ctx.storage.put(updates);
   }
 
   /**
@@ -396,11 +398,15 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       if (!spec) return;
       const complete = (await this.ctx.storage.get('status')) === 'complete';
       const staleCheckAt = (await this.ctx.storage.get<number>('staleCheckAt')) ?? 0;
-      if (!complete && Date.now() >= staleCheckAt) {
-        await this.requeueStalled(spec);
+      if (!complete) {
+        if (Date.now() >= staleCheckAt) {
+          await this.requeueStalled(spec);
+          await this.ctx.storage.put({ staleCheckAt: Date.now() + this.staleMs(spec) });
+        }
+        // Whatever a reset interrupted: trials left pending with room to run, a finalisation not done.
         await this.dispatch();
         if ((await this.slots()).every((s) => isFinished(s.state))) await this.finalize();
-        await this.ctx.storage.put({ staleCheckAt: Date.now() + this.staleMs(spec), listingDirty: true });
+        await this.ctx.storage.put('listingDirty', true);
       }
       await this.afterChange();
     });
@@ -486,8 +492,18 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     if (await this.ctx.storage.get<boolean>('aggregateDirty'))
       owed.push(((await this.ctx.storage.get<Pending>('aggregate'))?.attemptAt ?? 0) + KV_REWRITE_MS);
     if (await this.ctx.storage.get<boolean>('listingDirty')) owed.push(Date.now() + KV_REWRITE_MS);
-    if ((await this.ctx.storage.get('status')) !== 'complete')
+    if ((await this.ctx.storage.get('status')) !== 'complete') {
       owed.push((await this.ctx.storage.get<number>('staleCheckAt')) ?? Date.now());
+      // Left behind by a reset: every trial finished but no finalisation, or pending trials with room.
+      const spec = (await this.spec())!;
+      const slots = await this.slots();
+      const running = slots.filter((s) => s.state === 'running').length;
+      if (
+        slots.every((s) => isFinished(s.state)) ||
+        (slots.some((s) => s.state === 'pending') && running < spec.parallelism)
+      )
+        owed.push(Date.now() + KV_REWRITE_MS);
+    }
     if (owed.length === 0) {
       await this.ctx.storage.deleteAlarm();
       return;

@@ -4,6 +4,7 @@ import { createApp } from '../../functions/api/app';
 import { registryStub } from '../../functions/durable/stubs';
 import { KvStore } from '../../shared/storage/kv-store';
 import { startStudy, waitForStudy } from './api-helpers';
+import { faithful } from './platform/faithful';
 
 const MODEL = 'serve-corrupt';
 const row = Array.from({ length: 64 }, (_, i) => (i * 5) % 17);
@@ -37,6 +38,8 @@ describe('corrupt weights found at serving time', () => {
     const store = new KvStore(env.KV);
     const bytes = new Uint8Array((await store.getBytes(v2.weightsKey))!);
     await store.put(v2.weightsKey, bytes.subarray(0, bytes.length >> 1));
+    // Readers elsewhere see the damage once their cached copy (read just above) expires, within 60 s.
+    faithful.expireKvCaches();
 
     const app = createApp();
     const served = await app.request(`http://edge.test/v1/models/${MODEL}/predict`, predictInit, env);

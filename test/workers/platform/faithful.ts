@@ -41,10 +41,17 @@ interface Chaos {
 interface State {
   lastWriteAt: Map<string, number>;
   remoteCache: Map<string, CachedRead>;
-  /** Key prefixes whose reads skip the remote cache (see setup.ts for why each is listed). */
-  consistentPrefixes: string[];
+  /**
+   * Key prefixes the KV rules skip (stale reads and the write interval), for data on its way out of KV
+   * (see setup.ts for why each is listed).
+   */
+  exemptPrefixes: string[];
   chaos: Chaos | null;
   counts: { throttled: number; staleReads: number; tooBig: number };
+  /** Every successful KV put under a prefix, as text, per key (for byte-for-byte write-once checks). */
+  writeLog: { prefix: string; writes: Map<string, string[]> } | null;
+  /** A one-shot storage failure: the next put whose keys match is refused (a crash before the commit). */
+  failStoragePut: ((keys: string[]) => boolean) | null;
   enabled: { kvThrottle: boolean; kvStaleReads: boolean; doValueLimit: boolean; frozenClock: boolean };
 }
 
@@ -64,13 +71,15 @@ const STATE = Symbol.for('edge-tuner.faithful.state');
 const ORIGINALS = Symbol.for('edge-tuner.faithful.originals');
 const g = globalThis as unknown as { [STATE]?: State; [ORIGINALS]?: Originals };
 
-function freshState(consistentPrefixes: string[]): State {
+function freshState(exemptPrefixes: string[]): State {
   return {
     lastWriteAt: new Map(),
     remoteCache: new Map(),
-    consistentPrefixes,
+    exemptPrefixes,
     chaos: null,
     counts: { throttled: 0, staleReads: 0, tooBig: 0 },
+    writeLog: null,
+    failStoragePut: null,
     enabled: { kvThrottle: true, kvStaleReads: true, doValueLimit: true, frozenClock: true },
   };
 }
@@ -136,7 +145,7 @@ function checkWrite(key: string): void {
     s.chaos.injected += 1;
     throw kvError();
   }
-  if (!s.enabled.kvThrottle) return;
+  if (!s.enabled.kvThrottle || s.exemptPrefixes.some((p) => key.startsWith(p))) return;
   const now = realNow();
   const last = s.lastWriteAt.get(key);
   if (last !== undefined && now - last < KV_WRITE_INTERVAL_MS) {
@@ -144,6 +153,12 @@ function checkWrite(key: string): void {
     throw kvError();
   }
   s.lastWriteAt.set(key, now);
+}
+
+async function textOf(value: unknown): Promise<string> {
+  if (typeof value === 'string') return value;
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return new TextDecoder().decode(value);
+  return '<stream>';
 }
 
 type ReadType = 'text' | 'json' | 'arrayBuffer' | 'stream';
@@ -174,7 +189,7 @@ function convert(bytes: ArrayBuffer | null, type: ReadType): unknown {
 /** A read as another location serves it: from its cache when it read the key within cacheTtl. */
 async function remoteRead(kv: KVNamespace, key: string, ttlMs: number): Promise<CachedRead> {
   const s = state();
-  const consistent = !s.enabled.kvStaleReads || s.consistentPrefixes.some((p) => key.startsWith(p));
+  const consistent = !s.enabled.kvStaleReads || s.exemptPrefixes.some((p) => key.startsWith(p));
   const cached = s.remoteCache.get(key);
   const now = realNow();
   if (!consistent && cached && now - cached.at < cached.ttlMs) {
@@ -193,8 +208,12 @@ async function remoteRead(kv: KVNamespace, key: string, ttlMs: number): Promise<
 function installKv(proto: KvProto): void {
   const o = originals().kv;
   proto.put = async function (this: unknown, ...args: unknown[]) {
-    checkWrite(args[0] as string);
-    return o.put.call(this, ...args);
+    const key = args[0] as string;
+    checkWrite(key);
+    const log = state().writeLog;
+    const text = log && key.startsWith(log.prefix) ? await textOf(args[1]) : null;
+    await o.put.call(this, ...args);
+    if (log && text !== null) log.writes.set(key, [...(log.writes.get(key) ?? []), text]);
   };
   proto.delete = async function (this: unknown, ...args: unknown[]) {
     checkWrite(args[0] as string);
@@ -265,6 +284,12 @@ function installStorage(proto: StorageProto): void {
     const [keyOrEntries, value] = args;
     if (typeof keyOrEntries === 'string') checkEntry(keyOrEntries, value);
     else for (const [k, v] of Object.entries(keyOrEntries as Record<string, unknown>)) checkEntry(k, v);
+    const s = state();
+    const keys = typeof keyOrEntries === 'string' ? [keyOrEntries] : Object.keys(keyOrEntries as object);
+    if (s.failStoragePut?.(keys)) {
+      s.failStoragePut = null;
+      throw new Error(`injected storage failure (keys ${keys.join(', ')})`);
+    }
     return o.put.call(this, ...args);
   };
 }
@@ -279,9 +304,9 @@ function installStorage(proto: StorageProto): void {
 export function installFaithfulLayer(
   kv: KVNamespace,
   storagePrototype: object,
-  options: { consistentPrefixes?: string[] } = {},
+  options: { exemptPrefixes?: string[] } = {},
 ): void {
-  g[STATE] = freshState(options.consistentPrefixes ?? []);
+  g[STATE] = freshState(options.exemptPrefixes ?? []);
   if (g[ORIGINALS]) return;
   const kvProto = Object.getPrototypeOf(kv) as KvProto;
   const storageProto = storagePrototype as StorageProto;
@@ -329,6 +354,19 @@ export const faithful = {
   },
   counts() {
     return { ...state().counts };
+  },
+  /** Starts logging every successful KV put under `prefix` (value as text); returns the live log. */
+  recordKvWrites(prefix: string): Map<string, string[]> {
+    const writes = new Map<string, string[]>();
+    state().writeLog = { prefix, writes };
+    return writes;
+  },
+  stopRecordingKvWrites(): void {
+    state().writeLog = null;
+  },
+  /** Refuses the next Durable Object storage put whose keys match, once (a crash before a commit). */
+  failNextStoragePut(match: (keys: string[]) => boolean): void {
+    state().failStoragePut = match;
   },
   /** The unfrozen wall clock, for tests that need to wait in real time. */
   realNow,
