@@ -6,7 +6,6 @@
 import { z } from 'zod';
 import { log, logError } from '../shared/log';
 import { getDatasetMeta, type DatasetCatalogApi } from '../shared/datasets';
-import { KvStore } from '../shared/storage/kv-store';
 import { D1Listings } from '../shared/storage/listings';
 import { DEFAULT_SIGNIFICANCE } from '../shared/study/compare';
 import type { StudySpec } from '../shared/study/types';
@@ -67,7 +66,6 @@ export async function runSchedules(
   now = new Date(),
   schedules?: Schedule[],
 ): Promise<{ started: string[]; resumed: string[] }> {
-  const store = new KvStore(env.KV);
   const catalog = catalogStub(env.DATASET_CATALOG);
   const all = schedules ?? [...schedulesFrom(env), ...(await datasetSchedules(catalog))];
   const started: string[] = [];

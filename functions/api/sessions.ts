@@ -8,7 +8,6 @@ import { MAX_SESSION_MEMORY_BYTES, sessionFloats, sessionMemoryBytes } from '../
 import { getDatasetMeta, pinDataset, sessionHolder } from '../../shared/datasets';
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
 import { ApiError } from './http/errors';
-import { KvStore } from '../../shared/storage/kv-store';
 import { D1Listings } from '../../shared/storage/listings';
 import { catalogStub, sessionStub } from '../durable/stubs';
 import { newStudyId } from '../services/studies';

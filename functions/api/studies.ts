@@ -4,7 +4,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { getDatasetMeta } from '../../shared/datasets';
 import { ApiError } from './http/errors';
-import { KvStore } from '../../shared/storage/kv-store';
 import { D1Listings } from '../../shared/storage/listings';
 import { ashaRungs } from '../../shared/study/asha';
 import { resolveSearch, validateSpace } from '../../shared/study/search';
