@@ -39,7 +39,14 @@ export const DEFAULT_SCHEDULES: Schedule[] = [
 /** The re-tuning schedules are data: the RETUNE_SCHEDULES variable in wrangler.toml (a JSON array). */
 export function schedulesFrom(env: Pick<Env, 'RETUNE_SCHEDULES'>): Schedule[] {
   if (!env.RETUNE_SCHEDULES) return DEFAULT_SCHEDULES;
-  const parsed = z.array(ScheduleSchema).safeParse(JSON.parse(env.RETUNE_SCHEDULES));
+  let json: unknown;
+  try {
+    json = JSON.parse(env.RETUNE_SCHEDULES);
+  } catch (err) {
+    logError('bad_schedules', { message: `RETUNE_SCHEDULES is not JSON: ${err instanceof Error ? err.message : err}` });
+    return DEFAULT_SCHEDULES;
+  }
+  const parsed = z.array(ScheduleSchema).safeParse(json);
   if (parsed.success) return parsed.data;
   logError('bad_schedules', { message: parsed.error.message });
   return DEFAULT_SCHEDULES;

@@ -74,8 +74,16 @@ export async function train(
   let computeMs = 0;
   try {
     engine.setWeights(options.initialWeights ?? initialWeights(config, features, classes, mixSeed(seed, 1)));
+    // On Workers the clock stands still during synchronous compute and moves across I/O: an epoch's time
+    // is read across the yield that follows it (from the mark taken after the previous one), never inside.
+    await yieldToEventLoop();
+    let mark = performance.now();
     for (let epoch = 0; epoch < config.epochs; epoch++) {
       const record = runner.run(epoch, optimizer);
+      await yieldToEventLoop();
+      const now = performance.now();
+      record.ms = now - mark;
+      mark = now;
       computeMs += record.ms;
       history.push(record);
       options.onEpoch?.(record);
@@ -88,7 +96,8 @@ export async function train(
         stopReason = 'pruned';
         break;
       }
-      await yieldToEventLoop();
+      // The next epoch's time starts here, after any wait for the coordinator.
+      mark = performance.now();
       if (
         options.maxSeconds !== undefined &&
         (performance.now() - started) / 1000 >= options.maxSeconds &&

@@ -240,14 +240,23 @@ export function modelRoutes() {
       c.header('server-timing', `pointer;dur=${(t1 - t0).toFixed(1)}, load;dur=${(t2 - t1).toFixed(1)}`, {
         append: true,
       });
-      return c.json(predictWith(loaded, body), 200);
+      try {
+        return c.json(predictWith(loaded, body), 200);
+      } finally {
+        loaded.release();
+      }
     })
     .openapi(pinnedRoute, async (c) => {
       const { name, version } = c.req.valid('param');
       const meta = await c.var.serving.version(deps(c.env), name, Number(version));
       if (!meta) throw new ApiError('not_found', `model "${name}" has no version ${version}`);
       const body = c.req.valid('json');
-      return c.json(predictWith(await c.var.serving.load(deps(c.env), meta), body), 200);
+      const loaded = await c.var.serving.load(deps(c.env), meta);
+      try {
+        return c.json(predictWith(loaded, body), 200);
+      } finally {
+        loaded.release();
+      }
     })
     .openapi(rollbackRoute, async (c) => {
       const { name } = c.req.valid('param');

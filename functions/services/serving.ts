@@ -30,6 +30,21 @@ export interface LoadedModel {
   featureIndex: Map<string, number>;
 }
 
+/**
+ * A loaded model held by one use (a request, an evaluation): its predictor's wasm-heap buffers stay
+ * allocated until release(), even if the cache evicts the model meanwhile. Release exactly once.
+ */
+export interface ModelLease extends LoadedModel {
+  release(): void;
+}
+
+/** A cache entry: how many leases hold it, and whether it was evicted (freed when the last lease ends). */
+interface Entry {
+  model: Promise<LoadedModel>;
+  leases: number;
+  evicted: boolean;
+}
+
 export interface ServingDeps {
   models: Env['MODELS'];
   store: Store;
@@ -44,7 +59,7 @@ export class ModelUnavailableError extends Error {
 
 export class ServingCache {
   private readonly pointers = new Map<string, { meta: ModelVersion | null; at: number }>();
-  private readonly loaded = new Map<string, Promise<LoadedModel>>();
+  private readonly loaded = new Map<string, Entry>();
   private readonly evaluations = new Map<string, Promise<Evaluation>>();
   /** Versions whose weights could not be loaded: reason and when (reported by /health while recent). */
   private readonly failures = new Map<string, { reason: string; at: number }>();
@@ -82,7 +97,7 @@ export class ServingCache {
    * (corrupt, truncated, missing), the newest earlier version that loads. The failure is recorded so
    * /health reports it; the response's `version` says which version answered.
    */
-  async loadServable(deps: ServingDeps, meta: ModelVersion): Promise<LoadedModel> {
+  async loadServable(deps: ServingDeps, meta: ModelVersion): Promise<ModelLease> {
     try {
       return await this.load(deps, meta);
     } catch (err) {
@@ -102,8 +117,12 @@ export class ServingCache {
     }
   }
 
-  /** Loads (once per isolate) the predictor of an immutable version. */
-  load(deps: ServingDeps, meta: ModelVersion): Promise<LoadedModel> {
+  /**
+   * Loads (once per isolate) the predictor of an immutable version and leases it to the caller, who
+   * releases it when done. The lease is taken before anything is awaited, so an eviction in between
+   * cannot free the model under the caller.
+   */
+  load(deps: ServingDeps, meta: ModelVersion): Promise<ModelLease> {
     const key = `${meta.model}@${meta.version}`;
     const failed = this.failures.get(key);
     if (failed && this.now() - failed.at < FAILURE_TTL_MS)
@@ -113,23 +132,43 @@ export class ServingCache {
       // Re-insert to keep the map in least-recently-used order.
       this.loaded.delete(key);
       this.loaded.set(key, entry);
-      return entry;
+      return this.lease(entry);
     }
-    entry = this.build(deps, meta);
-    entry.catch((err: unknown) => {
-      this.loaded.delete(key);
+    entry = { model: this.build(deps, meta), leases: 0, evicted: false };
+    const added = entry;
+    entry.model.catch((err: unknown) => {
+      if (this.loaded.get(key) === added) this.loaded.delete(key);
       this.failures.set(key, { reason: err instanceof Error ? err.message : String(err), at: this.now() });
       logError('model_load_failed', { model: meta.model, version: meta.version, reason: String(err) });
     });
     this.loaded.set(key, entry);
+    const lease = this.lease(entry);
     while (this.loaded.size > MAX_LOADED) {
       const oldest = this.loaded.keys().next().value!;
       const evicted = this.loaded.get(oldest)!;
       this.loaded.delete(oldest);
-      // Requests still holding the evicted model finish first: disposal waits for the next tick.
-      evicted.then((m) => setTimeout(() => m.predictor.dispose(), 1000)).catch(() => {});
+      evicted.evicted = true;
+      if (evicted.leases === 0) free(evicted);
     }
-    return entry;
+    return lease;
+  }
+
+  private lease(entry: Entry): Promise<ModelLease> {
+    entry.leases += 1;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      entry.leases -= 1;
+      if (entry.evicted && entry.leases === 0) free(entry);
+    };
+    return entry.model.then(
+      (m) => ({ ...m, release }),
+      (err: unknown) => {
+        release();
+        throw err;
+      },
+    );
   }
 
   /**
@@ -145,11 +184,13 @@ export class ServingCache {
         throw new SplitMismatchError(
           `${key} was tested on split seed ${meta.splitSeed}; this deployment splits with ${SPLIT_SEED}`,
         );
-      const [loaded, split] = await Promise.all([
-        this.load(deps, meta),
-        loadSplit(meta.dataset, deps.blobs, meta.datasetVersion),
-      ]);
-      return evaluateOnTest(meta, loaded.predictor, split);
+      const lease = this.load(deps, meta);
+      try {
+        const [loaded, split] = await Promise.all([lease, loadSplit(meta.dataset, deps.blobs, meta.datasetVersion)]);
+        return evaluateOnTest(meta, loaded.predictor, split);
+      } finally {
+        lease.then((l) => l.release()).catch(() => {});
+      }
     })();
     // A failure (e.g. weights briefly unreadable) is not cached: the next request tries again.
     entry.catch(() => this.evaluations.delete(key));
@@ -166,4 +207,9 @@ export class ServingCache {
     const predictor = new Predictor(foldNetwork(weights, specOf(meta.config), meta.standardisation));
     return { meta, predictor, featureIndex: new Map(meta.featureNames.map((n, i) => [n, i])) };
   }
+}
+
+/** Frees an evicted model's wasm-heap buffers once nothing holds it. */
+function free(entry: Entry): void {
+  entry.model.then((m) => m.predictor.dispose()).catch(() => {});
 }

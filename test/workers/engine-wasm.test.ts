@@ -7,6 +7,7 @@ import { WasmKernels } from '../../models/engine/wasm';
 import { initialWeights } from '../../models/network';
 import { Rng } from '../../models/random';
 import { maxAbsDiff, requireWasmSimd } from './fixtures';
+import { trackWasmHeap } from './wasm-heap';
 
 beforeAll(requireWasmSimd);
 
@@ -102,6 +103,32 @@ describe('engine housekeeping', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(() => engine.stage(new Float32Array(17 * 6), new Int32Array(17), null, 0, 17)).toThrow(/capacity/);
     engine.dispose();
+  });
+
+  it('an engine frees every wasm-heap byte it took (invisible to tf.memory())', () => {
+    const config = resolveConfig({ depth: 2, width: 8, dropout: 0.2 });
+    const heap = trackWasmHeap();
+    try {
+      const engine = new Engine(engineSpec(config, 6, 3), 16, true);
+      engine.setWeights(initialWeights(config, 6, 3, 1));
+      const rng = new Rng(3);
+      engine.stage(
+        random(16 * 6, rng),
+        Int32Array.from({ length: 16 }, () => rng.int(3)),
+        null,
+        0,
+        16,
+      );
+      engine.forward(16, true, (_l, mask, n) => mask.fill(1.25, 0, n));
+      engine.loss(16, null, true);
+      engine.backward(16);
+      engine.update(createFlatOptimizer(config), 0.01);
+      expect(heap.outstanding()).toBeGreaterThan(0);
+      engine.dispose();
+      expect(heap.outstanding()).toBe(0);
+    } finally {
+      heap.stop();
+    }
   });
 
   it('weights round-trip through the flat layout', () => {

@@ -7,6 +7,7 @@ import { Predictor } from '../../models/infer';
 import { initialWeights, specOf } from '../../models/network';
 import { Rng } from '../../models/random';
 import { maxAbsDiff, requireWasmSimd } from './fixtures';
+import { trackWasmHeap } from './wasm-heap';
 
 beforeAll(requireWasmSimd);
 
@@ -61,12 +62,21 @@ describe('Predictor direct-wasm path', () => {
     pa.dispose();
   });
 
-  it('allocates no tfjs tensors per prediction', () => {
-    const p = new Predictor(folded({}));
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 5; i++) p.predictProba(rows(7, 12, i), 7);
-    expect(tf.memory().numTensors).toBe(before);
-    p.dispose();
+  it('allocates no tfjs tensors and no wasm heap per prediction, and dispose frees every heap byte', () => {
+    const heap = trackWasmHeap();
+    try {
+      const p = new Predictor(folded({}));
+      const held = heap.outstanding();
+      expect(held).toBeGreaterThan(0);
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 5; i++) p.predictProba(rows(7, 12, i), 7);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(heap.outstanding()).toBe(held);
+      p.dispose();
+      expect(heap.outstanding()).toBe(0);
+    } finally {
+      heap.stop();
+    }
   });
 
   it('rejects input of the wrong length', () => {

@@ -82,6 +82,9 @@ describe('Durable Object storage', () => {
       expect(await state.storage.get('small')).toBeUndefined();
       await state.storage.put('ok', new Uint8Array(DO_MAX_ENTRY_BYTES - 1000));
       expect(((await state.storage.get('ok')) as Uint8Array).byteLength).toBe(DO_MAX_ENTRY_BYTES - 1000);
+      // The synchronous key-value API (ctx.storage.kv) of the same objects, too.
+      expect(() => state.storage.kv.put('sync', new Uint8Array(DO_MAX_ENTRY_BYTES))).toThrow(DO_TOO_BIG_MESSAGE);
+      state.storage.kv.put('sync-ok', new Uint8Array(1 << 20));
     });
   });
 });

@@ -37,6 +37,8 @@ describe('corrupt weights found at serving time', () => {
     const v2 = (await registryStub(env.MODELS, MODEL).version(2))!;
     const store = new KvStore(env.KV);
     const bytes = new Uint8Array((await store.getBytes(v2.weightsKey))!);
+    // KV takes one write per key per second: the damage lands at least a second after the trial's write.
+    await new Promise((r) => setTimeout(r, 1100));
     await store.put(v2.weightsKey, bytes.subarray(0, bytes.length >> 1));
     // Readers elsewhere see the damage once their cached copy (read just above) expires, within 60 s.
     faithful.expireKvCaches();

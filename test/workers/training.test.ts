@@ -4,6 +4,7 @@ import { resolveConfig } from '../../models/config';
 import type { Split } from '../../models/dataset';
 import { train } from '../../models/train';
 import { digitsSplit, requireWasmSimd, shrink } from './fixtures';
+import { trackWasmHeap } from './wasm-heap';
 
 let split: Split;
 beforeAll(async () => {
@@ -67,7 +68,15 @@ describe('train() on digits inside workerd', () => {
     ];
     await train(configs[0]!, small, 1); // warm-up: kernels may allocate lazily on first use
     const before = tf.memory();
-    for (let i = 0; i < 3; i++) for (const c of configs) await train(c, small, i);
+    // The engine allocates with _malloc, which tf.memory() never sees: count the heap itself.
+    const heap = trackWasmHeap();
+    try {
+      for (let i = 0; i < 3; i++) for (const c of configs) await train(c, small, i);
+      expect(heap.allocations()).toBeGreaterThan(0);
+      expect(heap.outstanding()).toBe(0);
+    } finally {
+      heap.stop();
+    }
     const after = tf.memory();
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);

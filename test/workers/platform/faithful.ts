@@ -59,10 +59,13 @@ interface State {
 type Method = (this: unknown, ...args: unknown[]) => Promise<unknown>;
 type KvProto = { get: Method; getWithMetadata: Method; put: Method; delete: Method; list: Method };
 type StorageProto = { put: Method };
+/** The synchronous key-value API of SQLite-backed objects (ctx.storage.kv). */
+type SyncKvProto = { put: (this: unknown, ...args: unknown[]) => unknown };
 
 interface Originals {
   kv: KvProto;
   storage: StorageProto;
+  syncKv: SyncKvProto | null;
   dateNow: () => number;
   perfNow: () => number;
 }
@@ -278,6 +281,14 @@ function checkEntry(key: string, value: unknown): void {
   }
 }
 
+function installSyncKv(proto: SyncKvProto): void {
+  const put = originals().syncKv!.put;
+  proto.put = function (this: unknown, ...args: unknown[]) {
+    checkEntry(args[0] as string, args[1]);
+    return put.call(this, ...args);
+  };
+}
+
 function installStorage(proto: StorageProto): void {
   const o = originals().storage;
   proto.put = async function (this: unknown, ...args: unknown[]) {
@@ -304,7 +315,7 @@ function installStorage(proto: StorageProto): void {
 export function installFaithfulLayer(
   kv: KVNamespace,
   storagePrototype: object,
-  options: { exemptPrefixes?: string[] } = {},
+  options: { exemptPrefixes?: string[]; syncKvPrototype?: object } = {},
 ): void {
   g[STATE] = freshState(options.exemptPrefixes ?? []);
   if (g[ORIGINALS]) return;
@@ -321,11 +332,13 @@ export function installFaithfulLayer(
       list: kvProto.list,
     },
     storage: { put: storageProto.put },
+    syncKv: options.syncKvPrototype ? { put: (options.syncKvPrototype as SyncKvProto).put } : null,
     dateNow,
     perfNow,
   };
   installKv(kvProto);
   installStorage(storageProto);
+  if (options.syncKvPrototype) installSyncKv(options.syncKvPrototype as SyncKvProto);
   // performance.now() keeps its origin; only when it moves changes.
   const perfOffset = perfNow() - dateNow();
   Date.now = frozenNow;

@@ -8,8 +8,10 @@ import { installFaithfulLayer } from './faithful';
 
 // The storage prototype is reachable only through a live object; this one never stores anything.
 let storagePrototype: object | undefined;
+let syncKvPrototype: object | undefined;
 await runInDurableObject(env.MODELS.get(env.MODELS.idFromName('__faithful-layer__')), (_obj, state) => {
   storagePrototype = Object.getPrototypeOf(state.storage) as object;
+  syncKvPrototype = Object.getPrototypeOf(state.storage.kv) as object;
 });
 
-installFaithfulLayer(env.KV, storagePrototype!);
+installFaithfulLayer(env.KV, storagePrototype!, { syncKvPrototype });
