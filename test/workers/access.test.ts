@@ -164,27 +164,41 @@ describe('rate limits', () => {
   });
 
   it('keyless predictions in open mode: the rate-limiting binding per client address (100 per 10 s window), 429 with Retry-After, then recovers', async () => {
-    // Start at the beginning of a fixed 10 s window so the burst does not straddle two.
-    while (Date.now() % 10_000 > 1_000) await new Promise((r) => setTimeout(r, 100));
+    // The binding counts in fixed 10 s windows on its own clock (not this isolate's, which the faithful layer
+    // freezes during compute), so a burst may straddle two windows: the first 429 must come after at least the
+    // limit and at most twice the limit of answered requests, never earlier, and never not at all.
     const from = (ip: string) =>
       callIn('open', `/v1/models/${MODEL}/predict`, {
         method: 'POST',
         headers: { 'cf-connecting-ip': ip },
         json: { instances: [ROW] },
       });
-    const statuses: number[] = [];
-    for (let i = 0; i < 101; i++) statuses.push((await from('203.0.113.7')).status);
-    expect(statuses.slice(0, 100).every((s) => s === 200)).toBe(true);
-    const limited = await from('203.0.113.7');
-    expect(limited.status).toBe(429);
-    expect(limited.body.error.code).toBe('rate_limited');
-    expect(limited.headers.get('retry-after')).toBe('10');
+    let answered = 0;
+    let limited: Awaited<ReturnType<typeof from>> | null = null;
+    while (answered <= 200) {
+      const res = await from('203.0.113.7');
+      if (res.status === 429) {
+        limited = res;
+        break;
+      }
+      expect(res.status).toBe(200);
+      answered++;
+    }
+    expect(limited, `no 429 after ${answered} requests`).not.toBeNull();
+    expect(answered).toBeGreaterThanOrEqual(100);
+    expect(limited!.body.error.code).toBe('rate_limited');
+    expect(limited!.headers.get('retry-after')).toBe('10');
     // Another address is counted on its own; reads are not limited by it.
     expect((await from('203.0.113.8')).status).toBe(200);
     expect((await callIn('open', '/v1/models', { headers: { 'cf-connecting-ip': '203.0.113.7' } })).status).toBe(200);
-    while (Date.now() % 10_000 > 500) await new Promise((r) => setTimeout(r, 100));
-    expect((await from('203.0.113.7')).status).toBe(200);
-  }, 60_000);
+    // It recovers when the window turns (within 10 s, polled for up to 25 s on a loaded machine).
+    let recovered = false;
+    for (let i = 0; i < 50 && !recovered; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      recovered = (await from('203.0.113.7')).status === 200;
+    }
+    expect(recovered).toBe(true);
+  }, 90_000);
 });
 
 describe('key creation input', () => {
