@@ -52,11 +52,26 @@ async function study(base, body) {
   }
 }
 
+// Keyless predictions in open mode are limited to 100 per 10 s per client address (all of this traffic comes
+// from one), so the load is sent as a deployment's client would send it: with an unlimited predict key.
+let apiKey = null;
+
+async function createKey(base) {
+  const res = await fetch(`${base}/v1/keys`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ name: 'loadtest', scopes: ['predict', 'read'], rateLimit: null }),
+  });
+  const body = await json(res);
+  if (res.status !== 201) throw new Error(`key creation failed: ${res.status} ${JSON.stringify(body)}`);
+  return body.token;
+}
+
 /** Each version's own answer for every test row, from the pinned endpoint. */
 async function reference(base, version) {
   const res = await fetch(`${base}/v1/models/digits/versions/${version}/predict`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
     body: JSON.stringify({ instances: rows }),
   });
   return (await json(res)).predictions.map((p) => p.probabilities);
@@ -73,6 +88,7 @@ async function main() {
   try {
     console.log(`wrangler dev on ${base}; seeding version 1 (1 trial x 2 epochs) ...`);
     const first = await study(base, { trials: 1, seed: 1, budget: { epochs: 2, maxSeconds: 60 } });
+    apiKey = await createKey(base);
     if (!first.promotion.promoted) throw new Error('the seed study did not promote');
     const refs = new Map([[first.promotion.version, await reference(base, first.promotion.version)]]);
 
@@ -94,7 +110,7 @@ async function main() {
       url: `${base}/v1/models/digits/predict`,
       init: () => ({
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
         body: JSON.stringify({ instances: [rows[Math.floor(Math.random() * rows.length)]] }),
       }),
       connections: CONNECTIONS,
