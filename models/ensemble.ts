@@ -5,6 +5,7 @@
  * times weigh more. Pure: the caller supplies each candidate's validation probabilities.
  */
 import { temperedNll } from './calibration';
+import { scoreRows } from './scoring';
 
 export interface EnsembleCandidate {
   /** The trial number (what metadata lists). */
@@ -29,14 +30,9 @@ export const ENSEMBLE_DEFAULTS = {
   maxMembers: 5,
 } as const;
 
+/** Validation accuracy of a probability matrix: the same arg-max (ties to the lowest class) as every other score. */
 export function accuracyOf(probs: Float32Array, labels: Int32Array, classes: number): number {
-  let hits = 0;
-  for (let r = 0; r < labels.length; r++) {
-    let arg = 0;
-    for (let c = 1; c < classes; c++) if (probs[r * classes + c]! > probs[r * classes + arg]!) arg = c;
-    if (arg === labels[r]) hits++;
-  }
-  return hits / labels.length;
+  return scoreRows(probs, labels, classes).accuracy;
 }
 
 /** Weighted average of probability matrices. */
