@@ -1,4 +1,3 @@
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { publicCors } from './http/cors';
 import { fromDomainError } from './domain-errors';
@@ -9,12 +8,7 @@ import { healthRoutes, pingRoutes } from './health';
 import { newRouter } from './router';
 import { modelRoutes } from './models';
 import { datasetRoutes } from './datasets';
-import { MAX_BODY_BYTES, MAX_DATASET_BYTES } from './schemas';
 
-/** PUT /v1/datasets/:name takes CSV or JSON bodies up to MAX_DATASET_BYTES; its handler checks the type. */
-function isDatasetUpload(method: string, path: string): boolean {
-  return method === 'PUT' && /^\/v1\/datasets\/[^/]+\/?$/.test(path);
-}
 import { studyRoutes } from './studies';
 import { sessionRoutes } from './sessions';
 import { auditRoutes, keyRoutes } from './keys';
@@ -32,16 +26,6 @@ export function createApp(serving = new ServingCache()) {
     c.set('serving', serving);
     await next();
   });
-  // Bodies are limited before anything parses them: dataset uploads (CSV or JSON) get more room.
-  const limit = (maxSize: number) =>
-    bodyLimit({
-      maxSize,
-      onError: () => {
-        throw new ApiError('payload_too_large', `request body over ${maxSize} bytes`);
-      },
-    });
-  const smallBody = limit(MAX_BODY_BYTES);
-  const uploadBody = limit(MAX_DATASET_BYTES);
   app.use('*', publicCors());
   // Server-Timing on predictions: the handler's own time, and whether this was the isolate's first
   // (cold: backend init, registry pointer, weights from KV, fold) — read by the cold-start benchmark.
@@ -56,19 +40,6 @@ export function createApp(serving = new ServingCache()) {
       `predict;dur=${(performance.now() - started).toFixed(2)}${cold ? ';desc="cold"' : ''}`,
     );
   });
-  app.use('/v1/*', (c, next) => (isDatasetUpload(c.req.method, c.req.path) ? uploadBody(c, next) : smallBody(c, next)));
-  app.use('/v1/*', async (c, next) => {
-    if (
-      (c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH') &&
-      !isDatasetUpload(c.req.method, c.req.path)
-    ) {
-      const type = c.req.header('content-type') ?? '';
-      if (!/^application\/json\s*(;|$)/i.test(type))
-        throw new ApiError('unsupported_media_type', `expected content-type application/json, got "${type || 'none'}"`);
-    }
-    await next();
-  });
-
   app.route('/health', healthRoutes());
   app.route('/ping', pingRoutes());
   app.route('/v1/models', modelRoutes());

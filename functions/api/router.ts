@@ -8,6 +8,7 @@ import type { Result } from '../durable/contracts';
 import type { ServingCache } from '../services/serving';
 import type { Scope } from '../../shared/access/scopes';
 import { scopeMiddleware, type AccessState, type ModelRule } from './access';
+import { bodyChecks } from './http/body';
 import { ApiError, errorBody } from './http/errors';
 import { describeZodError } from './http/validation';
 import { ErrorSchema } from './schemas';
@@ -36,8 +37,9 @@ export const jsonBody = <T extends z.ZodType>(schema: T, { required = true } = {
 
 /**
  * Wraps a route declaration with the access it needs (functions/api/access.ts): the scope is checked
- * before validation and the handler, and the route documents it in /openapi.json — the bearer scheme,
- * `x-scope`, `x-models` (how a key limited to some models is treated) and the 401/403/429 answers.
+ * before the body checks (http/body.ts), validation and the handler, and the route documents it in
+ * /openapi.json — the bearer scheme, `x-scope`, `x-models` (how a key limited to some models is
+ * treated) and the 401/403/429 answers.
  * (openapi.ts relaxes `security` for the routes that are public in open mode.)
  */
 export const requireScope =
@@ -47,7 +49,7 @@ export const requireScope =
     security: [{ apiKey: [] as string[] }],
     'x-scope': scope,
     'x-models': models,
-    middleware: [scopeMiddleware(scope, models), ...[route.middleware ?? []].flat()],
+    middleware: [scopeMiddleware(scope, models), bodyChecks, ...[route.middleware ?? []].flat()],
     responses: {
       ...route.responses,
       401: jsonContent(ErrorSchema, 'No key, or an unknown or revoked one'),

@@ -59,6 +59,46 @@ describe('revocation', () => {
   });
 });
 
+describe('the access check comes before body checks', () => {
+  it('keys mode without a key: 401 for a wrong content type or an oversized body (no 415/413 leaks what the route accepts)', async () => {
+    for (const [path, method] of [
+      [`/v1/models/${MODEL}/predict`, 'POST'],
+      ['/v1/studies', 'POST'],
+      ['/v1/datasets/acc-upload', 'PUT'],
+    ] as const) {
+      const wrongType = await callIn('keys', path, {
+        method,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'instances=1',
+      });
+      expect(wrongType.status, `${method} ${path} wrong type`).toBe(401);
+      const huge = await callIn('keys', path, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: `{"instances":[[${'1,'.repeat(13 * 1024 * 1024)}1]]}`,
+      });
+      expect(huge.status, `${method} ${path} huge`).toBe(401);
+    }
+    // With the right key the same requests get their body errors.
+    const { token } = await createKey({ scopes: ['predict'] });
+    const path = `/v1/models/${MODEL}/predict`;
+    expect(
+      (await callIn('keys', path, { method: 'POST', token, headers: { 'content-type': 'text/plain' }, body: '{}' }))
+        .status,
+    ).toBe(415);
+    expect(
+      (
+        await callIn('keys', path, {
+          method: 'POST',
+          token,
+          headers: { 'content-type': 'application/json' },
+          body: `{"instances":[[${'1,'.repeat(1024 * 1024)}1]]}`,
+        })
+      ).status,
+    ).toBe(413);
+  });
+});
+
 describe('keys are never stored or logged in plaintext', () => {
   afterEach(() => vi.restoreAllMocks());
 
