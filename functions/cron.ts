@@ -8,7 +8,8 @@ import { log, logError } from '../shared/log';
 import { getDatasetMeta, type DatasetCatalogApi } from '../shared/datasets';
 import { D1Listings } from '../shared/storage/listings';
 import { DEFAULT_SIGNIFICANCE } from '../shared/study/compare';
-import type { StudySpec } from '../shared/study/types';
+import { resolveSearch } from '../shared/study/search';
+import { buildStudySpec } from '../shared/study/spec';
 import { catalogStub, registryStub, studyStub } from './durable/stubs';
 import { newStudyId, startStudy } from './services/studies';
 
@@ -83,13 +84,11 @@ export async function runSchedules(
       logError('schedule_skipped', { model: s.model, reason: `unknown dataset "${s.dataset}"` });
       continue;
     }
-    const spec: StudySpec = {
+    const spec = buildStudySpec(dataset, {
       id: newStudyId(s.model, now),
       model: s.model,
-      dataset: s.dataset,
-      strategy: 'random',
-      sampler: 'random',
-      pruner: null,
+      origin: 'cron',
+      search: resolveSearch({ sampler: 'random', pruner: null }),
       trials: s.trials,
       // A fresh, recorded seed per scheduled run: re-tuning explores new configurations each time.
       seed: Math.floor(now.getTime() / 1000) % 2 ** 31,
@@ -97,15 +96,8 @@ export async function runSchedules(
       margin: 0,
       significance: DEFAULT_SIGNIFICANCE,
       budget: s.budget,
-      space: dataset.settings.space,
-      from: null,
-      datasetVersion: dataset.version,
-      warmStart: null,
-      createdAt: now.toISOString(),
-      origin: 'cron',
-      faults: null,
-      data: { features: dataset.features, trainRows: dataset.splitCounts.train },
-    };
+      now,
+    });
     try {
       const ns = { studies: env.STUDIES, models: env.MODELS, catalog: env.DATASET_CATALOG };
       const result = await startStudy(ns, spec);

@@ -7,7 +7,7 @@ import { ApiError } from './http/errors';
 import { D1Listings } from '../../shared/storage/listings';
 import { ashaRungs } from '../../shared/study/asha';
 import { resolveSearch, validateSpace } from '../../shared/study/search';
-import type { StudySpec } from '../../shared/study/types';
+import { buildStudySpec } from '../../shared/study/spec';
 import { catalogStub, studyStub } from '../durable/stubs';
 import { newStudyId, resolveWarmStart, startStudy } from '../services/studies';
 import { canSeeModel, forbidOtherModel } from './access';
@@ -121,14 +121,12 @@ export function studyRoutes() {
           'not_found',
           `no complete trials to warm-start from "${req.warmStartFrom}" (a study id or a model name)`,
         );
-      const spec: StudySpec = {
+      const spec = buildStudySpec(dataset, {
         id: newStudyId(model),
         model,
-        dataset: req.dataset,
-        strategy: search.strategy,
-        sampler: search.sampler,
-        pruner: search.pruner,
-        ...(req.tpe ? { tpe: req.tpe } : {}),
+        origin: 'api',
+        search,
+        tpe: req.tpe,
         trials: req.trials,
         seed: req.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]! % 2 ** 31,
         parallelism: req.parallelism,
@@ -136,19 +134,11 @@ export function studyRoutes() {
         significance: req.significance,
         budget: req.budget,
         space,
-        from: req.from ?? null,
-        datasetVersion: dataset.version,
+        from: req.from,
         warmStart,
-        createdAt: new Date().toISOString(),
-        origin: 'api',
-        faults: req.faults ?? null,
-        // Legacy readers (dashboards of older builds) still find the ASHA settings here.
-        asha: search.pruner
-          ? { minEpochs: search.pruner.minEpochs, reductionFactor: search.pruner.reductionFactor }
-          : null,
-        // The default space's data-aware ranges follow the data (width with the input width, BN momentum with the steps).
-        data: { features: dataset.features, trainRows: dataset.splitCounts.train },
-      };
+        faults: req.faults,
+        now: new Date(),
+      });
       const { id } = unwrap(await startStudy(ns, spec));
       return c.json({ id, model, status: 'running' as const, trials: spec.trials }, 202);
     })
