@@ -3,27 +3,23 @@
  * studies left incomplete. Safe to overlap with itself and with manual starts: the model registry
  * admits one running study per model and every coordinator operation is idempotent.
  */
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi';
 import { log, logError } from '../shared/log';
 import { getDatasetMeta, type DatasetCatalogApi } from '../shared/datasets';
 import { D1Listings } from '../shared/storage/listings';
 import { DEFAULT_SIGNIFICANCE } from '../shared/study/compare';
 import { resolveSearch } from '../shared/study/search';
 import { buildStudySpec } from '../shared/study/spec';
+import { NAME_PATTERN, ScheduleSchema } from './api/schemas';
 import { catalogStub, registryStub, studyStub } from './durable/stubs';
 import { newStudyId, startStudy } from './services/studies';
 
-const ScheduleSchema = z
-  .object({
-    model: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/),
-    dataset: z.string(),
-    everyHours: z.number().positive(),
-    trials: z.number().int().min(1).max(500),
-    budget: z.object({ epochs: z.number().int().min(1).max(500), maxSeconds: z.number().min(1).max(290) }),
-    parallelism: z.number().int().min(1).max(64),
-  })
-  .strict();
-export type Schedule = z.infer<typeof ScheduleSchema>;
+/** A RETUNE_SCHEDULES entry: a dataset schedule (the bounds the API accepts) naming its model and dataset. */
+const RetuneScheduleSchema = ScheduleSchema.extend({
+  model: z.string().regex(NAME_PATTERN),
+  dataset: z.string().regex(NAME_PATTERN),
+});
+export type Schedule = z.infer<typeof RetuneScheduleSchema>;
 
 /** Used when RETUNE_SCHEDULES is unset or invalid. */
 export const DEFAULT_SCHEDULES: Schedule[] = [
@@ -47,7 +43,7 @@ export function schedulesFrom(env: Pick<Env, 'RETUNE_SCHEDULES'>): Schedule[] {
     logError('bad_schedules', { message: `RETUNE_SCHEDULES is not JSON: ${err instanceof Error ? err.message : err}` });
     return DEFAULT_SCHEDULES;
   }
-  const parsed = z.array(ScheduleSchema).safeParse(json);
+  const parsed = z.array(RetuneScheduleSchema).safeParse(json);
   if (parsed.success) return parsed.data;
   logError('bad_schedules', { message: parsed.error.message });
   return DEFAULT_SCHEDULES;

@@ -14,6 +14,7 @@
 import { prepareSplit, stratifiedSplit, type Dataset, type Split } from '../models/dataset';
 import { loadEmbeddedDigits } from '../models/digits-embedded';
 import type { BlobStore } from './storage/blob-store';
+import type { Budget } from './study/types';
 
 /** Seed of the train/validation/test split of every dataset; part of a model's provenance. */
 export const SPLIT_SEED = 42;
@@ -26,14 +27,17 @@ export const EMBEDDED_VERSION = 'embedded';
  */
 export const SPLIT_CACHE_BYTES = 24 * 1024 * 1024;
 
+/** Validated by ScheduleSchema (functions/api/schemas.ts), which the compiler holds to this type. */
+export interface DatasetSchedule {
+  everyHours: number;
+  trials: number;
+  budget: Budget;
+  parallelism: number;
+}
+
 export interface DatasetSettings {
   /** Re-tuning schedule honoured by the cron; null = not scheduled. */
-  schedule: {
-    everyHours: number;
-    trials: number;
-    budget: { epochs: number; maxSeconds: number };
-    parallelism: number;
-  } | null;
+  schedule: DatasetSchedule | null;
   /** Search-space overrides used by studies on this dataset that bring none of their own. */
   space: Record<string, unknown>;
 }

@@ -6,7 +6,8 @@ import { ModelConfigSchema } from '../../models/config';
 import { SLICE_TARGET_MS } from '../../models/session-pace';
 import { SCOPES } from '../../shared/access/scopes';
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
-import { SAMPLERS, STRATEGIES } from '../../shared/study/types';
+import type { DatasetSchedule } from '../../shared/datasets';
+import { SAMPLERS, STRATEGIES, type Budget } from '../../shared/study/types';
 
 /** Model, dataset and study names: lowercase, digits, '-' and '_' only (no dots, slashes or spaces). */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -203,6 +204,15 @@ export const RollbackResponseSchema = z
   .object({ model: z.string(), version: z.number().int(), previous: z.number().int().nullable() })
   .openapi('RollbackResponse');
 
+/**
+ * A study's size, in one place for every caller: the study request, a dataset's schedule and the cron's
+ * RETUNE_SCHEDULES accept the same trials, parallelism and per-trial budget.
+ */
+const TrialsSchema = z.number().int().min(1).max(500);
+const ParallelismSchema = z.number().int().min(1).max(64);
+const BudgetFields = { epochs: z.number().int().min(1).max(500), maxSeconds: z.number().min(1).max(290) };
+export const BudgetSchema = z.object(BudgetFields).strict() satisfies z.ZodType<Budget>;
+
 export const StudyRequestSchema = z
   .object({
     dataset: z.string().regex(NAME_PATTERN).default('digits').openapi({ example: 'digits' }),
@@ -239,7 +249,7 @@ export const StudyRequestSchema = z
         description:
           'Sampler tpe only: random start-up trials (default min(10, max(5, trials/4))), EI candidates (24).',
       }),
-    trials: z.number().int().min(1).max(500).default(24),
+    trials: TrialsSchema.default(24),
     seed: z
       .number()
       .int()
@@ -247,7 +257,7 @@ export const StudyRequestSchema = z
       .max(2 ** 31 - 1)
       .optional()
       .openapi({ description: 'Study seed; chosen and recorded when omitted.' }),
-    parallelism: z.number().int().min(1).max(64).default(4),
+    parallelism: ParallelismSchema.default(4),
     margin: z
       .number()
       .min(0)
@@ -259,8 +269,8 @@ export const StudyRequestSchema = z
     }),
     budget: z
       .object({
-        epochs: z.number().int().min(1).max(500).default(20),
-        maxSeconds: z.number().min(1).max(290).default(60),
+        epochs: BudgetFields.epochs.default(20),
+        maxSeconds: BudgetFields.maxSeconds.default(60),
       })
       .strict()
       .default({ epochs: 20, maxSeconds: 60 }),
@@ -392,17 +402,18 @@ export const DatasetJsonSchema = z
   })
   .openapi('DatasetJson');
 
+/** A dataset's re-tuning schedule; the cron's RETUNE_SCHEDULES entries add the model and dataset names. */
 export const ScheduleSchema = z
   .object({
     everyHours: z
       .number()
       .positive()
       .max(24 * 365),
-    trials: z.number().int().min(1).max(500),
-    budget: z.object({ epochs: z.number().int().min(1).max(500), maxSeconds: z.number().min(1).max(290) }).strict(),
-    parallelism: z.number().int().min(1).max(64),
+    trials: TrialsSchema,
+    budget: BudgetSchema,
+    parallelism: ParallelismSchema,
   })
-  .strict();
+  .strict() satisfies z.ZodType<DatasetSchedule>;
 
 export const DatasetSettingsSchema = z
   .object({

@@ -32,6 +32,23 @@ describe('cron schedules', () => {
     expect(schedulesFrom({ RETUNE_SCHEDULES: '[{"model": "x",' })).toEqual(DEFAULT_SCHEDULES);
     expect(schedulesFrom({ RETUNE_SCHEDULES: '{"not": "an array"}' })).toEqual(DEFAULT_SCHEDULES);
   });
+
+  it('RETUNE_SCHEDULES entries have the bounds a dataset schedule has through the API (api/schemas.ts ScheduleSchema)', () => {
+    const entry = {
+      model: 'm',
+      dataset: 'iris',
+      everyHours: 24,
+      trials: 4,
+      budget: { epochs: 3, maxSeconds: 30 },
+      parallelism: 2,
+    };
+    const of = (e: object) => schedulesFrom({ RETUNE_SCHEDULES: JSON.stringify([e]) });
+    expect(of(entry)).toEqual([entry]);
+    expect(of({ ...entry, everyHours: 24 * 365 + 1 })).toEqual(DEFAULT_SCHEDULES);
+    expect(of({ ...entry, budget: { ...entry.budget, maxSeconds: 291 } })).toEqual(DEFAULT_SCHEDULES);
+    expect(of({ ...entry, budget: { ...entry.budget, batch: 32 } })).toEqual(DEFAULT_SCHEDULES);
+    expect(of({ ...entry, dataset: 'Iris/../x' })).toEqual(DEFAULT_SCHEDULES);
+  });
 });
 
 describe('serving cache', () => {
