@@ -7,15 +7,17 @@
  * - ACCESS_MODE=open: `read` and `predict` routes are public (keyless predictions limited per client
  *   address); every other scope is enforced as in keys mode.
  *
- * A presented key is always checked, in both modes: one SHA-256 and one call to the key's own Durable
- * Object, which also applies the key's rate limit (429 with Retry-After). The ADMIN_TOKEN secret is the
- * root key (id "root", every scope, no limit).
+ * A presented key is always checked, in both modes: one SHA-256 and a lookup in this isolate's key
+ * leases (shared/access/leases.ts), which ask the key's own Durable Object about once a second per key
+ * and spend the key's rate limit (429 with Retry-After); a revocation still takes effect at once. The
+ * ADMIN_TOKEN secret is the root key (id "root", every scope, no limit).
  *
  * Admin actions (every non-GET `admin` route) are appended to the audit trail with the key id, time,
  * route and target once the handler has answered.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { allowsModel, hasScope, parseAccessMode, ROOT, type Principal, type Scope } from '../../shared/access/scopes';
+import type { KeyLeases } from '../../shared/access/leases';
 import { hashToken, keyIdOf } from '../../shared/access/tokens';
 import { tokensEqual } from './http/auth';
 import { ApiError } from './http/errors';
@@ -36,7 +38,7 @@ export interface AccessState {
   enforced: boolean;
 }
 
-type AccessEnv = { Bindings: Env; Variables: { access: AccessState } };
+type AccessEnv = { Bindings: Env; Variables: { access: AccessState; leases: KeyLeases } };
 
 /** Public in open mode: the behaviour before keys existed. */
 const OPEN_SCOPES: readonly Scope[] = ['read', 'predict'];
@@ -51,7 +53,8 @@ async function authenticate(c: Context<AccessEnv>): Promise<Principal | null> {
   if (!token) throw new ApiError('unauthorized', 'malformed Authorization header: expected "Bearer <key>"');
   const id = keyIdOf(token);
   if (id) {
-    const result = await apiKeyStub(c.env.KEYS, id).check(await hashToken(token));
+    const key = apiKeyStub(c.env.KEYS, id);
+    const result = await c.var.leases.admit(id, await hashToken(token), (hash, returned) => key.check(hash, returned));
     if (result.ok) return result.principal;
     if (result.reason === 'limited')
       throw new ApiError('rate_limited', `key ${id} is over its rate limit`, {

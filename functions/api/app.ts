@@ -13,17 +13,20 @@ import { studyRoutes } from './studies';
 import { sessionRoutes } from './sessions';
 import { auditRoutes, keyRoutes } from './keys';
 import { openApiDocument, registerSecurityScheme } from './openapi';
+import { KeyLeases } from '../../shared/access/leases';
 import { parseAccessMode } from '../../shared/access/scopes';
 
 /**
- * Builds the HTTP surface once per isolate. The serving cache lives in this closure (not in a module
- * global) and reaches handlers through c.var.
+ * Builds the HTTP surface once per isolate. The serving cache and the key leases live in this closure
+ * (not in module globals) and reach handlers through c.var.
  */
 export function createApp(serving = new ServingCache()) {
   const app = newRouter();
+  const leases = new KeyLeases();
 
   app.use('*', async (c, next) => {
     c.set('serving', serving);
+    c.set('leases', leases);
     await next();
   });
   app.use('*', publicCors());

@@ -6,6 +6,7 @@
 import { OpenAPIHono, type RouteConfig, type z } from '@hono/zod-openapi';
 import type { Result } from '../durable/contracts';
 import type { ServingCache } from '../services/serving';
+import type { KeyLeases } from '../../shared/access/leases';
 import type { Scope } from '../../shared/access/scopes';
 import { scopeMiddleware, type AccessState, type ModelRule } from './access';
 import { bodyChecks } from './http/body';
@@ -13,7 +14,7 @@ import { ApiError, errorBody } from './http/errors';
 import { describeZodError } from './http/validation';
 import { ErrorSchema } from './schemas';
 
-export type AppEnv = { Bindings: Env; Variables: { serving: ServingCache; access: AccessState } };
+export type AppEnv = { Bindings: Env; Variables: { serving: ServingCache; access: AccessState; leases: KeyLeases } };
 
 /** A router whose request validation failures answer 422 with the offending field named. */
 export function newRouter() {

@@ -195,9 +195,12 @@ export type { DatasetCatalogApi as DatasetCatalogContract } from '../../shared/d
 export interface ApiKeyContract {
   /** Stores a new key; false if one with this id exists (ids are random: a clash is a bug). */
   create(record: KeyRecord): Promise<boolean>;
-  /** Is the token with this SHA-256 this key, unrevoked and within its rate limit (which this call spends)? */
-  check(hash: string): Promise<KeyCheck>;
-  /** Idempotent; null for an unknown key. */
+  /**
+   * Is the token with this SHA-256 this key, unrevoked and within its rate limit? A yes carries a lease
+   * and an allotment taken from the bucket; `returned` gives back an expired allotment's unspent rest.
+   */
+  check(hash: string, returned?: number): Promise<KeyCheck>;
+  /** Idempotent; answers once every lease granted before it has expired. Null for an unknown key. */
   revoke(at: string): Promise<KeySummary | null>;
   summary(): Promise<KeySummary | null>;
 }

@@ -26,8 +26,16 @@ export interface KeyRecord extends KeySummary {
   hash: string;
 }
 
+/** How long a successful check may be reused by the isolate that asked (shared/access/leases.ts). */
+export interface Lease {
+  /** Milliseconds from the check's send time. */
+  ms: number;
+  /** Whole tokens granted with the lease (one is spent by the request that asked); null: unlimited key. */
+  tokens: number | null;
+}
+
 export type KeyCheck =
-  | { ok: true; principal: Principal }
+  | { ok: true; principal: Principal; lease: Lease }
   | { ok: false; reason: 'unknown' | 'revoked' }
   | { ok: false; reason: 'limited'; retryAfter: number };
 

@@ -1,5 +1,7 @@
 import { env } from 'cloudflare:workers';
+import { abortAllDurableObjects } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { LEASE_MS } from '../../shared/access/leases';
 import type { KeyRecord } from '../../shared/access/records';
 import { newApiKey, hashToken } from '../../shared/access/tokens';
 import { apiKeyStub, auditStub, keyDirectoryStub } from '../../functions/durable/stubs';
@@ -33,6 +35,7 @@ describe('ApiKey object (the per-key authority)', () => {
     expect(await stub.check(await hashToken(token))).toEqual({
       ok: true,
       principal: { keyId: r.id, scopes: ['predict'], models: ['digits'] },
+      lease: { ms: LEASE_MS, tokens: null },
     });
     expect(await stub.check(await hashToken(`${token}x`))).toEqual({ ok: false, reason: 'unknown' });
     expect(await stub.check('')).toEqual({ ok: false, reason: 'unknown' });
@@ -60,15 +63,36 @@ describe('ApiKey object (the per-key authority)', () => {
     expect(JSON.stringify(summary)).not.toContain(r.hash);
   });
 
-  it('the rate limit refuses past the burst with a retry-after, and recovers', async () => {
+  it('the rate limit: allotments add up to the burst, then a refusal with a retry-after; returned tokens count again; it recovers', async () => {
     const { record: r, token } = await record({ rateLimit: { requests: 3, perSeconds: 1 } });
     const stub = apiKeyStub(env.KEYS, r.id);
     await stub.create(r);
     const hash = await hashToken(token);
-    for (let i = 0; i < 3; i++) expect((await stub.check(hash)).ok).toBe(true);
-    expect(await stub.check(hash)).toEqual({ ok: false, reason: 'limited', retryAfter: 1 });
+    const granted = async (returned = 0) => {
+      const check = await stub.check(hash, returned);
+      return check.ok ? check.lease.tokens : check;
+    };
+    // One lease (1 s) is worth 3 tokens at 3 per second: the whole burst at once.
+    expect(await granted()).toBe(3);
+    expect(await granted()).toEqual({ ok: false, reason: 'limited', retryAfter: 1 });
+    // Two unspent tokens of an expired lease come back and are granted again, no more.
+    expect(await granted(2)).toBe(2);
+    expect(await granted()).toEqual({ ok: false, reason: 'limited', retryAfter: 1 });
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect((await stub.check(hash)).ok).toBe(true);
+    expect(await granted()).toBe(3);
+  });
+
+  it('a limit survives the eviction of the object: the bucket is stored, not restarted full', async () => {
+    const { record: r, token } = await record({ rateLimit: { requests: 2, perSeconds: 60 } });
+    await apiKeyStub(env.KEYS, r.id).create(r);
+    const hash = await hashToken(token);
+    for (let i = 0; i < 2; i++) expect((await apiKeyStub(env.KEYS, r.id).check(hash)).ok).toBe(true);
+    expect((await apiKeyStub(env.KEYS, r.id).check(hash)).ok).toBe(false);
+    await abortAllDurableObjects();
+    // A new instance (its memory empty) reads the stored bucket: still empty, still about 30 s to wait.
+    const after = await apiKeyStub(env.KEYS, r.id).check(hash);
+    expect(after).toEqual({ ok: false, reason: 'limited', retryAfter: expect.any(Number) });
+    expect((after as { retryAfter: number }).retryAfter).toBeGreaterThan(20);
   });
 });
 
