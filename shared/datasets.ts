@@ -14,6 +14,7 @@
 import { prepareSplit, stratifiedSplit, type Dataset, type Split } from '../models/dataset';
 import { loadEmbeddedDigits } from '../models/digits-embedded';
 import type { BlobStore } from './storage/blob-store';
+import { datasetObjects } from './storage/keys';
 import type { Budget } from './study/types';
 
 /** Seed of the train/validation/test split of every dataset; part of a model's provenance. */
@@ -95,11 +96,6 @@ export interface DatasetHeadline {
   createdAt: string;
   scheduled: boolean;
 }
-
-/** Every R2 object of one version starts with this prefix (data.bin, meta.json). */
-export const datasetVersionPrefix = (name: string, version: string) => `datasets/${name}/${version}/`;
-const dataKey = (name: string, version: string) => `${datasetVersionPrefix(name, version)}data.bin`;
-const metaKey = (name: string, version: string) => `${datasetVersionPrefix(name, version)}meta.json`;
 
 export function isEmbeddedDataset(name: string): boolean {
   return (EMBEDDED_DATASETS as readonly string[]).includes(name);
@@ -206,25 +202,25 @@ export async function saveDataset(deps: DatasetDeps, d: Dataset, settings?: Data
     settings: settings ?? DEFAULT_SETTINGS,
   });
   try {
-    await deps.blobs.put(dataKey(d.name, version), encodeData(d));
-    await deps.blobs.put(metaKey(d.name, version), JSON.stringify(meta));
+    await deps.blobs.put(datasetObjects.data(d.name, version), encodeData(d));
+    await deps.blobs.put(datasetObjects.meta(d.name, version), JSON.stringify(meta));
     return await deps.catalog.commit(meta, settings === undefined);
   } catch (err) {
-    await deps.blobs.deletePrefix(datasetVersionPrefix(d.name, version)).catch(() => {});
+    await deps.blobs.deletePrefix(datasetObjects.versionPrefix(d.name, version)).catch(() => {});
     throw err;
   }
 }
 
 /** The description of one stored version, straight from R2 (immutable, so never stale). */
 export async function readVersionMeta(blobs: BlobStore, name: string, version: string): Promise<DatasetMeta | null> {
-  const bytes = await blobs.get(metaKey(name, version));
+  const bytes = await blobs.get(datasetObjects.meta(name, version));
   return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as DatasetMeta) : null;
 }
 
 async function readDataset(blobs: BlobStore, name: string, version: string): Promise<Dataset & { meta: DatasetMeta }> {
   const meta = await readVersionMeta(blobs, name, version);
   if (!meta) throw new UnknownDatasetError(`dataset "${name}" has no version ${version} (deleted or never stored)`);
-  const bytes = await blobs.get(dataKey(name, version));
+  const bytes = await blobs.get(datasetObjects.data(name, version));
   const expected = meta.rows * (meta.features * 4 + 4);
   if (!bytes || bytes.byteLength !== expected)
     throw new Error(`dataset ${name}@${version}: data is missing or truncated`);

@@ -9,6 +9,7 @@
  * the number of entries (an async put(entries) takes at most 128) and only one chunk copy alive at a
  * time (a put(entries) holds every copy until it returns: tens of MB for a large session).
  */
+import { sessionKeys } from '../../shared/storage/keys';
 
 /** Far below the 2 MB limit, and small enough that one copy in flight costs little memory. */
 export const CHUNK_BYTES = 1 << 20;
@@ -18,8 +19,6 @@ export interface ChunkLayout {
   bytes: number;
   chunks: number;
 }
-
-const chunkKey = (prefix: string, i: number) => `${prefix}/${String(i).padStart(4, '0')}`;
 
 export function layoutOf(bytes: number): ChunkLayout {
   return { bytes, chunks: Math.ceil(bytes / CHUNK_BYTES) };
@@ -42,8 +41,11 @@ export function writeChunked(
 ): ChunkLayout {
   const layout = layoutOf(bytes.byteLength);
   for (let i = 0; i < layout.chunks; i++)
-    kv.put(chunkKey(prefix, i), bytes.slice(i * CHUNK_BYTES, Math.min(bytes.byteLength, (i + 1) * CHUNK_BYTES)));
-  for (let i = layout.chunks; i < (previous?.chunks ?? 0); i++) kv.delete(chunkKey(prefix, i));
+    kv.put(
+      sessionKeys.chunk(prefix, i),
+      bytes.slice(i * CHUNK_BYTES, Math.min(bytes.byteLength, (i + 1) * CHUNK_BYTES)),
+    );
+  for (let i = layout.chunks; i < (previous?.chunks ?? 0); i++) kv.delete(sessionKeys.chunk(prefix, i));
   return layout;
 }
 
@@ -61,7 +63,7 @@ export function readChunked(
   if (out.byteLength !== layout.bytes)
     throw new Error(`${prefix}: ${out.byteLength} bytes to fill, the layout has ${layout.bytes}`);
   for (let i = 0; i < layout.chunks; i++) {
-    const chunk = kv.get<Uint8Array>(chunkKey(prefix, i));
+    const chunk = kv.get<Uint8Array>(sessionKeys.chunk(prefix, i));
     const expected = Math.min(CHUNK_BYTES, layout.bytes - i * CHUNK_BYTES);
     if (!(chunk instanceof Uint8Array) || chunk.byteLength !== expected)
       throw new MissingChunkError(`${prefix}: chunk ${i} of ${layout.chunks} is missing or has the wrong size`);

@@ -10,7 +10,6 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
-  datasetVersionPrefix,
   type DatasetCatalogApi,
   type DatasetMeta,
   type DatasetSettings,
@@ -18,13 +17,8 @@ import {
   type VersionHolder,
 } from '../../shared/datasets';
 import { R2BlobStore } from '../../shared/storage/blob-store';
+import { catalogKeys, datasetObjects } from '../../shared/storage/keys';
 import { log, logError } from '../../shared/log';
-
-const currentKey = (name: string) => `current:${name}`;
-const versionKey = (name: string, version: string) => `version:${name}/${version}`;
-const pinKey = (holder: string) => `pin:${holder}`;
-/** A version whose objects still have to be removed from R2 (retried on the next change). */
-const doomedKey = (name: string, version: string) => `doomed:${name}/${version}`;
 
 interface VersionRecord {
   name: string;
@@ -34,11 +28,11 @@ interface VersionRecord {
 
 export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalogApi {
   async get(name: string): Promise<DatasetMeta | null> {
-    return (await this.ctx.storage.get<DatasetMeta>(currentKey(name))) ?? null;
+    return (await this.ctx.storage.get<DatasetMeta>(catalogKeys.current(name))) ?? null;
   }
 
   async list(): Promise<DatasetMeta[]> {
-    return [...(await this.ctx.storage.list<DatasetMeta>({ prefix: 'current:' })).values()];
+    return [...(await this.ctx.storage.list<DatasetMeta>({ prefix: catalogKeys.currentPrefix })).values()];
   }
 
   /**
@@ -49,8 +43,8 @@ export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalog
     const previous = await this.get(meta.name);
     const next = keepSettings && previous ? { ...meta, settings: previous.settings } : meta;
     await this.ctx.storage.put<unknown>({
-      [currentKey(meta.name)]: next,
-      [versionKey(meta.name, meta.version)]: { name: meta.name, version: meta.version, holders: [] },
+      [catalogKeys.current(meta.name)]: next,
+      [catalogKeys.version(meta.name, meta.version)]: { name: meta.name, version: meta.version, holders: [] },
     });
     if (previous) await this.collect(previous.name, previous.version);
     return next;
@@ -60,7 +54,7 @@ export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalog
     const meta = await this.get(name);
     if (!meta) return null;
     const next = { ...meta, settings };
-    await this.ctx.storage.put(currentKey(name), next);
+    await this.ctx.storage.put(catalogKeys.current(name), next);
     return next;
   }
 
@@ -68,7 +62,7 @@ export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalog
   async remove(name: string): Promise<DatasetMeta | null> {
     const meta = await this.get(name);
     if (!meta) return null;
-    await this.ctx.storage.delete(currentKey(name));
+    await this.ctx.storage.delete(catalogKeys.current(name));
     await this.collect(name, meta.version);
     return meta;
   }
@@ -77,28 +71,28 @@ export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalog
   async pin(name: string, holder: string): Promise<DatasetMeta | null> {
     const meta = await this.get(name);
     if (!meta) return null;
-    const pinned = await this.ctx.storage.get<PinnedBy>(pinKey(holder));
+    const pinned = await this.ctx.storage.get<PinnedBy>(catalogKeys.pin(holder));
     if (pinned) {
       // Idempotent: a retried start gets the version it pinned the first time.
       if (pinned.name === name) return (await this.versionMeta(pinned)) ?? meta;
       throw new Error(`${holder} already pins dataset "${pinned.name}"`);
     }
-    const key = versionKey(name, meta.version);
+    const key = catalogKeys.version(name, meta.version);
     const record = (await this.ctx.storage.get<VersionRecord>(key))!;
     await this.ctx.storage.put<unknown>({
       [key]: { ...record, holders: [...record.holders, holder] },
-      [pinKey(holder)]: { name, version: meta.version } satisfies PinnedBy,
+      [catalogKeys.pin(holder)]: { name, version: meta.version } satisfies PinnedBy,
     });
     return meta;
   }
 
   /** Drops `holder`'s pin (idempotent); its version goes if it is superseded and nobody else pins it. */
   async release(holder: string): Promise<void> {
-    const pinned = await this.ctx.storage.get<PinnedBy>(pinKey(holder));
+    const pinned = await this.ctx.storage.get<PinnedBy>(catalogKeys.pin(holder));
     if (!pinned) return;
-    const key = versionKey(pinned.name, pinned.version);
+    const key = catalogKeys.version(pinned.name, pinned.version);
     const record = await this.ctx.storage.get<VersionRecord>(key);
-    await this.ctx.storage.delete(pinKey(holder));
+    await this.ctx.storage.delete(catalogKeys.pin(holder));
     if (record) await this.ctx.storage.put(key, { ...record, holders: record.holders.filter((h) => h !== holder) });
     await this.collect(pinned.name, pinned.version);
   }
@@ -106,14 +100,14 @@ export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalog
   /** Who pins any version of `name`, e.g. ["study:digits-2026…"]. */
   async holders(name: string): Promise<VersionHolder[]> {
     const out: VersionHolder[] = [];
-    for (const r of (await this.ctx.storage.list<VersionRecord>({ prefix: `version:${name}/` })).values())
+    for (const r of (await this.ctx.storage.list<VersionRecord>({ prefix: catalogKeys.versionsOf(name) })).values())
       for (const h of r.holders) out.push({ name: r.name, version: r.version, holder: h });
     return out;
   }
 
   /** The stored versions of `name` (current and pinned ones), oldest first by id. */
   async versions(name: string): Promise<string[]> {
-    return [...(await this.ctx.storage.list<VersionRecord>({ prefix: `version:${name}/` })).values()].map(
+    return [...(await this.ctx.storage.list<VersionRecord>({ prefix: catalogKeys.versionsOf(name) })).values()].map(
       (r) => r.version,
     );
   }
@@ -121,7 +115,7 @@ export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalog
   private async versionMeta(p: PinnedBy): Promise<DatasetMeta | null> {
     const current = await this.get(p.name);
     if (current?.version === p.version) return current;
-    const bytes = await new R2BlobStore(this.env.DATASETS).get(`${datasetVersionPrefix(p.name, p.version)}meta.json`);
+    const bytes = await new R2BlobStore(this.env.DATASETS).get(datasetObjects.meta(p.name, p.version));
     return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as DatasetMeta) : null;
   }
 
@@ -130,20 +124,22 @@ export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalog
    * decision, atomic with the checks), then its R2 objects. A failed R2 delete is retried later.
    */
   private async collect(name: string, version: string): Promise<void> {
-    const key = versionKey(name, version);
+    const key = catalogKeys.version(name, version);
     const record = await this.ctx.storage.get<VersionRecord>(key);
     const current = await this.get(name);
     if (!record || record.holders.length > 0 || current?.version === version) return;
-    await this.ctx.storage.put(doomedKey(name, version), { name, version });
+    await this.ctx.storage.put(catalogKeys.doomed(name, version), { name, version });
     await this.ctx.storage.delete(key);
     await this.sweep();
   }
 
   private async sweep(): Promise<void> {
     const blobs = new R2BlobStore(this.env.DATASETS);
-    for (const [k, v] of await this.ctx.storage.list<{ name: string; version: string }>({ prefix: 'doomed:' })) {
+    for (const [k, v] of await this.ctx.storage.list<{ name: string; version: string }>({
+      prefix: catalogKeys.doomedPrefix,
+    })) {
       try {
-        await blobs.deletePrefix(datasetVersionPrefix(v.name, v.version));
+        await blobs.deletePrefix(datasetObjects.versionPrefix(v.name, v.version));
         await this.ctx.storage.delete(k);
         log('dataset_version_deleted', { name: v.name, version: v.version });
       } catch (err) {

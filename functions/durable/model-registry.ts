@@ -7,17 +7,16 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { log, logError } from '../../shared/log';
+import { registryKeys } from '../../shared/storage/keys';
 import { D1Listings } from '../../shared/storage/listings';
 import { decidePromotion, type ChampionEvidence, type GuardSettings } from '../../shared/study/compare';
 import type { ModelVersion, PromotionOutcome, RegistryEvent, VersionCandidate } from '../../shared/study/types';
 import { ok, refuse, type ModelRegistryContract, type RegistryState, type Result } from './contracts';
 
-const versionKey = (v: number) => `version:${String(v).padStart(6, '0')}`;
-
 export class ModelRegistry extends DurableObject<Env> implements ModelRegistryContract {
   private async currentVersion(): Promise<ModelVersion | null> {
     const v = await this.ctx.storage.get<number>('current');
-    return v === undefined ? null : ((await this.ctx.storage.get<ModelVersion>(versionKey(v))) ?? null);
+    return v === undefined ? null : ((await this.ctx.storage.get<ModelVersion>(registryKeys.version(v))) ?? null);
   }
 
   /** The serving pointer: the current version's metadata (weights are in KV under weightsKey). */
@@ -26,11 +25,11 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
   }
 
   async version(v: number): Promise<ModelVersion | null> {
-    return (await this.ctx.storage.get<ModelVersion>(versionKey(v))) ?? null;
+    return (await this.ctx.storage.get<ModelVersion>(registryKeys.version(v))) ?? null;
   }
 
   async state(): Promise<RegistryState> {
-    const versions = await this.ctx.storage.list<ModelVersion>({ prefix: 'version:' });
+    const versions = await this.ctx.storage.list<ModelVersion>({ prefix: registryKeys.versionPrefix });
     return {
       model: (await this.ctx.storage.get<string>('model')) ?? '',
       current: await this.currentVersion(),
@@ -41,7 +40,7 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
   }
 
   async listVersions(): Promise<ModelVersion[]> {
-    return [...(await this.ctx.storage.list<ModelVersion>({ prefix: 'version:' })).values()];
+    return [...(await this.ctx.storage.list<ModelVersion>({ prefix: registryKeys.versionPrefix })).values()];
   }
 
   /**
@@ -81,7 +80,7 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
     settings: GuardSettings,
     evidence: ChampionEvidence | null,
   ): Promise<Result<PromotionOutcome>> {
-    const doneKey = `promotedStudy:${candidate.studyId}`;
+    const doneKey = registryKeys.promotedStudy(candidate.studyId);
     const earlier = await this.ctx.storage.get<PromotionOutcome>(doneKey);
     if (earlier) return ok(earlier);
     const champion = await this.currentVersion();
@@ -127,7 +126,7 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
    * its evidence is kept on the new version. Once per study, like promote.
    */
   async promoteExplicitly(candidate: VersionCandidate, refusal: PromotionOutcome): Promise<PromotionOutcome> {
-    const doneKey = `explicitStudy:${candidate.studyId}`;
+    const doneKey = registryKeys.explicitStudy(candidate.studyId);
     const earlier = await this.ctx.storage.get<PromotionOutcome>(doneKey);
     if (earlier) return earlier;
     const champion = await this.currentVersion();
@@ -173,7 +172,7 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
     await this.ctx.storage.put({
       model: candidate.model,
       maxVersion: version,
-      [versionKey(version)]: meta,
+      [registryKeys.version(version)]: meta,
       current: version,
       history,
       [doneKey]: outcome,
@@ -183,7 +182,7 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
 
   /** Moves the pointer to an existing version. */
   async rollback(version: number): Promise<Result<{ version: number; previous: number | null }>> {
-    const target = await this.ctx.storage.get<ModelVersion>(versionKey(version));
+    const target = await this.ctx.storage.get<ModelVersion>(registryKeys.version(version));
     if (!target) return refuse('not_found', `version ${version} does not exist`);
     const previous = (await this.ctx.storage.get<number>('current')) ?? null;
     const history = (await this.ctx.storage.get<RegistryEvent[]>('history')) ?? [];

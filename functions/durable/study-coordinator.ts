@@ -20,7 +20,7 @@ import { isEmbeddedDataset, loadSplit, studyHolder } from '../../shared/datasets
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { log, logError } from '../../shared/log';
 import { KvStore } from '../../shared/storage/kv-store';
-import { keys } from '../../shared/storage/keys';
+import { coordinatorKeys, keys } from '../../shared/storage/keys';
 import { D1Listings } from '../../shared/storage/listings';
 import { ashaDecision, ashaRungs, DEFAULT_ASHA, type RungDecision } from '../../shared/study/asha';
 import { ChampionMovedError, promoteThroughGuard, type ChallengerRows } from '../../shared/study/champion';
@@ -57,15 +57,8 @@ interface Pending {
   attemptAt: number | null;
 }
 
-const rungKey = (epoch: number) => `rung:${String(epoch).padStart(4, '0')}`;
-const slotKey = (n: number) => `slot:${String(n).padStart(4, '0')}`;
-const recordKey = (n: number) => `record:${String(n).padStart(4, '0')}`;
-/** One planned trial per key (written once, when proposed), so no value grows with the study. */
-const plannedKey = (n: number) => `planned:${String(n).padStart(4, '0')}`;
 /** Trial numbers in the order their results were accepted: what TPE's proposals depend on. */
 const ORDER_KEY = 'order';
-/** The trial record owed to KV (committed here, not yet confirmed written there). */
-const unpublishedKey = (n: number) => `unpublished:${String(n).padStart(4, '0')}`;
 const LEADERBOARD_SIZE = 10;
 /**
  * KV takes one write per key per second: a key is written again only this long after the last attempt
@@ -94,11 +87,11 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
   }
 
   private async slots(): Promise<Slot[]> {
-    return [...(await this.ctx.storage.list<Slot>({ prefix: 'slot:' })).values()];
+    return [...(await this.ctx.storage.list<Slot>({ prefix: coordinatorKeys.slotPrefix })).values()];
   }
 
   async records(): Promise<TrialRecord[]> {
-    return [...(await this.ctx.storage.list<TrialRecord>({ prefix: 'record:' })).values()];
+    return [...(await this.ctx.storage.list<TrialRecord>({ prefix: coordinatorKeys.recordPrefix })).values()];
   }
 
   /** Plans and launches the study. Idempotent: a second start returns the existing study. */
@@ -119,11 +112,16 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
             trials = n;
             break;
           }
-          entries[plannedKey(n)] = p;
+          entries[coordinatorKeys.planned(n)] = p;
         }
       }
       for (let n = 0; n < trials; n++)
-        entries[slotKey(n)] = { trial: n, state: 'pending', dispatches: 0, dispatchedAt: null } satisfies Slot;
+        entries[coordinatorKeys.slot(n)] = {
+          trial: n,
+          state: 'pending',
+          dispatches: 0,
+          dispatchedAt: null,
+        } satisfies Slot;
       await this.ctx.storage.put(entries);
       log('study_start', {
         studyId: spec.id,
@@ -147,15 +145,15 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
   async begin(n: number): Promise<TrialTask | null> {
     const task = await this.trialTask(n);
     if (!task || task.finished) return task;
-    const slot = (await this.ctx.storage.get<Slot>(slotKey(n)))!;
-    await this.ctx.storage.put(slotKey(n), { ...slot, startedAt: Date.now() } satisfies Slot);
+    const slot = (await this.ctx.storage.get<Slot>(coordinatorKeys.slot(n)))!;
+    await this.ctx.storage.put(coordinatorKeys.slot(n), { ...slot, startedAt: Date.now() } satisfies Slot);
     return task;
   }
 
   /** What the trial function needs to run trial `n`. */
   async trialTask(n: number): Promise<TrialTask | null> {
     const spec = await this.spec();
-    const slot = await this.ctx.storage.get<Slot>(slotKey(n));
+    const slot = await this.ctx.storage.get<Slot>(coordinatorKeys.slot(n));
     const planned = await this.planned(n);
     if (!spec || !planned || !slot) return null;
     return { spec, planned, finished: isFinished(slot.state) };
@@ -165,7 +163,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
   async report(n: number, result: TrialResult): Promise<Result<{ trial: number }>> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const spec = await this.spec();
-      const slot = await this.ctx.storage.get<Slot>(slotKey(n));
+      const slot = await this.ctx.storage.get<Slot>(coordinatorKeys.slot(n));
       const planned = await this.planned(n);
       if (!spec || !slot || !planned) return refuse('not_found', `no trial ${n} in this study`);
       if (isFinished(slot.state)) return refuse('conflict', `trial ${n} already has a result (${slot.state})`);
@@ -208,13 +206,13 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
   async rung(n: number, epoch: number, valAccuracy: number): Promise<RungDecision> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const spec = await this.spec();
-      const slot = await this.ctx.storage.get<Slot>(slotKey(n));
+      const slot = await this.ctx.storage.get<Slot>(coordinatorKeys.slot(n));
       const settings = spec ? prunerOf(spec) : null;
       if (!spec || !slot || !settings) return 'continue';
       // Its result is already accepted (a duplicate delivery): the rest of this run would be thrown away.
       if (isFinished(slot.state)) return 'stop';
       if (!ashaRungs(settings, spec.budget.epochs).includes(epoch)) return 'continue';
-      const results = (await this.ctx.storage.get<RungResult[]>(rungKey(epoch))) ?? [];
+      const results = (await this.ctx.storage.get<RungResult[]>(coordinatorKeys.rung(epoch))) ?? [];
       const earlier = results.find((r) => r.trial === n);
       if (earlier) return earlier.decision;
       const decision = ashaDecision(
@@ -223,7 +221,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
         settings.reductionFactor,
       );
       results.push({ trial: n, valAccuracy, decision });
-      await this.ctx.storage.put(rungKey(epoch), results);
+      await this.ctx.storage.put(coordinatorKeys.rung(epoch), results);
       log('trial_rung', { studyId: spec.id, trial: n, epoch, valAccuracy, decision, atRung: results.length });
       return decision;
     });
@@ -232,7 +230,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
   /** Every rung's results in arrival order, keyed by the rung's epoch. */
   async rungs(): Promise<Record<string, RungResult[]>> {
     const out: Record<string, RungResult[]> = {};
-    for (const [k, v] of await this.ctx.storage.list<RungResult[]>({ prefix: 'rung:' }))
+    for (const [k, v] of await this.ctx.storage.list<RungResult[]>({ prefix: coordinatorKeys.rungPrefix }))
       out[String(Number(k.slice(5)))] = v;
     return out;
   }
@@ -250,7 +248,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     const now = Date.now();
     const updates: Record<string, Slot> = {};
     for (const s of next)
-      updates[slotKey(s.trial)] = {
+      updates[coordinatorKeys.slot(s.trial)] = {
         ...s,
         state: 'running',
         dispatches: s.dispatches + 1,
@@ -297,7 +295,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
         await this.recordFailure(spec, s, 'the sampler has no new configuration left');
         continue;
       }
-      await this.ctx.storage.put(plannedKey(s.trial), p);
+      await this.ctx.storage.put(coordinatorKeys.planned(s.trial), p);
       running.push(p.params);
       ready.push(s);
     }
@@ -306,7 +304,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
 
   /** A trial's plan: its own key, or the whole-plan array of studies started before proposals moved to dispatch. */
   private async planned(n: number): Promise<PlannedTrial | null> {
-    const own = await this.ctx.storage.get<PlannedTrial>(plannedKey(n));
+    const own = await this.ctx.storage.get<PlannedTrial>(coordinatorKeys.planned(n));
     if (own) return own;
     return (await this.ctx.storage.get<PlannedTrial[]>('plan'))?.[n] ?? null;
   }
@@ -377,7 +375,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
             : `never started after ${s.dispatches} dispatches (the queue lost its messages)`;
         await this.recordFailure(spec, s, reason);
       } else {
-        await this.ctx.storage.put(slotKey(s.trial), { ...s, state: 'pending' } satisfies Slot);
+        await this.ctx.storage.put(coordinatorKeys.slot(s.trial), { ...s, state: 'pending' } satisfies Slot);
       }
     }
   }
@@ -385,9 +383,9 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
   /** The record, its slot's end state and the KV write it owes, in one atomic batch. */
   private async commitRecord(slot: Slot, record: TrialRecord): Promise<void> {
     await this.ctx.storage.put({
-      [recordKey(record.trial)]: record,
-      [slotKey(record.trial)]: { ...slot, state: record.status } satisfies Slot,
-      [unpublishedKey(record.trial)]: { attemptAt: null } satisfies Pending,
+      [coordinatorKeys.record(record.trial)]: record,
+      [coordinatorKeys.slot(record.trial)]: { ...slot, state: record.status } satisfies Slot,
+      [coordinatorKeys.unpublished(record.trial)]: { attemptAt: null } satisfies Pending,
       [ORDER_KEY]: [...(await this.order()), record.trial],
     });
   }
@@ -457,10 +455,10 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
   private async publishKv(): Promise<void> {
     const spec = (await this.spec())!;
     const now = Date.now();
-    for (const [k, pending] of await this.ctx.storage.list<Pending>({ prefix: 'unpublished:' })) {
+    for (const [k, pending] of await this.ctx.storage.list<Pending>({ prefix: coordinatorKeys.unpublishedPrefix })) {
       if (pending.attemptAt !== null && now - pending.attemptAt < KV_REWRITE_MS) continue;
-      const n = Number(k.slice('unpublished:'.length));
-      const record = await this.ctx.storage.get<TrialRecord>(recordKey(n));
+      const n = Number(k.slice(coordinatorKeys.unpublishedPrefix.length));
+      const record = await this.ctx.storage.get<TrialRecord>(coordinatorKeys.record(n));
       await this.ctx.storage.put(k, { attemptAt: now } satisfies Pending);
       try {
         await this.store.put(keys.trialRecord(spec.id, n), JSON.stringify(record));
@@ -487,7 +485,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
   /** One alarm for everything owed: a KV write (a second after its last attempt) and the stalled-trial check. */
   private async armAlarm(): Promise<void> {
     const owed: number[] = [];
-    for (const p of (await this.ctx.storage.list<Pending>({ prefix: 'unpublished:' })).values())
+    for (const p of (await this.ctx.storage.list<Pending>({ prefix: coordinatorKeys.unpublishedPrefix })).values())
       owed.push((p.attemptAt ?? 0) + KV_REWRITE_MS);
     if (await this.ctx.storage.get<boolean>('aggregateDirty'))
       owed.push(((await this.ctx.storage.get<Pending>('aggregate'))?.attemptAt ?? 0) + KV_REWRITE_MS);
@@ -515,7 +513,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
 
   /** Whether KV holds every trial record and the latest aggregate (for tests and the chaos run). */
   async published(): Promise<boolean> {
-    const owed = await this.ctx.storage.list({ prefix: 'unpublished:' });
+    const owed = await this.ctx.storage.list({ prefix: coordinatorKeys.unpublishedPrefix });
     return owed.size === 0 && !(await this.ctx.storage.get<boolean>('aggregateDirty'));
   }
 

@@ -42,7 +42,7 @@ import { loadSplit, UnknownDatasetError } from '../../shared/datasets';
 import { log, logError } from '../../shared/log';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { KvStore } from '../../shared/storage/kv-store';
-import { keys } from '../../shared/storage/keys';
+import { keys, sessionKeys } from '../../shared/storage/keys';
 import { D1Listings } from '../../shared/storage/listings';
 import { promoteThroughGuard, type ChallengerRows } from '../../shared/study/champion';
 import type { GuardSettings } from '../../shared/study/compare';
@@ -89,8 +89,6 @@ interface Progress {
   weights: ChunkLayout;
   optimizer: { kind: OptimizerState['kind']; step: number; slots: ChunkLayout[] };
 }
-const WEIGHTS_PREFIX = 'weights';
-const slotPrefix = (i: number) => `opt${i}`;
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -118,7 +116,7 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
     const progress = this.kv.get<Progress>('progress')!;
     const slots = progress.optimizer.slots.map((layout, i) => {
       const slot = new Float32Array(layout.bytes / 4);
-      readChunked(this.kv, slotPrefix(i), layout, bytesOf(slot));
+      readChunked(this.kv, sessionKeys.optimizerSlotPrefix(i), layout, bytesOf(slot));
       return slot;
     });
     return {
@@ -126,7 +124,7 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       seed: progress.seed,
       epoch: progress.epoch,
       cursor: progress.cursor,
-      weights: decodeWeights(readChunked(this.kv, WEIGHTS_PREFIX, progress.weights)),
+      weights: decodeWeights(readChunked(this.kv, sessionKeys.weightsPrefix, progress.weights)),
       optimizer: { kind: progress.optimizer.kind, step: progress.optimizer.step, slots },
       orderRng: progress.orderRng,
       maskRng: progress.maskRng,
@@ -147,12 +145,12 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
         cursor: s.cursor,
         orderRng: s.orderRng,
         maskRng: s.maskRng,
-        weights: writeChunked(kv, WEIGHTS_PREFIX, encodeWeights(s.weights), previous?.weights ?? null),
+        weights: writeChunked(kv, sessionKeys.weightsPrefix, encodeWeights(s.weights), previous?.weights ?? null),
         optimizer: {
           kind: s.optimizer.kind,
           step: s.optimizer.step,
           slots: s.optimizer.slots.map((slot, i) =>
-            writeChunked(kv, slotPrefix(i), bytesOf(slot), previous?.optimizer.slots[i] ?? null),
+            writeChunked(kv, sessionKeys.optimizerSlotPrefix(i), bytesOf(slot), previous?.optimizer.slots[i] ?? null),
           ),
         },
       };
