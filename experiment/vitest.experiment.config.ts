@@ -21,6 +21,7 @@ export default defineConfig({
       searchEpochs: Number(process.env.SEARCH_EPOCHS ?? 6),
       searchTrials: Number(process.env.SEARCH_TRIALS ?? 20),
       searchDatasets: (process.env.SEARCH_DATASETS ?? 'digits,wide').split(','),
+      searchMethods: (process.env.SEARCH_METHODS ?? 'random,tpe,tpe+asha').split(','),
     },
   },
   plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],

@@ -8,6 +8,7 @@ declare module 'vitest' {
     searchEpochs: number;
     searchTrials: number;
     searchDatasets: string[];
+    searchMethods: string[];
   }
 }
 export {};

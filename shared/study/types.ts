@@ -22,6 +22,8 @@ export interface PrunerSpec extends AshaSettings {
 export interface TpeSettings {
   startupTrials?: number;
   candidates?: number;
+  /** Not accepted by the API (the experiment compares it): the share of ranked trials that count as good. */
+  gammaFraction?: number;
 }
 
 /** `pruned`: stopped early by successive halving at a rung; it has a curve but never weights. */
