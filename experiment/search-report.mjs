@@ -12,10 +12,14 @@ function epochsToReach(run, target) {
   return run.points.find((p) => p.bestVal !== null && p.bestVal >= target)?.epochs ?? null;
 }
 
-export function summarise({ seeds, methods, runs, budget }) {
+export function summarise({ seeds: allSeeds, seedsRun, methods, runs, budget }) {
   const datasets = [...new Set(runs.map((r) => r.dataset))];
   const out = {};
   for (const dataset of datasets) {
+    // Seeds every method ran on this dataset (a deadline may have cut a run short).
+    const seeds = (seedsRun?.[dataset] ?? allSeeds).filter((s) =>
+      methods.every((m) => runs.some((r) => r.dataset === dataset && r.method === m && r.seed === s)),
+    );
     const of = (method, seed) => runs.find((r) => r.dataset === dataset && r.method === method && r.seed === seed);
     const perMethod = {};
     for (const method of methods) {
@@ -49,6 +53,7 @@ export function summarise({ seeds, methods, runs, budget }) {
     );
     out[dataset] = {
       perMethod,
+      seeds,
       perSeed: seeds.map((seed) =>
         Object.fromEntries([['seed', seed], ...methods.map((method) => [method, of(method, seed)])]),
       ),
@@ -93,6 +98,9 @@ export function renderSection(r) {
     lines.push(
       `### ${dataset} (${shape.features} features, ${shape.classes} classes; ${shape.train} / ${shape.validation} / ${shape.test} rows)`,
       '',
+      ...(s.seeds.length < r.seeds.length
+        ? [`Only seeds ${s.seeds.join(', ')} ran on ${dataset} before the run's deadline.`, '']
+        : []),
       `| | ${r.methods.join(' | ')} |`,
       `|---|${r.methods.map(() => '---').join('|')}|`,
       `| best validation accuracy | ${r.methods.map((k) => st(m[k].bestVal)).join(' | ')} |`,
@@ -100,10 +108,10 @@ export function renderSection(r) {
       `| ensemble validation accuracy | ${r.methods.map((k) => st(m[k].ensembleVal)).join(' | ')} |`,
       `| ensemble test accuracy | ${r.methods.map((k) => st(m[k].ensembleTest)).join(' | ')} |`,
       `| ensemble members | ${r.methods.map((k) => st(m[k].ensembleMembers, String)).join(' | ')} |`,
-      `| promoted: test accuracy (ensembles promoted) | ${r.methods.map((k) => `${st(m[k].promotedTest)} (${m[k].promotedEnsembles}/${r.seeds.length})`).join(' | ')} |`,
+      `| promoted: test accuracy (ensembles promoted) | ${r.methods.map((k) => `${st(m[k].promotedTest)} (${m[k].promotedEnsembles}/${s.seeds.length})`).join(' | ')} |`,
       `| promoted: ECE on test, before -> after | ${r.methods.map((k) => `${num(m[k].eceTestBefore.median)} -> ${num(m[k].eceTestAfter.median)}`).join(' | ')} |`,
       `| temperature | ${r.methods.map((k) => st(m[k].temperature, num)).join(' | ')} |`,
-      `| epochs to reach random search's final best validation | ${r.methods.map((k) => `${st(m[k].epochsToRandomBest, ep)} (${m[k].reachedRandomBest}/${r.seeds.length})`).join(' | ')} |`,
+      `| epochs to reach random search's final best validation | ${r.methods.map((k) => `${st(m[k].epochsToRandomBest, ep)} (${m[k].reachedRandomBest}/${s.seeds.length})`).join(' | ')} |`,
       `| configurations tried (pruned) | ${r.methods.map((k) => `${st(m[k].trials, String)} (${st(m[k].pruned, String)})`).join(' | ')} |`,
       '',
       `Acceptance on ${dataset}: TPE reaches random search's final best validation accuracy in <= 60% of the budget: ${yes(a.tpeReachesIn60)} (median ${ep(m.tpe.epochsToRandomBest.median)} of ${r.budget} epochs, ${pct(a.tpeEpochsFraction)}); TPE median test accuracy >= random's: ${yes(a.tpeTestAtLeastRandom)} (${pct(m.tpe.bestTest.median)} vs ${pct(m.random.bestTest.median)}); ensemble test >= best single (median, every method): ${yes(a.ensembleAtLeastBestSingle)} (ensemble - best single, all runs: ${st(a.ensembleMinusBestSingleTest)}); ECE after <= half of before (every method): ${yes(a.eceHalved)}.`,

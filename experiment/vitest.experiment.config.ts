@@ -22,6 +22,8 @@ export default defineConfig({
       searchTrials: Number(process.env.SEARCH_TRIALS ?? 20),
       searchDatasets: (process.env.SEARCH_DATASETS ?? 'digits,wide').split(','),
       searchMethods: (process.env.SEARCH_METHODS ?? 'random,tpe,tpe+asha').split(','),
+      // ISO time or empty: no new seed starts after it (see the experiment).
+      searchDeadline: process.env.SEARCH_DEADLINE ? Date.parse(process.env.SEARCH_DEADLINE) : 0,
     },
   },
   plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],

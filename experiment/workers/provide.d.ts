@@ -9,6 +9,7 @@ declare module 'vitest' {
     searchTrials: number;
     searchDatasets: string[];
     searchMethods: string[];
+    searchDeadline: number;
   }
 }
 export {};

@@ -263,9 +263,19 @@ it('random vs TPE vs TPE + ASHA, +/- ensemble, at equal epoch budgets', async ()
   ].filter(([name]) => inject('searchDatasets').includes(name as string)) as [string, Split][];
   const methods = inject('searchMethods') as Method[];
   for (const m of methods) if (!(m in VARIANTS)) throw new Error(`unknown method ${m}`);
+  // A wall-clock deadline (SEARCH_DEADLINE): no new seed starts after it, so a run on a loaded machine
+  // ends with whole seeds (every method) rather than being killed with nothing written.
+  const deadline = inject('searchDeadline');
+  const seedsRun: Record<string, number[]> = {};
   const runs: Run[] = [];
   for (const [name, split] of datasets) {
+    seedsRun[name] = [];
     for (const seed of seeds) {
+      if (deadline && Date.now() > deadline) {
+        console.error(`[search] ${name}: deadline passed, seeds from ${seed} on not run`);
+        break;
+      }
+      seedsRun[name]!.push(seed);
       for (const method of methods) {
         const run = await search(name, split, method, seed, epochs, budget);
         runs.push(run);
@@ -289,6 +299,6 @@ it('random vs TPE vs TPE + ASHA, +/- ensemble, at equal epoch budgets', async ()
     ]),
   );
   console.log(
-    `EXPERIMENT_RESULT ${JSON.stringify({ splitSeed: SPLIT_SEED, epochs, budget, asha: DEFAULT_ASHA, rungs: ashaRungs(DEFAULT_ASHA, epochs), ensemblePool: ENSEMBLE_POOL, seeds, methods, datasets: shapes, runs })}`,
+    `EXPERIMENT_RESULT ${JSON.stringify({ splitSeed: SPLIT_SEED, epochs, budget, seedsRun, asha: DEFAULT_ASHA, rungs: ashaRungs(DEFAULT_ASHA, epochs), ensemblePool: ENSEMBLE_POOL, seeds, methods, datasets: shapes, runs })}`,
   );
 });
