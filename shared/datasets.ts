@@ -14,6 +14,7 @@
 import { prepareSplit, stratifiedSplit, type Dataset, type Split } from '../models/dataset';
 import { loadEmbeddedDigits } from '../models/digits-embedded';
 import type { BlobStore } from './storage/blob-store';
+import type { DatasetHeadline } from './storage/headlines';
 import { datasetObjects } from './storage/keys';
 import type { Budget } from './study/types';
 
@@ -85,16 +86,6 @@ export interface DatasetCatalogApi {
 export interface DatasetDeps {
   blobs: BlobStore;
   catalog: DatasetCatalogApi;
-}
-
-/** Headline of a dataset in listings. */
-export interface DatasetHeadline {
-  version: string;
-  rows: number;
-  features: number;
-  classes: number;
-  createdAt: string;
-  scheduled: boolean;
 }
 
 export function isEmbeddedDataset(name: string): boolean {

@@ -3,6 +3,7 @@ import type { EpochRecord } from '../../models/epoch';
 import type { Evaluation } from '../../functions/services/evaluation';
 import type { Prediction } from '../../functions/services/predict';
 import type { ChampionEvidence, GuardSettings } from '../../shared/study/compare';
+import type { DatasetHeadline, SessionHeadline, StudyHeadline } from '../../shared/storage/headlines';
 import type { LeaderboardEntry } from '../../shared/study/types';
 import { adminToken } from './token';
 
@@ -82,18 +83,7 @@ export interface PredictResponse {
   predictions: Prediction[];
 }
 
-export interface StudySummary {
-  id: string;
-  model: string;
-  dataset: string;
-  strategy: string;
-  status: string;
-  createdAt: string;
-  total: number;
-  finished: number;
-  bestValAccuracy: number | null;
-  promotedVersion: number | null;
-}
+export type StudySummary = StudyHeadline & { id: string };
 
 export interface Progress {
   total: number;
@@ -148,12 +138,7 @@ export interface TrialRecord {
   final: { valAccuracy: number; valLoss: number } | null;
 }
 
-export interface DatasetSummary {
-  name: string;
-  rows: number;
-  features: number;
-  classes: number;
-}
+export type DatasetSummary = DatasetHeadline & { name: string };
 
 export interface Health {
   status: 'ok' | 'degraded';
@@ -175,16 +160,7 @@ export interface StudyRequest {
   from?: string;
 }
 
-export interface SessionSummary {
-  id: string;
-  model: string;
-  dataset: string;
-  status: string;
-  epoch: number;
-  epochs: number;
-  createdAt: string;
-  valAccuracy: number | null;
-}
+export type SessionSummary = SessionHeadline & { id: string };
 
 export interface AdjustmentMark {
   /** The first epoch trained with the new values. */

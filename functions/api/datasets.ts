@@ -160,15 +160,7 @@ export function datasetRoutes() {
       const all = await listDatasets(datasetDeps(c.env).catalog);
       return c.json(
         {
-          datasets: all.map(({ name, headline }) => ({
-            name,
-            version: headline.version,
-            rows: headline.rows,
-            features: headline.features,
-            classes: headline.classes,
-            createdAt: headline.createdAt,
-            scheduled: headline.scheduled,
-          })),
+          datasets: all.map(({ name, headline }) => ({ name, ...headline })),
         },
         200,
       );

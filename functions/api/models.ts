@@ -6,6 +6,7 @@ import { getDatasetMeta, listDatasets } from '../../shared/datasets';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { ApiError } from './http/errors';
 import { KvStore } from '../../shared/storage/kv-store';
+import type { ModelHeadline } from '../../shared/storage/headlines';
 import { D1Listings } from '../../shared/storage/listings';
 import type { ModelVersion } from '../../shared/study/types';
 import { catalogStub, registryStub } from '../durable/stubs';
@@ -168,12 +169,7 @@ function predictWith(loaded: LoadedModel, body: z.infer<typeof PredictRequestSch
 export function modelRoutes() {
   return newRouter()
     .openapi(listRoute, async (c) => {
-      const indexed = await new D1Listings(c.env.DB).list<{
-        version: number;
-        validationAccuracy: number;
-        testAccuracy: number;
-        studyId: string;
-      }>('model');
+      const indexed = await new D1Listings(c.env.DB).list<ModelHeadline>('model');
       const models: {
         name: string;
         version: number | null;

@@ -8,6 +8,7 @@ import { MAX_SESSION_MEMORY_BYTES, sessionFloats, sessionMemoryBytes } from '../
 import { getDatasetMeta, pinDataset, sessionHolder } from '../../shared/datasets';
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
 import { ApiError } from './http/errors';
+import type { SessionHeadline } from '../../shared/storage/headlines';
 import { D1Listings } from '../../shared/storage/listings';
 import { catalogStub, sessionStub } from '../durable/stubs';
 import { newStudyId } from '../services/studies';
@@ -149,16 +150,7 @@ export function sessionRoutes() {
       return c.json(view, 202);
     })
     .openapi(listRoute, async (c) => {
-      type Headline = {
-        model: string;
-        dataset: string;
-        status: string;
-        epoch: number;
-        epochs: number;
-        createdAt: string;
-        valAccuracy: number | null;
-      };
-      const sessions = await new D1Listings(c.env.DB).list<Headline>('session');
+      const sessions = await new D1Listings(c.env.DB).list<SessionHeadline>('session');
       return c.json({ sessions: sessions.filter((s) => canSeeModel(c.var.access, s.model)) }, 200);
     })
     .openapi(getRoute, async (c) => {

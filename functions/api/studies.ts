@@ -4,6 +4,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { getDatasetMeta } from '../../shared/datasets';
 import { ApiError } from './http/errors';
+import type { StudyHeadline } from '../../shared/storage/headlines';
 import { D1Listings } from '../../shared/storage/listings';
 import { ashaRungs } from '../../shared/study/asha';
 import { resolveSearch, validateSpace } from '../../shared/study/search';
@@ -143,18 +144,7 @@ export function studyRoutes() {
       return c.json({ id, model, status: 'running' as const, trials: spec.trials }, 202);
     })
     .openapi(listRoute, async (c) => {
-      type Meta = {
-        model: string;
-        dataset: string;
-        strategy: string;
-        status: string;
-        createdAt: string;
-        total: number;
-        finished: number;
-        bestValAccuracy: number | null;
-        promotedVersion: number | null;
-      };
-      const studies = await new D1Listings(c.env.DB).list<Meta>('study');
+      const studies = await new D1Listings(c.env.DB).list<StudyHeadline>('study');
       return c.json({ studies: studies.filter((s) => canSeeModel(c.var.access, s.model)) }, 200);
     })
     .openapi(getRoute, async (c) => {

@@ -8,6 +8,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { log, logError } from '../../shared/log';
 import { registryKeys } from '../../shared/storage/keys';
+import type { ModelHeadline } from '../../shared/storage/headlines';
 import { D1Listings } from '../../shared/storage/listings';
 import { decidePromotion, type ChampionEvidence, type GuardSettings } from '../../shared/study/compare';
 import type { ModelVersion, PromotionOutcome, RegistryEvent, VersionCandidate } from '../../shared/study/types';
@@ -209,7 +210,7 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
           testAccuracy: meta.metrics.testAccuracy,
           studyId: meta.studyId,
           updatedAt: new Date().toISOString(),
-        },
+        } satisfies ModelHeadline,
       });
     } catch (err) {
       logError('listing_write_failed', { model: meta.model, reason: err instanceof Error ? err.message : String(err) });

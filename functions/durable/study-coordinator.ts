@@ -21,6 +21,7 @@ import { R2BlobStore } from '../../shared/storage/blob-store';
 import { log, logError } from '../../shared/log';
 import { KvStore } from '../../shared/storage/kv-store';
 import { coordinatorKeys, keys } from '../../shared/storage/keys';
+import type { StudyHeadline } from '../../shared/storage/headlines';
 import { D1Listings } from '../../shared/storage/listings';
 import { ashaDecision, ashaRungs, DEFAULT_ASHA, type RungDecision } from '../../shared/study/asha';
 import { ChampionMovedError, promoteThroughGuard, type ChallengerRows } from '../../shared/study/champion';
@@ -438,7 +439,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
           finished: v.progress.complete + v.progress.pruned + v.progress.diverged + v.progress.failed,
           bestValAccuracy: v.best?.valAccuracy ?? null,
           promotedVersion: v.promotion?.version ?? null,
-        },
+        } satisfies StudyHeadline,
       });
       await this.ctx.storage.delete('listingDirty');
     } catch (err) {

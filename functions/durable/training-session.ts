@@ -43,6 +43,7 @@ import { log, logError } from '../../shared/log';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys, sessionKeys } from '../../shared/storage/keys';
+import type { SessionHeadline } from '../../shared/storage/headlines';
 import { D1Listings } from '../../shared/storage/listings';
 import { promoteThroughGuard, type ChallengerRows } from '../../shared/study/champion';
 import type { GuardSettings } from '../../shared/study/compare';
@@ -203,7 +204,7 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
     const view = await this.view();
     if (!view) return;
     const { curve } = view;
-    const headline = {
+    const headline: SessionHeadline = {
       model: view.model,
       dataset: view.dataset,
       status: view.status,
