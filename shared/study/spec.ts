@@ -5,29 +5,23 @@
  */
 import type { DatasetMeta } from '../datasets';
 import type { resolveSearch } from './search';
-import type { Budget, Faults, StudySpec, TpeSettings } from './types';
+import type { Faults, StudySpec, TpeSettings } from './types';
 
 /** What the caller decides; the request's own validation (space, pruner rungs, sampler options) comes first. */
-export interface StudyChoices {
-  id: string;
-  model: string;
-  origin: StudySpec['origin'];
+export type StudyChoices = Pick<
+  StudySpec,
+  'id' | 'model' | 'origin' | 'trials' | 'seed' | 'parallelism' | 'margin' | 'significance' | 'budget'
+> & {
   /** The sampler, pruner and listing label, as `resolveSearch` gives them. */
   search: ReturnType<typeof resolveSearch>;
   tpe?: TpeSettings | null;
-  trials: number;
-  seed: number;
-  parallelism: number;
-  margin: number;
-  significance: number;
-  budget: Budget;
   /** Overrides of the dataset's space; absent: the dataset's settings decide. */
   space?: Record<string, unknown>;
   from?: string | null;
   warmStart?: StudySpec['warmStart'];
   faults?: Faults | null;
   now: Date;
-}
+};
 
 export function buildStudySpec(dataset: DatasetMeta, c: StudyChoices): StudySpec {
   const { pruner } = c.search;
