@@ -19,6 +19,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { allowsModel, hasScope, parseAccessMode, ROOT, type Principal, type Scope } from '../../shared/access/scopes';
 import type { KeyLeases } from '../../shared/access/leases';
 import { hashToken, keyIdOf } from '../../shared/access/tokens';
+import { AUTH_FAILURE_PERIOD_S, type AuthFailures } from './auth-failures';
 import { tokensEqual } from './http/auth';
 import { ApiError } from './http/errors';
 import { logError } from '../../shared/log';
@@ -38,23 +39,52 @@ export interface AccessState {
   enforced: boolean;
 }
 
-type AccessEnv = { Bindings: Env; Variables: { access: AccessState; leases: KeyLeases } };
+type AccessEnv = { Bindings: Env; Variables: { access: AccessState; leases: KeyLeases; failures: AuthFailures } };
 
 /** Public in open mode: the behaviour before keys existed. */
 const OPEN_SCOPES: readonly Scope[] = ['read', 'predict'];
 /** The binding's window (wrangler.toml [[ratelimits]] period): it does not say when the window resets. */
 const PUBLIC_LIMIT_PERIOD_S = 10;
 
-/** The caller's principal: null when no Authorization header was sent; throws 401/429 for a bad or limited key. */
+/**
+ * The caller's principal: null when no Authorization header was sent; throws 401 for a bad key, 429 for
+ * a limited key or an address with too many failed authentications (auth-failures.ts).
+ */
 async function authenticate(c: Context<AccessEnv>): Promise<Principal | null> {
   const header = c.req.header('authorization');
   if (header === undefined) return null;
+  const address = c.req.header('cf-connecting-ip');
+  try {
+    return await verify(c, header, c.var.failures.refusedFor(address));
+  } catch (err) {
+    if (
+      err instanceof ApiError &&
+      err.code === 'unauthorized' &&
+      (await c.var.failures.fail(c.env.AUTH_FAILURE_LIMIT, address))
+    )
+      throw tooManyFailures(AUTH_FAILURE_PERIOD_S);
+    throw err;
+  }
+}
+
+const tooManyFailures = (seconds: number) =>
+  new ApiError('rate_limited', 'too many failed authentications from this address; try again later', {
+    'retry-after': String(seconds),
+  });
+
+/** `refusedFor` > 0: the address is over its failure limit, and only a token this isolate holds a lease for passes. */
+async function verify(c: Context<AccessEnv>, header: string, refusedFor: number): Promise<Principal> {
   const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
   if (!token) throw new ApiError('unauthorized', 'malformed Authorization header: expected "Bearer <key>"');
   const id = keyIdOf(token);
   if (id) {
+    const hash = await hashToken(token);
     const key = apiKeyStub(c.env.KEYS, id);
-    const result = await c.var.leases.admit(id, await hashToken(token), (hash, returned) => key.check(hash, returned));
+    const result =
+      refusedFor > 0
+        ? c.var.leases.fromLease(id, hash)
+        : await c.var.leases.admit(id, hash, (h, returned) => key.check(h, returned));
+    if (!result) throw tooManyFailures(refusedFor);
     if (result.ok) return result.principal;
     if (result.reason === 'limited')
       throw new ApiError('rate_limited', `key ${id} is over its rate limit`, {
@@ -62,6 +92,7 @@ async function authenticate(c: Context<AccessEnv>): Promise<Principal | null> {
       });
     throw new ApiError('unauthorized', result.reason === 'revoked' ? `key ${id} was revoked` : 'unknown API key');
   }
+  if (refusedFor > 0) throw tooManyFailures(refusedFor);
   if (c.env.ADMIN_TOKEN && (await tokensEqual(token, c.env.ADMIN_TOKEN))) return ROOT;
   throw new ApiError('unauthorized', 'unknown API key');
 }

@@ -14,19 +14,23 @@ import { sessionRoutes } from './sessions';
 import { auditRoutes, keyRoutes } from './keys';
 import { openApiDocument, registerSecurityScheme } from './openapi';
 import { KeyLeases } from '../../shared/access/leases';
+import { AuthFailures } from './auth-failures';
 import { parseAccessMode } from '../../shared/access/scopes';
 
 /**
- * Builds the HTTP surface once per isolate. The serving cache and the key leases live in this closure
- * (not in module globals) and reach handlers through c.var.
+ * Builds the HTTP surface once per isolate. The serving cache, the key leases and the memory of
+ * addresses with too many failed authentications live in this closure (not in module globals) and
+ * reach handlers through c.var.
  */
 export function createApp(serving = new ServingCache()) {
   const app = newRouter();
   const leases = new KeyLeases();
+  const failures = new AuthFailures();
 
   app.use('*', async (c, next) => {
     c.set('serving', serving);
     c.set('leases', leases);
+    c.set('failures', failures);
     await next();
   });
   app.use('*', publicCors());
@@ -37,6 +41,7 @@ export function createApp(serving = new ServingCache()) {
     if (c.req.method !== 'POST' || !c.req.path.endsWith('/predict')) return next();
     const started = performance.now();
     const cold = served++ === 0;
+    if (cold) serving.warm();
     await next();
     c.res.headers.append(
       'server-timing',

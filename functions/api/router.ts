@@ -9,12 +9,16 @@ import type { ServingCache } from '../services/serving';
 import type { KeyLeases } from '../../shared/access/leases';
 import type { Scope } from '../../shared/access/scopes';
 import { scopeMiddleware, type AccessState, type ModelRule } from './access';
+import type { AuthFailures } from './auth-failures';
 import { bodyChecks } from './http/body';
 import { ApiError, errorBody } from './http/errors';
 import { describeZodError } from './http/validation';
 import { ErrorSchema } from './schemas';
 
-export type AppEnv = { Bindings: Env; Variables: { serving: ServingCache; access: AccessState; leases: KeyLeases } };
+export type AppEnv = {
+  Bindings: Env;
+  Variables: { serving: ServingCache; access: AccessState; leases: KeyLeases; failures: AuthFailures };
+};
 
 /** A router whose request validation failures answer 422 with the offending field named. */
 export function newRouter() {

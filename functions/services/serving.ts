@@ -66,6 +66,15 @@ export class ServingCache {
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /**
+   * Starts the wasm backend (once per isolate) without waiting for it: a prediction calls this before
+   * its key is checked, so on an isolate's first request the start-up and the key's round trip overlap.
+   * Nothing about any model is read before the caller is admitted.
+   */
+  warm(): void {
+    initBackend().catch(() => {});
+  }
+
   /** The current version's metadata, from the registry, cached for POINTER_TTL_MS. */
   async current(deps: ServingDeps, name: string): Promise<ModelVersion | null> {
     const cached = this.pointers.get(name);

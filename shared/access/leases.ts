@@ -52,7 +52,7 @@ export class KeyLeases {
    */
   async admit(id: string, hash: string, ask: AskKey): Promise<KeyCheck> {
     for (;;) {
-      const fromLease = this.spend(id, hash);
+      const fromLease = this.fromLease(id, hash);
       if (fromLease) return fromLease;
       const inFlight = this.asking.get(id);
       if (!inFlight) break;
@@ -83,7 +83,8 @@ export class KeyLeases {
     this.held.delete(id);
   }
 
-  private spend(id: string, hash: string): KeyCheck | null {
+  /** Admits a request from a lease held for this very token, or null (then only the key's object can tell). */
+  fromLease(id: string, hash: string): KeyCheck | null {
     const held = this.held.get(id);
     // Hashes are compared in the clear: knowing how much of a SHA-256 matches does not help find a token.
     if (!held || held.hash !== hash || this.now() >= held.until) return null;

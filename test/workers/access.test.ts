@@ -273,6 +273,50 @@ describe('rate limits', () => {
   }, 90_000);
 });
 
+describe('failed authentications per client address', () => {
+  it('past the limit an address gets 429 with Retry-After instead of 401, even for the right root token; a key admitted before keeps working; other addresses are not affected', async () => {
+    const app = createApp();
+    const from = (ip: string, token: string | null, path = '/v1/keys') =>
+      callIn('keys', path, { token, app, headers: { 'cf-connecting-ip': ip } });
+    const { token: reader } = await createKey({ scopes: ['read'] });
+    expect((await from('198.51.100.9', reader, '/v1/models')).status).toBe(200);
+    // The binding (20 per 60 s) counts in fixed windows on its own clock: the first 429 comes after at
+    // least the limit and at most twice the limit of failures, never earlier, never not at all.
+    const guesses = [`${ROOT_TOKEN}x`, 'etk_0123456789abcdef_' + 'A'.repeat(43), 'not-a-key'];
+    let failed = 0;
+    let limited: Awaited<ReturnType<typeof from>> | null = null;
+    while (failed <= 40) {
+      const res = await from('198.51.100.9', guesses[failed % guesses.length]!);
+      if (res.status === 429) {
+        limited = res;
+        break;
+      }
+      expect(res.status).toBe(401);
+      failed++;
+    }
+    expect(limited, `no 429 after ${failed} failures`).not.toBeNull();
+    expect(failed).toBeGreaterThanOrEqual(20);
+    expect(limited!.body.error.code).toBe('rate_limited');
+    expect(limited!.headers.get('retry-after')).toBe('60');
+    // Refused before anything is checked: the right root token too, and any key this isolate has not admitted.
+    const root = await from('198.51.100.9', ROOT_TOKEN);
+    expect(root.status).toBe(429);
+    expect(Number(root.headers.get('retry-after'))).toBeGreaterThan(0);
+    const { token: fresh } = await createKey({ scopes: ['read'] });
+    expect((await from('198.51.100.9', fresh, '/v1/models')).status).toBe(429);
+    // A key this isolate holds a lease for keeps working from behind that address (the lease is renewed
+    // from another address first: it lasts 1 s, and the loop above may have taken longer).
+    expect((await from('198.51.100.11', reader, '/v1/models')).status).toBe(200);
+    expect((await from('198.51.100.9', reader, '/v1/models')).status).toBe(200);
+    // Other addresses, and keyless open-mode reads from this one, are not affected.
+    expect((await from('198.51.100.10', `${ROOT_TOKEN}x`)).status).toBe(401);
+    expect((await from('198.51.100.10', ROOT_TOKEN)).status).toBe(200);
+    expect((await callIn('open', '/v1/models', { app, headers: { 'cf-connecting-ip': '198.51.100.9' } })).status).toBe(
+      200,
+    );
+  });
+});
+
 describe('key creation input', () => {
   it('refuses bad scopes, models and limits with 422', async () => {
     for (const json of [
