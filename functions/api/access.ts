@@ -42,7 +42,7 @@ export interface AccessState {
 type AccessEnv = { Bindings: Env; Variables: { access: AccessState; leases: KeyLeases; failures: AuthFailures } };
 
 /** Public in open mode: the behaviour before keys existed. */
-const OPEN_SCOPES: readonly Scope[] = ['read', 'predict'];
+export const OPEN_SCOPES: readonly Scope[] = ['read', 'predict'];
 /** The binding's window (wrangler.toml [[ratelimits]] period): it does not say when the window resets. */
 const PUBLIC_LIMIT_PERIOD_S = 10;
 
@@ -139,11 +139,17 @@ async function audit(c: Context<AccessEnv>, principal: Principal): Promise<void>
   }
 }
 
-export function scopeMiddleware(scope: Scope, models: ModelRule): MiddlewareHandler<AccessEnv> {
+/**
+ * What a route needs: one scope, or `any` valid key (a route about the caller itself, such as
+ * GET /v1/keys/self; public in open mode like reads, where no key means the public scopes).
+ */
+export type RouteScope = Scope | 'any';
+
+export function scopeMiddleware(scope: RouteScope, models: ModelRule): MiddlewareHandler<AccessEnv> {
   return async (c, next) => {
     const mode = parseAccessMode(c.env.ACCESS_MODE);
     const principal = await authenticate(c);
-    const isPublic = mode === 'open' && OPEN_SCOPES.includes(scope);
+    const isPublic = mode === 'open' && (scope === 'any' || OPEN_SCOPES.includes(scope));
     c.set('access', { principal, enforced: !isPublic });
     if (isPublic) {
       if (!principal && scope === 'predict') await limitAddress(c);
@@ -154,7 +160,7 @@ export function scopeMiddleware(scope: Scope, models: ModelRule): MiddlewareHand
         'unauthorized',
         `this route needs an API key with the "${scope}" scope: Authorization: Bearer <key>`,
       );
-    if (!hasScope(principal, scope))
+    if (scope !== 'any' && !hasScope(principal, scope))
       throw new ApiError('forbidden', `key ${principal.keyId} lacks the "${scope}" scope`);
     if (principal.models !== null) {
       if (models === 'all')

@@ -1,6 +1,6 @@
 /**
  * /v1/keys (admin): create a scoped API key (its token shown once), list keys (never their tokens or
- * hashes), revoke one with immediate effect. /v1/audit (admin): the trail of admin actions.
+ * hashes), revoke one with immediate effect. /v1/keys/self (any key): what the caller may do. /v1/audit (admin): the trail of admin actions.
  *
  * Creation writes the listing first, then the key's own object: if the second write fails the listing
  * shows a key whose token nobody ever saw, harmless. Revocation writes the key's object first (that is
@@ -9,7 +9,9 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { KeyRecord } from '../../shared/access/records';
 import { summaryOf } from '../../shared/access/records';
+import { hasScope, parseAccessMode, SCOPES } from '../../shared/access/scopes';
 import { newApiKey } from '../../shared/access/tokens';
+import { OPEN_SCOPES } from './access';
 import { ApiError } from './http/errors';
 import { log } from '../../shared/log';
 import { apiKeyStub, auditStub, keyDirectoryStub } from '../durable/stubs';
@@ -21,6 +23,7 @@ import {
   KeyCreatedSchema,
   KeyIdParam,
   KeyListSchema,
+  KeySelfSchema,
   KeyRequestSchema,
   KeySummarySchema,
 } from './schemas';
@@ -58,8 +61,29 @@ const revokeKeyRoute = createRoute(
   }),
 );
 
+const selfRoute = createRoute(
+  requireScope(
+    'any',
+    'checked',
+  )({
+    method: 'get',
+    path: '/self',
+    summary: 'What the presented key may do (any valid key; no key in open mode): the dashboard hides the rest',
+    responses: { 200: jsonContent(KeySelfSchema, 'Scopes and models of this caller') },
+  }),
+);
+
 export function keyRoutes() {
   return newRouter()
+    .openapi(selfRoute, (c) => {
+      const mode = parseAccessMode(c.env.ACCESS_MODE);
+      const principal = c.var.access.principal;
+      // In open mode reads and predictions are everyone's, whatever the key says.
+      const scopes = SCOPES.filter(
+        (s) => (principal !== null && hasScope(principal, s)) || (mode === 'open' && OPEN_SCOPES.includes(s)),
+      );
+      return c.json({ mode, keyId: principal?.keyId ?? null, scopes, models: principal?.models ?? null }, 200);
+    })
     .openapi(createKeyRoute, async (c) => {
       const spec = c.req.valid('json');
       const { id, token, hash } = await newApiKey();

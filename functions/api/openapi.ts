@@ -1,7 +1,8 @@
 /**
  * /openapi.json for this deployment. Every scoped operation carries `security` (the bearer key),
  * `x-scope`, `x-models` and the 401/403/429 answers (router.ts, requireScope). In open mode the `read`
- * and `predict` operations also accept no key (an empty security requirement) and cannot answer 403, so
+ * and `predict` operations (and `any`: GET /v1/keys/self) also accept no key (an empty security
+ * requirement) and cannot answer 403, so
  * the document tells a client exactly what this deployment asks of it.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
@@ -41,7 +42,7 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>, mode: AccessMode) {
   if (mode === 'open') {
     for (const item of Object.values(doc.paths ?? {})) {
       for (const op of Object.values(item as Record<string, Operation>)) {
-        if (op['x-scope'] !== 'read' && op['x-scope'] !== 'predict') continue;
+        if (op['x-scope'] !== 'read' && op['x-scope'] !== 'predict' && op['x-scope'] !== 'any') continue;
         op.security = [...(op.security ?? []), {}];
         const { 403: _forbidden, ...responses } = op.responses ?? {};
         op.responses = { ...responses, 401: errorResponse('A key was sent and is unknown or revoked') };

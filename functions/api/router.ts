@@ -7,8 +7,7 @@ import { OpenAPIHono, type RouteConfig, type z } from '@hono/zod-openapi';
 import type { Result } from '../durable/contracts';
 import type { ServingCache } from '../services/serving';
 import type { KeyLeases } from '../../shared/access/leases';
-import type { Scope } from '../../shared/access/scopes';
-import { scopeMiddleware, type AccessState, type ModelRule } from './access';
+import { scopeMiddleware, type AccessState, type ModelRule, type RouteScope } from './access';
 import type { AuthFailures } from './auth-failures';
 import { bodyChecks } from './http/body';
 import { ApiError, errorBody } from './http/errors';
@@ -48,7 +47,7 @@ export const jsonBody = <T extends z.ZodType>(schema: T, { required = true } = {
  * (openapi.ts relaxes `security` for the routes that are public in open mode.)
  */
 export const requireScope =
-  (scope: Scope, models: ModelRule = 'all') =>
+  (scope: RouteScope, models: ModelRule = 'all') =>
   <R extends RouteConfig>(route: R) => ({
     ...route,
     security: [{ apiKey: [] as string[] }],
@@ -58,7 +57,9 @@ export const requireScope =
     responses: {
       ...route.responses,
       401: jsonContent(ErrorSchema, 'No key, or an unknown or revoked one'),
-      403: jsonContent(ErrorSchema, 'The key lacks the scope, or is limited to other models'),
+      ...(scope === 'any'
+        ? {}
+        : { 403: jsonContent(ErrorSchema, 'The key lacks the scope, or is limited to other models') }),
       429: jsonContent(ErrorSchema, 'Over the rate limit; see Retry-After'),
     },
   });

@@ -682,6 +682,21 @@ export const KeyCreatedSchema = z
   })
   .openapi('KeyCreated');
 
+export const KeySelfSchema = z
+  .object({
+    mode: z.enum(['open', 'keys']),
+    keyId: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The key\'s id, "root" for the ADMIN_TOKEN, null for no key.' }),
+    scopes: z.array(z.enum(SCOPES)).openapi({
+      description:
+        'What this caller may do here: `admin` spelled out as every scope; without a key in open mode, the public ones.',
+    }),
+    models: z.array(z.string()).nullable().openapi({ description: 'The models it is limited to; null: every model.' }),
+  })
+  .openapi('KeySelf');
+
 export const KeyListSchema = z.object({ keys: z.array(KeySummarySchema) }).openapi('KeyList');
 
 export const KeyIdParam = z.object({

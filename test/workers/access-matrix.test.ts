@@ -13,7 +13,7 @@ import { callIn, createKey, ROOT_TOKEN } from './access-helpers';
 interface Op {
   method: string;
   path: string;
-  scope: Scope | null;
+  scope: Scope | 'any' | null;
   models: 'path' | 'checked' | 'all' | null;
 }
 
@@ -144,6 +144,7 @@ const FIXTURES: Record<string, (allowed: boolean) => Promise<Request>> = {
     return { path: `/v1/keys/${made.key.id}` };
   },
   'GET /v1/audit': async () => ({ path: '/v1/audit' }),
+  'GET /v1/keys/self': async () => ({ path: '/v1/keys/self' }),
 };
 
 const ops: Op[] = [];
@@ -152,9 +153,9 @@ let callers: Caller[] = [];
 /** What a caller must get: 'ok' (2xx), 401 or 403. */
 function expected(op: Op, mode: AccessMode, who: Caller): 'ok' | 401 | 403 {
   if (!op.scope) return 'ok';
-  const isPublic = mode === 'open' && (op.scope === 'read' || op.scope === 'predict');
+  const isPublic = mode === 'open' && (op.scope === 'read' || op.scope === 'predict' || op.scope === 'any');
   if (!who.scopes) return who.token === null && isPublic ? 'ok' : 401;
-  if (isPublic) return 'ok';
+  if (isPublic || op.scope === 'any') return 'ok';
   if (!hasScope({ keyId: who.label, scopes: who.scopes, models: who.models }, op.scope)) return 403;
   if (who.models !== null && op.models === 'all') return 403;
   return 'ok';
@@ -235,13 +236,15 @@ describe('the OpenAPI document declares access for every operation', () => {
       expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
       for (const o of ops.filter((x) => x.scope)) {
         const op = doc.paths[o.path][o.method.toLowerCase()];
-        const isPublic = mode === 'open' && (o.scope === 'read' || o.scope === 'predict');
+        const isPublic = mode === 'open' && (o.scope === 'read' || o.scope === 'predict' || o.scope === 'any');
         expect(op.security, `${mode} ${o.method} ${o.path}`).toEqual(
           isPublic ? [{ apiKey: [] }, {}] : [{ apiKey: [] }],
         );
         expect(Object.keys(op.responses)).toEqual(
-          expect.arrayContaining(isPublic ? ['401', '429'] : ['401', '403', '429']),
+          expect.arrayContaining(isPublic || o.scope === 'any' ? ['401', '429'] : ['401', '403', '429']),
         );
+        // A route about the caller itself never refuses a valid key.
+        if (o.scope === 'any') expect(Object.keys(op.responses)).not.toContain('403');
       }
     }
   });

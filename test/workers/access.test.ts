@@ -317,6 +317,29 @@ describe('failed authentications per client address', () => {
   });
 });
 
+describe('GET /v1/keys/self', () => {
+  it("tells a caller what it may do: the key's scopes (admin spelled out), its models, and the public scopes in open mode", async () => {
+    const { id, token } = await createKey({ scopes: ['review'], models: [MODEL] });
+    const self = (mode: 'open' | 'keys', t: string | null) => callIn(mode, '/v1/keys/self', { token: t });
+    expect((await self('open', null)).body).toEqual({
+      mode: 'open',
+      keyId: null,
+      scopes: ['predict', 'read'],
+      models: null,
+    });
+    expect((await self('keys', null)).status).toBe(401);
+    expect((await self('keys', token)).body).toEqual({ mode: 'keys', keyId: id, scopes: ['review'], models: [MODEL] });
+    expect((await self('open', token)).body.scopes).toEqual(['predict', 'read', 'review']);
+    expect((await self('keys', ROOT_TOKEN)).body).toEqual({
+      mode: 'keys',
+      keyId: 'root',
+      scopes: ['predict', 'read', 'review', 'admin'],
+      models: null,
+    });
+    expect((await self('keys', `${token}x`)).status).toBe(401);
+  });
+});
+
 describe('key creation input', () => {
   it('refuses bad scopes, models and limits with 422', async () => {
     for (const json of [
