@@ -2,6 +2,17 @@
  * Tabular classification data: the in-memory form, a seeded stratified split, and the feature
  * standardisation that travels with every model.
  */
+import {
+  DEFAULT_MISSING_MARKERS,
+  encodeTable,
+  fitPreprocessing,
+  slotNames,
+  standardisedSlots,
+  type ColumnSchema,
+  type DroppedColumn,
+  type Preprocessing,
+  type RawTable,
+} from './preprocess';
 import { Rng } from './random';
 
 export interface Dataset {
@@ -29,7 +40,25 @@ export interface Standardisation {
   std: number[];
 }
 
+/**
+ * A table as uploaded and stored: its kept input columns (typed, markers resolved), the schema they are
+ * read with, the columns dropped (with why), and the labels as class indices.
+ */
+export interface TableDataset {
+  name: string;
+  table: RawTable;
+  schema: ColumnSchema[];
+  dropped: DroppedColumn[];
+  /** The label column's name (as uploaded). */
+  label: string;
+  classNames: string[];
+  y: Int32Array;
+  rows: number;
+  missingMarkers: string[];
+}
+
 export interface Split {
+  /** Names of the model's inputs: the features, or for a table the encoded slots ("island=Dream"). */
   featureNames: string[];
   classNames: string[];
   features: number;
@@ -39,6 +68,11 @@ export interface Split {
   test: Part;
   standardisation: Standardisation;
   seed: number;
+  /**
+   * A table's preprocessing, fitted on its training rows (the model's inputs are its encoded slots), and
+   * its test rows as uploaded, which another version's preprocessing reads (the promotion guard).
+   */
+  table?: { preprocessing: Preprocessing; test: RawTable };
 }
 
 export interface SplitFractions {
@@ -81,7 +115,7 @@ export const MIN_CLASS_ROWS = 3;
  * shuffled so classes interleave.
  */
 export function stratifiedSplit(
-  data: Dataset,
+  data: Pick<Dataset, 'classNames' | 'rows' | 'y'>,
   seed: number,
   fractions = DEFAULT_FRACTIONS,
 ): { train: number[]; validation: number[]; test: number[] } {
@@ -166,5 +200,77 @@ export function prepareSplit(data: Dataset, seed: number, fractions = DEFAULT_FR
     test: part(take(data, idx.test)),
     standardisation,
     seed,
+  };
+}
+
+/** The rows `rows` of a table, in that order (the test rows the guard reads a champion's inputs from). */
+export function tableRows(t: RawTable, rows: readonly number[]): RawTable {
+  return {
+    rows: rows.length,
+    columns: t.columns.map((c) =>
+      c.kind === 'number'
+        ? { ...c, values: Float32Array.from(rows, (r) => c.values[r]!) }
+        : { ...c, codes: Uint16Array.from(rows, (r) => c.codes[r]!) },
+    ),
+  };
+}
+
+export class TableEncodingError extends Error {
+  override name = 'TableEncodingError';
+}
+
+/**
+ * The split of a table: the preprocessing is fitted on the training rows alone (medians, categories),
+ * every part is encoded with it, and the numeric slots are standardised with the training rows'
+ * statistics; one-hot and missing-indicator slots are left as 0/1 (mean 0, scale 1 in the folded layer).
+ */
+export function prepareTableSplit(data: TableDataset, seed: number, fractions = DEFAULT_FRACTIONS): Split {
+  const idx = stratifiedSplit(data, seed, fractions);
+  const preprocessing = fitPreprocessing(data.table, data.schema, idx.train, { missingMarkers: data.missingMarkers });
+  const encode = (rows: number[]): Part => {
+    const e = encodeTable(preprocessing, data.table, rows);
+    if (!e.ok) throw new TableEncodingError(e.reason);
+    return { x: e.x, y: Int32Array.from(rows, (r) => data.y[r]!), rows: rows.length };
+  };
+  const train = encode(idx.train);
+  const width = preprocessing.width;
+  const standardisation = computeStandardisation(train.x, train.rows, width);
+  standardisedSlots(preprocessing).forEach((scaled, k) => {
+    if (scaled) return;
+    standardisation.mean[k] = 0;
+    standardisation.std[k] = 1;
+  });
+  const part = (p: Part): Part => ({ ...p, x: standardiseInPlace(p.x, standardisation) });
+  return {
+    featureNames: slotNames(preprocessing),
+    classNames: data.classNames,
+    features: width,
+    classes: data.classNames.length,
+    train: part(train),
+    validation: part(encode(idx.validation)),
+    test: part(encode(idx.test)),
+    standardisation,
+    seed,
+    table: { preprocessing, test: tableRows(data.table, idx.test) },
+  };
+}
+
+/** A numeric dataset as a table (every column numeric, nothing dropped): one stored form for both. */
+export function tableOfDataset(d: Dataset, label = 'label'): TableDataset {
+  const columns = d.featureNames.map((name, f) => ({
+    name,
+    kind: 'number' as const,
+    values: Float32Array.from({ length: d.rows }, (_, r) => d.x[r * d.features + f]!),
+  }));
+  return {
+    name: d.name,
+    table: { rows: d.rows, columns },
+    schema: d.featureNames.map((name) => ({ name, type: 'numeric' as const, source: 'declared' as const })),
+    dropped: [],
+    label,
+    classNames: d.classNames,
+    y: d.y,
+    rows: d.rows,
+    missingMarkers: [...DEFAULT_MISSING_MARKERS],
   };
 }

@@ -1,18 +1,29 @@
 /**
- * User datasets: CSV (header row) or JSON in, a validated Dataset out. Rows are streamed into typed
- * arrays one at a time, so a 784-feature x 5,000-row upload never exists as millions of JS strings.
+ * User datasets: CSV (header row) or JSON in, a validated table out. Cells are read one row at a time
+ * into typed columns (numbers as float32, text as 16-bit codes into a dictionary), so a 784-feature x
+ * 5,000-row upload never exists as millions of JS strings. Missing markers are resolved here; column
+ * types are inferred (or declared) and useless columns dropped with their reason (models/preprocess.ts).
  * Every rejection names the row and column.
  */
 import Papa from 'papaparse';
-import { MIN_CLASS_ROWS, type Dataset } from './dataset';
+import { MIN_CLASS_ROWS, type TableDataset } from './dataset';
+import {
+  ColumnBuilder,
+  DEFAULT_MISSING_MARKERS,
+  inferColumns,
+  PreprocessError,
+  type ColumnType,
+  type RawTable,
+} from './preprocess';
 
 export const DATASET_LIMITS = {
   maxRows: 20_000,
   maxFeatures: 1_024,
   maxClasses: 100,
   /**
-   * Feature cells (rows x features). Sized by measured peak memory (BENCHMARKS.md, "Memory at the
-   * dataset caps"): an upload at 8 M cells peaked near 130 MB, over the 128 MB isolate.
+   * Feature cells (rows x features), and also rows x encoded inputs once categories are one-hot. Sized
+   * by measured peak memory (BENCHMARKS.md, "Memory at the dataset caps"): an upload at 8 M cells peaked
+   * near 130 MB, over the 128 MB isolate.
    */
   maxCells: 4_000_000,
   maxNameLength: 64,
@@ -22,49 +33,53 @@ export class DatasetError extends Error {
   override name = 'DatasetError';
 }
 
-/**
- * Collects floats as rows arrive, in fixed-size blocks: no doubling (which holds up to 3x the data
- * while it copies) and no trailing slack.
- */
-class FloatBuffer {
-  private static readonly BLOCK = 1 << 16;
-  private blocks: Float32Array[] = [];
-  private block = new Float32Array(FloatBuffer.BLOCK);
-  private at = 0;
-  length = 0;
-  push(v: number): void {
-    if (this.at === FloatBuffer.BLOCK) {
-      this.blocks.push(this.block);
-      this.block = new Float32Array(FloatBuffer.BLOCK);
-      this.at = 0;
-    }
-    this.block[this.at++] = v;
-    this.length++;
-  }
-  /**
-   * The values, in a buffer with `extraBytes` spare at its end (for the labels, so the stored form of
-   * the table needs no further copy). Blocks are let go as they are copied.
-   */
-  finish(extraBytes: number): Float32Array {
-    const out = new Float32Array(new ArrayBuffer(this.length * 4 + extraBytes), 0, this.length);
-    let offset = 0;
-    for (let i = 0; i < this.blocks.length; i++) {
-      out.set(this.blocks[i]!, offset);
-      offset += FloatBuffer.BLOCK;
-      this.blocks[i] = EMPTY;
-    }
-    out.set(this.block.subarray(0, this.at), offset);
-    this.blocks = [];
-    this.block = EMPTY;
-    return out;
-  }
+/** How an upload is read: the label column, declared column types, the missing-value markers. */
+export interface UploadOptions {
+  label?: string;
+  types?: Record<string, ColumnType | 'drop'>;
+  /** Cells that mean "missing" (an empty cell always does). Default: NA, N/A, NaN, null, ?. */
+  missingMarkers?: readonly string[];
 }
-const EMPTY = new Float32Array(0);
 
-/** Labels as class indices, placed right after the features in x's buffer when it has room for them. */
-function labelArray(x: Float32Array, rows: number): Int32Array {
-  const room = x.buffer.byteLength - x.byteOffset - x.byteLength;
-  return room >= rows * 4 ? new Int32Array(x.buffer, x.byteOffset + x.byteLength, rows) : new Int32Array(rows);
+export const COLUMN_TYPES = ['numeric', 'categorical', 'boolean', 'drop'] as const;
+
+/** `col:type,col:type` or a JSON object { "col": "type" } (for names with commas or colons). */
+export function parseTypes(text: string): Record<string, ColumnType | 'drop'> {
+  const out: Record<string, ColumnType | 'drop'> = {};
+  let pairs: [string, unknown][];
+  if (text.trim().startsWith('{')) {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch {
+      throw new DatasetError('types: not valid JSON');
+    }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+      throw new DatasetError('types: expected an object { "column": "numeric" | "categorical" | "boolean" | "drop" }');
+    pairs = Object.entries(obj);
+  } else
+    pairs = text
+      .split(',')
+      .filter((p) => p.trim() !== '')
+      .map((p) => {
+        const at = p.lastIndexOf(':');
+        if (at <= 0) throw new DatasetError(`types: "${p.slice(0, 64)}" is not column:type`);
+        return [p.slice(0, at).trim(), p.slice(at + 1).trim()];
+      });
+  for (const [name, type] of pairs) {
+    if (!(COLUMN_TYPES as readonly unknown[]).includes(type))
+      throw new DatasetError(
+        `types: column "${name.slice(0, 64)}": ${JSON.stringify(type)?.slice(0, 40)} is not one of ${COLUMN_TYPES.join(', ')}`,
+      );
+    out[name] = type as ColumnType | 'drop';
+  }
+  return out;
+}
+
+/** The markers in effect: the empty cell plus the given ones (default: NA, N/A, NaN, null, ?). */
+function markersOf(options: UploadOptions): string[] {
+  const given = options.missingMarkers ?? DEFAULT_MISSING_MARKERS;
+  return ['', ...given.map((m) => m.trim()).filter((m) => m !== '')].filter((m, i, a) => a.indexOf(m) === i);
 }
 
 /** Class names in a stable order: numerically when every label is an integer, else lexicographically. */
@@ -74,7 +89,18 @@ function orderClasses(labels: Set<string>): string[] {
   return all.sort();
 }
 
-function finish(name: string, featureNames: string[], x: Float32Array, rawLabels: string[]): Dataset {
+/**
+ * The validated dataset: classes from the labels (>= 2, every class >= MIN_CLASS_ROWS rows), column
+ * types inferred or declared, constant / all-missing / id-like columns dropped with their reason.
+ */
+function finish(
+  name: string,
+  labelName: string,
+  table: RawTable,
+  rawLabels: string[],
+  options: UploadOptions,
+  markers: string[],
+): TableDataset {
   if (rawLabels.length === 0) throw new DatasetError('the dataset has no rows');
   const counts = new Map<string, number>();
   for (const l of rawLabels) counts.set(l, (counts.get(l) ?? 0) + 1);
@@ -90,54 +116,86 @@ function finish(name: string, featureNames: string[], x: Float32Array, rawLabels
       `class "${scarce}" has ${n} row${n === 1 ? '' : 's'}; every class needs at least ${MIN_CLASS_ROWS} (one each for training, validation and test)`,
     );
   }
+  let inferred;
+  try {
+    inferred = inferColumns(table, options.types ?? {});
+  } catch (err) {
+    if (err instanceof PreprocessError) throw new DatasetError(err.message);
+    throw err;
+  }
+  const { schema, dropped } = inferred;
+  if (schema.length === 0)
+    throw new DatasetError(
+      `no usable feature column: every one was dropped (${dropped.map((d) => `"${d.name}": ${d.reason}`).join(', ')})`,
+    );
+  const keep = new Set(schema.map((c) => c.name));
   const index = new Map(classNames.map((c, i) => [c, i]));
-  const y = labelArray(x, rawLabels.length);
-  rawLabels.forEach((l, i) => (y[i] = index.get(l)!));
   return {
     name,
-    featureNames,
+    table: { rows: table.rows, columns: table.columns.filter((c) => keep.has(c.name)) },
+    schema,
+    dropped,
+    label: labelName,
     classNames,
-    x,
-    y,
+    y: Int32Array.from(rawLabels, (l) => index.get(l)!),
     rows: rawLabels.length,
-    features: featureNames.length,
+    missingMarkers: markers,
   };
 }
 
-function checkFeatureNames(names: string[]): void {
+function checkColumns(names: string[], labelName: string, options: UploadOptions): void {
   if (names.length === 0) throw new DatasetError('no feature columns');
   if (names.length > DATASET_LIMITS.maxFeatures)
     throw new DatasetError(`at most ${DATASET_LIMITS.maxFeatures} features, found ${names.length}`);
-  const seen = new Set<string>();
+  const seen = new Set<string>([labelName]);
   names.forEach((n, i) => {
     if (n === '') throw new DatasetError(`column ${i + 1} has an empty name`);
     if (seen.has(n)) throw new DatasetError(`column "${n}" appears twice`);
     seen.add(n);
   });
+  for (const t of Object.keys(options.types ?? {})) {
+    if (t === labelName) throw new DatasetError(`types: "${t}" is the label column`);
+    if (!names.includes(t)) throw new DatasetError(`types: no column "${t.slice(0, 64)}" in the table`);
+  }
 }
 
-/** Numbers as a CSV writes them; stricter than Number(), which reads '' as 0 and '0x10' as 16. */
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Builders for the feature columns; declared categorical/boolean columns are text from the start. */
+function builders(names: string[], options: UploadOptions): ColumnBuilder[] {
+  return names.map((n) => {
+    const want = options.types?.[n];
+    return new ColumnBuilder(n, want === 'categorical' || want === 'boolean');
+  });
+}
 
-function cellValue(cell: string, row: number, column: string): number {
-  const t = cell.trim();
-  if (t === '') throw new DatasetError(`row ${row}, column "${column}": missing value`);
-  if (!NUMBER.test(t)) throw new DatasetError(`row ${row}, column "${column}": "${t.slice(0, 40)}" is not a number`);
-  const v = Number(t);
-  if (!Number.isFinite(v)) throw new DatasetError(`row ${row}, column "${column}": ${t.slice(0, 40)} is not finite`);
-  return v;
+function checkCells(row: number, features: number): void {
+  if (row > DATASET_LIMITS.maxRows) throw new DatasetError(`at most ${DATASET_LIMITS.maxRows} rows`);
+  if (row * features > DATASET_LIMITS.maxCells)
+    throw new DatasetError(
+      `at most ${DATASET_LIMITS.maxCells.toLocaleString('en-US')} feature cells (rows x features); row ${row} with ${features} features exceeds it`,
+    );
+}
+
+/** A declared-numeric column gets a value that is no number: said at once, with the row. */
+function pushCell(b: ColumnBuilder, cell: string | null, row: number, declared: ColumnType | 'drop' | undefined): void {
+  b.push(cell);
+  if (declared === 'numeric' && b.isText)
+    throw new DatasetError(
+      `row ${row}, column "${b.name}": "${(cell ?? '').slice(0, 40)}" is not a number (declared numeric)`,
+    );
 }
 
 /**
- * CSV with a header row. The label is the last column unless `labelColumn` names another.
- * Handles quoted fields, CRLF, a UTF-8 BOM and a trailing newline. Rows are numbered from 1 after the header.
+ * CSV with a header row. The label is the last column unless `options.label` names another. Handles
+ * quoted fields, CRLF, a UTF-8 BOM and a trailing newline. Rows are numbered from 1 after the header.
  */
-export function parseCsvDataset(name: string, text: string, labelColumn?: string): Dataset {
+export function parseCsvDataset(name: string, text: string, options: UploadOptions = {}): TableDataset {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const markers = markersOf(options);
+  const missing = new Set(markers);
   let header: string[] | null = null;
   let labelAt = -1;
-  let featureNames: string[] = [];
-  const x = new FloatBuffer();
+  let columns: ColumnBuilder[] = [];
+  let declared: (ColumnType | 'drop' | undefined)[] = [];
   const labels: string[] = [];
   let row = 0;
   let failure: DatasetError | null = null;
@@ -148,31 +206,31 @@ export function parseCsvDataset(name: string, text: string, labelColumn?: string
         const cells = result.data;
         if (!header) {
           header = cells.map((c) => c.trim());
-          labelAt = labelColumn === undefined ? header.length - 1 : header.indexOf(labelColumn);
+          labelAt = options.label === undefined ? header.length - 1 : header.indexOf(options.label);
           if (labelAt < 0)
             throw new DatasetError(
-              `label column "${labelColumn}" is not in the header (${header.slice(0, 10).join(', ')}${header.length > 10 ? ', …' : ''})`,
+              `label column "${options.label}" is not in the header (${header.slice(0, 10).join(', ')}${header.length > 10 ? ', …' : ''})`,
             );
           if (header.length < 2)
             throw new DatasetError('the header needs at least one feature column and a label column');
-          featureNames = header.filter((_, i) => i !== labelAt);
-          checkFeatureNames(featureNames);
+          const names = header.filter((_, i) => i !== labelAt);
+          checkColumns(names, header[labelAt]!, options);
+          columns = builders(names, options);
+          declared = names.map((n) => options.types?.[n]);
           return;
         }
         row += 1;
-        if (row > DATASET_LIMITS.maxRows) throw new DatasetError(`at most ${DATASET_LIMITS.maxRows} rows`);
-        if (row * featureNames.length > DATASET_LIMITS.maxCells)
-          throw new DatasetError(
-            `at most ${DATASET_LIMITS.maxCells.toLocaleString('en-US')} feature cells (rows x features); row ${row} with ${featureNames.length} features exceeds it`,
-          );
+        checkCells(row, columns.length);
         if (cells.length !== header.length)
           throw new DatasetError(`row ${row} has ${cells.length} columns, the header has ${header.length}`);
-        for (let i = 0; i < cells.length; i++) {
+        for (let i = 0, f = 0; i < cells.length; i++) {
           if (i === labelAt) continue;
-          x.push(cellValue(cells[i]!, row, header[i]!));
+          const t = cells[i]!.trim();
+          pushCell(columns[f]!, missing.has(t) ? null : t, row, declared[f]);
+          f++;
         }
         const label = cells[labelAt]!.trim();
-        if (label === '') throw new DatasetError(`row ${row}, column "${header[labelAt]}": missing label`);
+        if (missing.has(label)) throw new DatasetError(`row ${row}, column "${header[labelAt]}": missing label`);
         labels.push(label);
       } catch (err) {
         failure = err instanceof DatasetError ? err : new DatasetError(String(err));
@@ -182,46 +240,73 @@ export function parseCsvDataset(name: string, text: string, labelColumn?: string
   });
   if (failure) throw failure;
   if (!header) throw new DatasetError('the CSV is empty');
-  return finish(name, featureNames, x.finish(labels.length * 4), labels);
+  const table: RawTable = { rows: labels.length, columns: columns.map((b) => b.finish()) };
+  return finish(name, (header as string[])[labelAt]!, table, labels, options, markers);
 }
 
-/** JSON form: { "features": [names], "rows": [[numbers]], "labels": [string | integer] }. */
-export function parseJsonDataset(name: string, input: unknown): Dataset {
+/** The JSON value of one cell as text; null for a missing one. */
+function jsonCell(v: unknown, row: number, column: string): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new DatasetError(`row ${row}, column "${column}": ${v} is not finite`);
+    return String(v);
+  }
+  if (typeof v === 'string') return v.trim();
+  if (typeof v === 'boolean') return String(v);
+  throw new DatasetError(
+    `row ${row}, column "${column}": ${JSON.stringify(v)?.slice(0, 40)} is not a number, string, boolean or null`,
+  );
+}
+
+/**
+ * JSON form: { "features": [names], "rows": [[number | string | boolean | null]], "labels": [string |
+ * integer], "label"?: name, "schema"?: { column: type }, "missing"?: [markers] }.
+ */
+export function parseJsonDataset(name: string, input: unknown, options: UploadOptions = {}): TableDataset {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     throw new DatasetError('expected an object { features, rows, labels }');
-  const { features, rows, labels, ...rest } = input as Record<string, unknown>;
+  const { features, rows, labels, label, schema, missing: markersIn, ...rest } = input as Record<string, unknown>;
   const extra = Object.keys(rest);
   if (extra.length) throw new DatasetError(`unknown field "${extra[0]}"`);
   if (!Array.isArray(features) || !features.every((f) => typeof f === 'string'))
     throw new DatasetError('features must be an array of column names');
-  if (!Array.isArray(rows)) throw new DatasetError('rows must be an array of arrays of numbers');
+  if (!Array.isArray(rows)) throw new DatasetError('rows must be an array of arrays');
   if (!Array.isArray(labels)) throw new DatasetError('labels must be an array');
+  if (label !== undefined && typeof label !== 'string') throw new DatasetError('label must be a column name');
+  if (markersIn !== undefined && !(Array.isArray(markersIn) && markersIn.every((m) => typeof m === 'string')))
+    throw new DatasetError('missing must be an array of strings');
+  const opts: UploadOptions = {
+    ...options,
+    ...(schema !== undefined ? { types: parseTypes(JSON.stringify(schema)) } : {}),
+    ...(markersIn !== undefined ? { missingMarkers: markersIn as string[] } : {}),
+  };
+  const labelName = (label as string | undefined) ?? options.label ?? 'label';
   const names = (features as string[]).map((f) => f.trim());
-  checkFeatureNames(names);
+  checkColumns(names, labelName, opts);
   if (rows.length > DATASET_LIMITS.maxRows) throw new DatasetError(`at most ${DATASET_LIMITS.maxRows} rows`);
   if (labels.length !== rows.length) throw new DatasetError(`${rows.length} rows but ${labels.length} labels`);
   if (rows.length * names.length > DATASET_LIMITS.maxCells)
     throw new DatasetError(
       `at most ${DATASET_LIMITS.maxCells.toLocaleString('en-US')} feature cells (rows x features), got ${rows.length * names.length}`,
     );
-  const x = new Float32Array(rows.length * names.length);
+  const markers = markersOf(opts);
+  const missing = new Set(markers);
+  const columns = builders(names, opts);
+  const declared = names.map((n) => opts.types?.[n]);
   rows.forEach((r, i) => {
     if (!Array.isArray(r)) throw new DatasetError(`row ${i + 1} is not an array`);
     if (r.length !== names.length)
       throw new DatasetError(`row ${i + 1} has ${r.length} values, there are ${names.length} features`);
     r.forEach((v, j) => {
-      if (v === null || v === undefined) throw new DatasetError(`row ${i + 1}, column "${names[j]}": missing value`);
-      if (typeof v !== 'number' || !Number.isFinite(v))
-        throw new DatasetError(
-          `row ${i + 1}, column "${names[j]}": ${JSON.stringify(v)?.slice(0, 40)} is not a finite number`,
-        );
-      x[i * names.length + j] = v;
+      const t = jsonCell(v, i + 1, names[j]!);
+      pushCell(columns[j]!, t === null || missing.has(t) ? null : t, i + 1, declared[j]);
     });
   });
   const strLabels = labels.map((l, i) => {
-    if (typeof l === 'string' && l.trim() !== '') return l.trim();
+    if (typeof l === 'string' && !missing.has(l.trim())) return l.trim();
     if (typeof l === 'number' && Number.isInteger(l)) return String(l);
     throw new DatasetError(`label of row ${i + 1}: ${JSON.stringify(l)?.slice(0, 40)} is not a string or an integer`);
   });
-  return finish(name, names, x, strLabels);
+  const table: RawTable = { rows: rows.length, columns: columns.map((b) => b.finish()) };
+  return finish(name, labelName, table, strLabels, opts, markers);
 }

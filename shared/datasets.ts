@@ -11,8 +11,24 @@
  * failed or rejected upload leaves no visible dataset behind, and a reader sees the old version or
  * the new one. Superseded versions are deleted by the catalog once no study or session pins them.
  */
-import { prepareSplit, stratifiedSplit, type Dataset, type Split } from '../models/dataset';
+import {
+  prepareSplit,
+  prepareTableSplit,
+  stratifiedSplit,
+  tableOfDataset,
+  type Dataset,
+  type Split,
+  type TableDataset,
+} from '../models/dataset';
 import { loadEmbeddedDigits } from '../models/digits-embedded';
+import {
+  fitPreprocessing,
+  MISSING_CODE,
+  type ColumnSchema,
+  type DroppedColumn,
+  type TableColumn,
+} from '../models/preprocess';
+import { DATASET_LIMITS, DatasetError } from '../models/tabular';
 import type { BlobStore } from './storage/blob-store';
 import type { DatasetHeadline } from './storage/headlines';
 import { datasetObjects } from './storage/keys';
@@ -44,10 +60,14 @@ export interface DatasetSettings {
   space: Record<string, unknown>;
 }
 
+/** The stored form of a version: `table-1` (typed columns, see encodeTableData); absent = the older numeric form. */
+export const TABLE_FORMAT = 'table-1';
+
 export interface DatasetMeta {
   name: string;
   version: string;
   embedded: boolean;
+  /** The input columns kept (dropped ones are in `dropped`). */
   featureNames: string[];
   classNames: string[];
   classCounts: number[];
@@ -57,6 +77,14 @@ export interface DatasetMeta {
   splitCounts: { train: number; validation: number; test: number };
   createdAt: string;
   settings: DatasetSettings;
+  /** Stored tables: the storage format, the label column, each input column's type, the dropped columns. */
+  format?: typeof TABLE_FORMAT;
+  label?: string;
+  columns?: ColumnSchema[];
+  dropped?: DroppedColumn[];
+  missingMarkers?: string[];
+  /** The model's input width once categories are one-hot (fitted on this version's training rows). */
+  inputWidth?: number;
 }
 
 /** A version pinned by a holder ("study:<id>", "session:<id>"). */
@@ -102,17 +130,12 @@ function classCounts(d: Pick<Dataset, 'y' | 'classNames'>): number[] {
   return counts;
 }
 
-function splitCounts(d: Dataset): DatasetMeta['splitCounts'] {
-  const s = stratifiedSplit(d, SPLIT_SEED);
-  return { train: s.train.length, validation: s.validation.length, test: s.test.length };
-}
-
 export const DEFAULT_SETTINGS: DatasetSettings = { schedule: null, space: {} };
 
-function describe(
-  d: Dataset,
-  stored: Pick<DatasetMeta, 'version' | 'embedded' | 'createdAt' | 'settings'>,
-): DatasetMeta {
+type Stored = Pick<DatasetMeta, 'version' | 'embedded' | 'createdAt' | 'settings'>;
+
+function describe(d: Dataset, stored: Stored): DatasetMeta {
+  const s = stratifiedSplit(d, SPLIT_SEED);
   return {
     name: d.name,
     featureNames: d.featureNames,
@@ -121,8 +144,31 @@ function describe(
     rows: d.rows,
     features: d.features,
     splitSeed: SPLIT_SEED,
-    splitCounts: splitCounts(d),
+    splitCounts: { train: s.train.length, validation: s.validation.length, test: s.test.length },
     ...stored,
+  };
+}
+
+/** A table's description; its input width is that of the preprocessing fitted on its training rows. */
+function describeTable(d: TableDataset, stored: Stored): DatasetMeta {
+  const s = stratifiedSplit(d, SPLIT_SEED);
+  const pre = fitPreprocessing(d.table, d.schema, s.train, { missingMarkers: d.missingMarkers });
+  return {
+    name: d.name,
+    featureNames: d.schema.map((c) => c.name),
+    classNames: d.classNames,
+    classCounts: classCounts(d),
+    rows: d.rows,
+    features: d.schema.length,
+    splitSeed: SPLIT_SEED,
+    splitCounts: { train: s.train.length, validation: s.validation.length, test: s.test.length },
+    ...stored,
+    format: TABLE_FORMAT,
+    label: d.label,
+    columns: d.schema,
+    dropped: d.dropped,
+    missingMarkers: d.missingMarkers,
+    inputWidth: pre.width,
   };
 }
 
@@ -167,33 +213,100 @@ function newVersion(): string {
   return `${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
-/**
- * The stored form of a version: features row-major as float32, then the labels as int32. A parsed
- * upload already lies in one buffer in that layout, and is then stored without any copy.
- */
-export function encodeData(d: Dataset): Uint8Array {
-  if (d.x.buffer === d.y.buffer && d.y.byteOffset === d.x.byteOffset + d.x.byteLength)
-    return new Uint8Array(d.x.buffer, d.x.byteOffset, d.x.byteLength + d.y.byteLength);
-  const bytes = new Uint8Array(d.rows * d.features * 4 + d.rows * 4);
-  bytes.set(new Uint8Array(d.x.buffer, d.x.byteOffset, d.x.byteLength), 0);
-  bytes.set(new Uint8Array(d.y.buffer, d.y.byteOffset, d.y.byteLength), d.x.byteLength);
-  return bytes;
+/** Bytes of one stored column: float32 numbers, or 16-bit codes padded to a multiple of 4. */
+function columnBytes(kind: TableColumn['kind'], rows: number): number {
+  return kind === 'number' ? rows * 4 : Math.ceil((rows * 2) / 4) * 4;
+}
+
+/** What the data object does not hold: each column's name, kind and (text) dictionary. */
+interface TableLayout {
+  columns: { name: string; kind: TableColumn['kind']; dictionary?: string[] }[];
 }
 
 /**
- * Stores a validated dataset as a new version: its objects first, then the catalog names it (the
- * commit point). `settings` replaces the dataset's settings; without it they carry over.
+ * The stored form of a table version (`table-1`): data.bin holds the columns one after the other (numbers
+ * as float32 with NaN for missing; text as uint16 codes, 0xffff missing, padded to 4 bytes), then the
+ * labels as int32 class indices; table.json holds each column's name, kind and text dictionary. Column
+ * order is the schema's.
  */
-export async function saveDataset(deps: DatasetDeps, d: Dataset, settings?: DatasetSettings): Promise<DatasetMeta> {
+export function encodeTableData(d: TableDataset): { data: Uint8Array; layout: TableLayout } {
+  const rows = d.rows;
+  const total = d.table.columns.reduce((n, c) => n + columnBytes(c.kind, rows), 0) + rows * 4;
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of d.table.columns) {
+    const src = c.kind === 'number' ? c.values : c.codes;
+    bytes.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), at);
+    at += columnBytes(c.kind, rows);
+  }
+  bytes.set(new Uint8Array(d.y.buffer, d.y.byteOffset, rows * 4), at);
+  return {
+    data: bytes,
+    layout: {
+      columns: d.table.columns.map((c) =>
+        c.kind === 'number' ? { name: c.name, kind: c.kind } : { name: c.name, kind: c.kind, dictionary: c.dictionary },
+      ),
+    },
+  };
+}
+
+/** The inverse of encodeTableData: views on the one buffer R2 returned (no copy of the table). */
+export function decodeTableData(bytes: ArrayBuffer, layout: TableLayout, meta: DatasetMeta): TableDataset {
+  const rows = meta.rows;
+  let at = 0;
+  const columns: TableColumn[] = layout.columns.map((c) => {
+    const col: TableColumn =
+      c.kind === 'number'
+        ? { name: c.name, kind: 'number', values: new Float32Array(bytes, at, rows) }
+        : { name: c.name, kind: 'text', codes: new Uint16Array(bytes, at, rows), dictionary: c.dictionary ?? [] };
+    at += columnBytes(c.kind, rows);
+    return col;
+  });
+  if (bytes.byteLength !== at + rows * 4) throw new Error(`dataset ${meta.name}@${meta.version}: data is truncated`);
+  const y = new Int32Array(bytes, at, rows);
+  for (const c of columns)
+    if (c.kind === 'text' && c.codes.some((k) => k !== MISSING_CODE && k >= c.dictionary.length))
+      throw new Error(`dataset ${meta.name}@${meta.version}: column "${c.name}" has a code outside its dictionary`);
+  return {
+    name: meta.name,
+    table: { rows, columns },
+    schema: meta.columns!,
+    dropped: meta.dropped ?? [],
+    label: meta.label ?? 'label',
+    classNames: meta.classNames,
+    y,
+    rows,
+    missingMarkers: meta.missingMarkers ?? [],
+  };
+}
+
+/**
+ * Stores a validated table as a new version: its objects first, then the catalog names it (the commit
+ * point). `settings` replaces the dataset's settings; without it they carry over. A numeric Dataset is
+ * stored as a table of numeric columns. A table whose one-hot encoding would exceed the cell cap is
+ * refused (DatasetError) before anything is written.
+ */
+export async function saveDataset(
+  deps: DatasetDeps,
+  input: Dataset | TableDataset,
+  settings?: DatasetSettings,
+): Promise<DatasetMeta> {
+  const d = 'table' in input ? input : tableOfDataset(input);
   const version = newVersion();
-  const meta = describe(d, {
+  const meta = describeTable(d, {
     version,
     embedded: false,
     createdAt: new Date().toISOString(),
     settings: settings ?? DEFAULT_SETTINGS,
   });
+  if (meta.rows * meta.inputWidth! > DATASET_LIMITS.maxCells)
+    throw new DatasetError(
+      `once categories are one-hot the model would have ${meta.inputWidth} inputs x ${meta.rows} rows, over ${DATASET_LIMITS.maxCells.toLocaleString('en-US')} cells; declare high-cardinality columns "drop" (?types=col:drop) or upload fewer rows`,
+    );
   try {
-    await deps.blobs.put(datasetObjects.data(d.name, version), encodeData(d));
+    const { data, layout } = encodeTableData(d);
+    await deps.blobs.put(datasetObjects.data(d.name, version), data);
+    await deps.blobs.put(datasetObjects.table(d.name, version), JSON.stringify(layout));
     await deps.blobs.put(datasetObjects.meta(d.name, version), JSON.stringify(meta));
     return await deps.catalog.commit(meta, settings === undefined);
   } catch (err) {
@@ -208,23 +321,39 @@ export async function readVersionMeta(blobs: BlobStore, name: string, version: s
   return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as DatasetMeta) : null;
 }
 
-async function readDataset(blobs: BlobStore, name: string, version: string): Promise<Dataset & { meta: DatasetMeta }> {
+/**
+ * One stored version: a table (`table-1`), or a version stored before tables as row-major float32
+ * features then int32 labels (read as it always was).
+ */
+export async function readDataset(
+  blobs: BlobStore,
+  name: string,
+  version: string,
+): Promise<({ kind: 'table'; data: TableDataset } | { kind: 'numeric'; data: Dataset }) & { meta: DatasetMeta }> {
   const meta = await readVersionMeta(blobs, name, version);
   if (!meta) throw new UnknownDatasetError(`dataset "${name}" has no version ${version} (deleted or never stored)`);
   const bytes = await blobs.get(datasetObjects.data(name, version));
+  if (!bytes) throw new Error(`dataset ${name}@${version}: data is missing`);
+  if (meta.format === TABLE_FORMAT) {
+    const layout = await blobs.get(datasetObjects.table(name, version));
+    if (!layout) throw new Error(`dataset ${name}@${version}: its table layout is missing`);
+    const parsed = JSON.parse(new TextDecoder().decode(layout)) as TableLayout;
+    return { kind: 'table', meta, data: decodeTableData(bytes, parsed, meta) };
+  }
   const expected = meta.rows * (meta.features * 4 + 4);
-  if (!bytes || bytes.byteLength !== expected)
-    throw new Error(`dataset ${name}@${version}: data is missing or truncated`);
-  // Views on the one buffer R2 returned: no copy of the table.
+  if (bytes.byteLength !== expected) throw new Error(`dataset ${name}@${version}: data is missing or truncated`);
   return {
+    kind: 'numeric',
     meta,
-    name,
-    featureNames: meta.featureNames,
-    classNames: meta.classNames,
-    x: new Float32Array(bytes, 0, meta.rows * meta.features),
-    y: new Int32Array(bytes, meta.rows * meta.features * 4, meta.rows),
-    rows: meta.rows,
-    features: meta.features,
+    data: {
+      name,
+      featureNames: meta.featureNames,
+      classNames: meta.classNames,
+      x: new Float32Array(bytes, 0, meta.rows * meta.features),
+      y: new Int32Array(bytes, meta.rows * meta.features * 4, meta.rows),
+      rows: meta.rows,
+      features: meta.features,
+    },
   };
 }
 
@@ -262,7 +391,9 @@ export async function loadSplit(name: string, blobs?: BlobStore, version?: strin
   const entry = {
     split: embedded
       ? loadEmbeddedDigits().then((d) => prepareSplit(d, SPLIT_SEED))
-      : readDataset(blobs!, name, version!).then((d) => prepareSplit(d, d.meta.splitSeed)),
+      : readDataset(blobs!, name, version!).then((d) =>
+          d.kind === 'table' ? prepareTableSplit(d.data, d.meta.splitSeed) : prepareSplit(d.data, d.meta.splitSeed),
+        ),
     bytes: 0,
   };
   splits.set(key, entry);

@@ -6,7 +6,7 @@
  */
 import { prepareSplit, stratifiedSplit, type Dataset } from '../../models/dataset';
 import { DATASET_LIMITS, parseCsvDataset } from '../../models/tabular';
-import { encodeData } from '../../shared/datasets';
+import { encodeTableData } from '../../shared/datasets';
 
 /** Exposed by --expose-gc. */
 declare const gc: () => void;
@@ -66,12 +66,13 @@ let keep: unknown[];
 if (kind === 'upload') {
   const text = csv();
   stages.text = live();
-  // The transient of parsing: its row blocks and the final table are alive together for a moment.
-  stages.parsing_transient = stages.text + (rows * features * 4 * 2 + rows * 4) / MB;
+  // The transient of parsing: a column's float64 builder and its float32 copy are alive together for a
+  // moment, beside every finished column (float32) and the labels.
+  stages.parsing_transient = stages.text + (rows * features * 4 + rows * 8 * 3 + rows * 4) / MB;
   const d = parseCsvDataset('m', text);
   stages.parsed = live();
   const s = stratifiedSplit(d, 42);
-  const bytes = encodeData(d);
+  const bytes = encodeTableData(d).data;
   stages.encoded = live();
   keep = [text, d, s, bytes];
 } else {

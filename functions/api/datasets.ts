@@ -2,7 +2,7 @@
  * /v1/datasets: upload (CSV or JSON), list, inspect (schema and counts, not rows), settings, delete.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { parseCsvDataset, parseJsonDataset } from '../../models/tabular';
+import { parseCsvDataset, parseJsonDataset, parseTypes, type UploadOptions } from '../../models/tabular';
 import {
   getDatasetMeta,
   isEmbeddedDataset,
@@ -132,7 +132,12 @@ export function datasetRoutes() {
   return newRouter()
     .openapi(uploadRoute, async (c) => {
       const { name } = c.req.valid('param');
-      const { label } = c.req.valid('query');
+      const { label, types, missing } = c.req.valid('query');
+      const options: UploadOptions = {
+        ...(label !== undefined ? { label } : {}),
+        ...(types !== undefined ? { types: parseTypes(types) } : {}),
+        ...(missing !== undefined ? { missingMarkers: missing.split(',') } : {}),
+      };
       if (isEmbeddedDataset(name))
         throw new ApiError('conflict', `"${name}" is an embedded dataset and cannot be replaced`);
       // A running study on the dataset keeps training on the version it pinned; this upload becomes
@@ -141,9 +146,9 @@ export function datasetRoutes() {
       // The route's validator refuses other declared-but-wrong types; a request without any content
       // type (or body) reaches this point, hence the explicit checks. A DatasetError answers 422.
       let dataset;
-      if (/^text\/csv\s*(;|$)/i.test(type)) dataset = parseCsvDataset(name, await c.req.text(), label);
+      if (/^text\/csv\s*(;|$)/i.test(type)) dataset = parseCsvDataset(name, await c.req.text(), options);
       else if (/^application\/json\s*(;|$)/i.test(type))
-        dataset = parseJsonDataset(name, parseJsonText(await c.req.text()));
+        dataset = parseJsonDataset(name, parseJsonText(await c.req.text()), options);
       else
         throw new ApiError('unsupported_media_type', `expected text/csv or application/json, got "${type || 'none'}"`);
       const meta = await saveDataset(datasetDeps(c.env), dataset);
@@ -153,6 +158,7 @@ export function datasetRoutes() {
         rows: meta.rows,
         features: meta.features,
         classes: meta.classNames.length,
+        dropped: meta.dropped?.length ?? 0,
       });
       return c.json(summary(meta), 201);
     })

@@ -2,6 +2,7 @@
  * The one table from the domain's errors to the API's error codes. Routes let these propagate and
  * onError answers them; anything not listed here is a bug and answers 500 `internal`.
  */
+import { PreprocessError } from '../../models/preprocess';
 import { DatasetError } from '../../models/tabular';
 import { UnknownDatasetError } from '../../shared/datasets';
 import { SplitMismatchError } from '../services/evaluation';
@@ -14,6 +15,9 @@ const DOMAIN_ERRORS: [new (message: string) => Error, ErrorCode][] = [
   [DatasetError, 'validation_failed'],
   // A prediction request row that does not fit the model's features.
   [InvalidInstanceError, 'validation_failed'],
+  // A table model's request value its preprocessing cannot read (names `instances[i].column`), or a
+  // declared column type the upload's values contradict.
+  [PreprocessError, 'validation_failed'],
   // The rows a version was tested on cannot be rebuilt here (dataset gone, replaced, or split differently).
   [UnknownDatasetError, 'not_found'],
   [SplitMismatchError, 'not_found'],

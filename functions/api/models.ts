@@ -2,6 +2,7 @@
  * /v1/models: listing, metadata, versions, rollback (admin) and prediction (current or pinned version).
  */
 import { createRoute, type z } from '@hono/zod-openapi';
+import { inputSchema } from '../../models/preprocess';
 import { getDatasetMeta, listDatasets } from '../../shared/datasets';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { ApiError } from './http/errors';
@@ -65,6 +66,7 @@ function metadata(meta: ModelVersion) {
     standardisation: meta.standardisation,
     classNames: meta.classNames,
     hyperparameters: meta.config,
+    ...(meta.preprocessing ? { inputSchema: inputSchema(meta.preprocessing) } : {}),
     metrics: meta.metrics,
     threshold: meta.threshold,
   };
@@ -157,8 +159,14 @@ const rollbackRoute = createRoute(
 /** One LoadedModel for the whole request: the answer comes from exactly one version, the one it names. */
 function predictWith(loaded: LoadedModel, body: z.infer<typeof PredictRequestSchema>) {
   const { meta } = loaded;
-  const x = toMatrix(body.instances, meta.featureNames, loaded.featureIndex);
-  const probs = loaded.predictor.predictProba(x, body.instances.length);
+  // A table version reads numbers, strings and null per column through its preprocessing; a numeric
+  // version takes numbers by position or name, as it always did.
+  const probs = loaded.table
+    ? loaded.table.predictInstances(body.instances)
+    : loaded.predictor.predictProba(
+        toMatrix(body.instances, meta.featureNames, loaded.featureIndex),
+        body.instances.length,
+      );
   return {
     model: meta.model,
     version: meta.version,

@@ -47,10 +47,15 @@ export const StudyIdParam = z.object({
 
 const finiteNumber = z.number().refine(Number.isFinite, 'must be a finite number');
 
+/** A number (every model), or a string, boolean or null (a table model's categories and missing cells). */
+const instanceValue = z.union([finiteNumber, z.string().max(1024), z.boolean(), z.null()], {
+  error: 'must be a finite number (a table model also reads a string, boolean or null)',
+});
+
 export const PredictRequestSchema = z
   .object({
     instances: z
-      .array(z.union([z.array(finiteNumber), z.record(z.string(), finiteNumber)]))
+      .array(z.union([z.array(instanceValue), z.record(z.string(), instanceValue)]))
       .refine((a) => a.length > 0, 'instances must not be empty')
       .refine((a) => a.length <= MAX_INSTANCES, `at most ${MAX_INSTANCES} instances per request`)
       .openapi({ example: [[0, 0, 5, 13, 9, 1, 0, 0]] }),
@@ -105,6 +110,29 @@ export const ModelMetadataSchema = z
     standardisation: z.object({ mean: z.array(z.number()), std: z.array(z.number()) }),
     classNames: z.array(z.string()),
     hyperparameters: ModelConfigSchema,
+    inputSchema: z
+      .array(
+        z.union([
+          z.object({
+            column: z.string(),
+            type: z.literal('categorical'),
+            categories: z.array(z.string()),
+            other: z.boolean(),
+            missingCategory: z.boolean(),
+          }),
+          z.object({
+            column: z.string(),
+            type: z.enum(['numeric', 'boolean']),
+            imputation: z.number(),
+            missingIndicator: z.boolean(),
+          }),
+        ]),
+      )
+      .optional()
+      .openapi({
+        description:
+          "A table model's inputs, in order: per column its type; categories with their own input (others and unseen values share `other`; a missing value is its own category when training had one); numeric/boolean: the training median that replaces a missing value, and whether a missing indicator follows. `instances` may be objects by column (numbers, strings, null) or arrays in this order.",
+      }),
     metrics: MetricsSchema,
     threshold: z.number(),
   })
@@ -391,7 +419,30 @@ export const DatasetUploadQuery = z.object({
     .min(1)
     .max(256)
     .optional()
-    .openapi({ param: { name: 'label', in: 'query' }, description: 'CSV: the label column (default: the last one).' }),
+    .openapi({
+      param: { name: 'label', in: 'query' },
+      description: 'The label column, any column by name (CSV default: the last one; JSON: the body may say `label`).',
+    }),
+  types: z
+    .string()
+    .max(16_384)
+    .optional()
+    .openapi({
+      param: { name: 'types', in: 'query' },
+      description:
+        'Declared column types overriding the inference: `col:categorical,col2:drop` or a JSON object {"col": "numeric" | "categorical" | "boolean" | "drop"}.',
+      example: 'zip:categorical,comment:drop',
+    }),
+  missing: z
+    .string()
+    .max(1024)
+    .optional()
+    .openapi({
+      param: { name: 'missing', in: 'query' },
+      description:
+        'Comma-separated cells that mean "missing" (default NA,N/A,NaN,null,?); an empty cell is always missing.',
+      example: 'NA,-,unknown',
+    }),
 });
 
 export const DatasetJsonSchema = z
@@ -442,6 +493,31 @@ export const DatasetSummarySchema = z
     splitCounts: z.object({ train: z.number().int(), validation: z.number().int(), test: z.number().int() }),
     createdAt: z.string(),
     settings: DatasetSettingsSchema,
+    format: z
+      .literal('table-1')
+      .optional()
+      .openapi({ description: 'Stored as a typed table (absent: older numeric form).' }),
+    label: z.string().optional().openapi({ description: 'The label column.' }),
+    columns: z
+      .array(
+        z.object({
+          name: z.string(),
+          type: z.enum(['numeric', 'boolean', 'categorical']),
+          source: z.enum(['inferred', 'declared']),
+        }),
+      )
+      .optional()
+      .openapi({ description: 'The input columns kept, with their type and whether it was inferred or declared.' }),
+    dropped: z
+      .array(z.object({ name: z.string(), reason: z.enum(['constant', 'all missing', 'id-like', 'requested']) }))
+      .optional()
+      .openapi({ description: 'Columns not used as inputs, each with why.' }),
+    missingMarkers: z.array(z.string()).optional(),
+    inputWidth: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "The model's input width once categories are one-hot (training rows of the split)." }),
   })
   .openapi('Dataset');
 

@@ -1,6 +1,7 @@
 /**
  * Request rows -> feature matrix, and probabilities -> TF-Serving-style predictions. Pure.
  */
+import type { RecordValue } from '../../models/preprocess';
 import { argmax } from '../../models/scoring';
 
 /** A request row that does not fit the model's features; the message names the instance and the field. */
@@ -8,7 +9,14 @@ export class InvalidInstanceError extends Error {
   override name = 'InvalidInstanceError';
 }
 
-export type Instance = number[] | Record<string, number>;
+/** A request row: by position or by name; strings and null only mean something to a table model. */
+export type Instance = RecordValue[] | Record<string, RecordValue>;
+
+function numberAt(v: RecordValue | undefined, i: number, field: string): number {
+  if (typeof v !== 'number')
+    throw new InvalidInstanceError(`instances[${i}]${field}: ${JSON.stringify(v)?.slice(0, 40)} is not a number`);
+  return v;
+}
 
 /** Row-major matrix in the model's feature order; errors name the offending instance and field. */
 export function toMatrix(
@@ -22,7 +30,7 @@ export function toMatrix(
     if (Array.isArray(inst)) {
       if (inst.length !== f)
         throw new InvalidInstanceError(`instances[${i}]: expected ${f} features, got ${inst.length}`);
-      x.set(inst, i * f);
+      inst.forEach((v, j) => (x[i * f + j] = numberAt(v, i, `[${j}]`)));
       return;
     }
     const names = Object.keys(inst);
@@ -36,7 +44,7 @@ export function toMatrix(
         `instances[${i}]: missing feature "${missing}" (expected ${f} features, got ${names.length})`,
       );
     }
-    for (const name of names) x[i * f + featureIndex.get(name)!] = inst[name]!;
+    for (const name of names) x[i * f + featureIndex.get(name)!] = numberAt(inst[name], i, `.${name}`);
   });
   return x;
 }

@@ -6,6 +6,7 @@
  */
 import { foldNetwork } from '../../models/fold';
 import { Predictor } from '../../models/infer';
+import { TablePredictor } from '../../models/table-predictor';
 import { specOf } from '../../models/network';
 import { decodeWeights } from '../../models/weights-codec';
 import { logError } from '../../shared/log';
@@ -28,6 +29,8 @@ export interface LoadedModel {
   meta: ModelVersion;
   predictor: Predictor;
   featureIndex: Map<string, number>;
+  /** A table version's request path: its preprocessing into the gathered first layer (see models/table-predictor.ts). */
+  table: TablePredictor | null;
 }
 
 /**
@@ -213,12 +216,25 @@ export class ServingCache {
     const [, bytes] = await Promise.all([initBackend(), deps.store.getBytes(meta.weightsKey)]);
     if (!bytes) throw new Error(`weights of ${meta.model} v${meta.version} are missing (${meta.weightsKey})`);
     const weights = decodeWeights(bytes);
-    const predictor = new Predictor(foldNetwork(weights, specOf(meta.config), meta.standardisation));
-    return { meta, predictor, featureIndex: new Map(meta.featureNames.map((n, i) => [n, i])) };
+    const folded = foldNetwork(weights, specOf(meta.config), meta.standardisation);
+    const predictor = new Predictor(folded);
+    let table: TablePredictor | null;
+    try {
+      table = meta.preprocessing ? new TablePredictor(meta.preprocessing, folded) : null;
+    } catch (err) {
+      predictor.dispose();
+      throw err;
+    }
+    return { meta, predictor, table, featureIndex: new Map(meta.featureNames.map((n, i) => [n, i])) };
   }
 }
 
 /** Frees an evicted model's wasm-heap buffers once nothing holds it. */
 function free(entry: Entry): void {
-  entry.model.then((m) => m.predictor.dispose()).catch(() => {});
+  entry.model
+    .then((m) => {
+      m.predictor.dispose();
+      m.table?.dispose();
+    })
+    .catch(() => {});
 }

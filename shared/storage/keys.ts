@@ -28,6 +28,8 @@ export const datasetObjects = {
   versionPrefix: (name: string, version: string) => `datasets/${name}/${version}/`,
   data: (name: string, version: string) => `datasets/${name}/${version}/data.bin`,
   meta: (name: string, version: string) => `datasets/${name}/${version}/meta.json`,
+  /** A table version's column names, kinds and text dictionaries (format table-1). */
+  table: (name: string, version: string) => `datasets/${name}/${version}/table.json`,
 };
 
 /** Inside one StudyCoordinator (per study). One key per trial, so no value grows with the study. */

@@ -44,9 +44,10 @@ export function buildCandidate(
     datasetVersion: src.datasetVersion,
     splitSeed: SPLIT_SEED,
     config: src.config,
-    featureNames: split.featureNames,
+    featureNames: split.table ? split.table.preprocessing.columns.map((c) => c.column) : split.featureNames,
     classNames: split.classNames,
     standardisation: split.standardisation,
+    ...(split.table ? { preprocessing: split.table.preprocessing } : {}),
     metrics: {
       validationAccuracy: src.validation.valAccuracy,
       validationLoss: src.validation.valLoss,

@@ -3,12 +3,14 @@
  * takes (a study's best trial, a session's weights, an ensemble): score the champion on the
  * challenger's test split, hand the evidence to the model's registry, which decides atomically.
  *
- * The champion reads the rows through its own stored preprocessing (today: its feature names and order,
- * its standardisation folded into the first layer), so it is scored exactly as it is served. When it
+ * The champion reads the rows through its own stored preprocessing (a table's: its columns, medians and
+ * categories; else its feature names and order; and its standardisation folded into the first layer), so
+ * it is scored exactly as it is served. When it
  * cannot read them (a feature it needs is gone, the classes changed) it is not comparable: the caller
  * reports that instead of guessing.
  */
 import type { Split } from '../../models/dataset';
+import { encodeTable, type RawTable } from '../../models/preprocess';
 import { foldNetwork } from '../../models/fold';
 import { Predictor } from '../../models/infer';
 import { specOf } from '../../models/network';
@@ -31,10 +33,25 @@ export interface ChallengerRows {
 type ChampionInputs = { ok: true; x: Float32Array; labels: Int32Array } | { ok: false; reason: string };
 
 /**
- * The test rows as the champion reads them: its features picked by name in its own order, and the true
- * labels as indices into its own classes. Anything it cannot map makes it not comparable.
+ * The challenger's test rows as a table: as uploaded when its split is a table's, else its numeric
+ * features as number columns (a table-trained champion reads those like any numeric column).
  */
-export function championInputs(champion: ModelVersion, split: Split): ChampionInputs {
+function testTable(split: Split): RawTable {
+  if (split.table) return split.table.test;
+  const raw = rawRows(split, split.test);
+  const f = split.features;
+  return {
+    rows: split.test.rows,
+    columns: split.featureNames.map((name, j) => ({
+      name,
+      kind: 'number' as const,
+      values: Float32Array.from({ length: split.test.rows }, (_, r) => raw[r * f + j]!),
+    })),
+  };
+}
+
+/** A champion without preprocessing: its features picked by name, in its own order. */
+function numericInputs(champion: ModelVersion, split: Split): ChampionInputs {
   const column = new Map(split.featureNames.map((n, i) => [n, i]));
   const missing = champion.featureNames.filter((n) => !column.has(n));
   if (missing.length)
@@ -45,7 +62,32 @@ export function championInputs(champion: ModelVersion, split: Split): ChampionIn
         .map((n) => `"${n}"`)
         .join(', ')}${missing.length > 5 ? ', …' : ''})`,
     };
+  const raw = rawRows(split, split.test);
+  const f = split.features;
+  const picks = champion.featureNames.map((n) => column.get(n)!);
+  const x = new Float32Array(split.test.rows * picks.length);
+  for (let r = 0; r < split.test.rows; r++)
+    for (let j = 0; j < picks.length; j++) x[r * picks.length + j] = raw[r * f + picks[j]!]!;
+  return { ok: true, x, labels: new Int32Array(0) };
+}
+
+/**
+ * The test rows as the champion reads them: through its own stored preprocessing when it has one (the
+ * challenger's rows as uploaded, encoded with the champion's categories and medians), else its features
+ * picked by name in its own order; and the true labels as indices into its own classes. Anything it
+ * cannot map makes it not comparable.
+ */
+export function championInputs(champion: ModelVersion, split: Split): ChampionInputs {
   const classIndex = new Map(champion.classNames.map((n, i) => [n, i]));
+  let inputs: ChampionInputs;
+  if (champion.preprocessing) {
+    const all = Array.from({ length: split.test.rows }, (_, i) => i);
+    const encoded = encodeTable(champion.preprocessing, testTable(split), all);
+    inputs = encoded.ok
+      ? { ok: true, x: encoded.x, labels: new Int32Array(0) }
+      : { ok: false, reason: `its preprocessing cannot read the rows: ${encoded.reason}` };
+  } else inputs = numericInputs(champion, split);
+  if (!inputs.ok) return inputs;
   const sameClasses =
     champion.classNames.length === split.classNames.length && split.classNames.every((n) => classIndex.has(n));
   if (!sameClasses)
@@ -53,14 +95,8 @@ export function championInputs(champion: ModelVersion, split: Split): ChampionIn
       ok: false,
       reason: `its classes (${champion.classNames.join(', ')}) differ from the dataset's (${split.classNames.join(', ')})`,
     };
-  const raw = rawRows(split, split.test);
-  const f = split.features;
-  const picks = champion.featureNames.map((n) => column.get(n)!);
-  const x = new Float32Array(split.test.rows * picks.length);
-  for (let r = 0; r < split.test.rows; r++)
-    for (let j = 0; j < picks.length; j++) x[r * picks.length + j] = raw[r * f + picks[j]!]!;
   const labels = Int32Array.from(split.test.y, (y) => classIndex.get(split.classNames[y]!)!);
-  return { ok: true, x, labels };
+  return { ok: true, x: inputs.x, labels };
 }
 
 /** The champion scored on the challenger's test rows, paired with the challenger's own per-row results. */

@@ -49,6 +49,6 @@ export function buildStudySpec(dataset: DatasetMeta, c: StudyChoices): StudySpec
     // Legacy readers (dashboards of older builds) still find the ASHA settings here.
     asha: pruner ? { minEpochs: pruner.minEpochs, reductionFactor: pruner.reductionFactor } : null,
     // The default space's data-aware ranges follow the data (width with the input width, BN momentum with the steps).
-    data: { features: dataset.features, trainRows: dataset.splitCounts.train },
+    data: { features: dataset.inputWidth ?? dataset.features, trainRows: dataset.splitCounts.train },
   };
 }

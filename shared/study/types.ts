@@ -2,6 +2,7 @@
 import type { ModelConfig } from '../../models/config';
 import type { Assignment, TpeBasis } from '../../models/search';
 import type { Standardisation } from '../../models/dataset';
+import type { Preprocessing } from '../../models/preprocess';
 import type { EpochRecord } from '../../models/train';
 import type { ChampionEvidence, GuardSettings } from './compare';
 
@@ -203,7 +204,13 @@ export interface ModelVersion {
   config: ModelConfig;
   featureNames: string[];
   classNames: string[];
+  /** Per model input (for a table: per encoded slot), folded into the first layer. */
   standardisation: Standardisation;
+  /**
+   * A table's preprocessing, fitted on the training rows of datasetVersion: how a request's columns become
+   * the model's inputs (then `featureNames` are the input columns). Absent for numeric-only versions.
+   */
+  preprocessing?: Preprocessing;
   metrics: { validationAccuracy: number; validationLoss: number; testAccuracy: number };
   /** Predictions below this confidence are flagged for review. */
   threshold: number;

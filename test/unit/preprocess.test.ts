@@ -7,12 +7,20 @@ import {
   inferColumns,
   inputSchema,
   PreprocessError,
+  tableFromCells,
   type RawTable,
 } from '../../models/preprocess';
 import { Rng } from '../../models/random';
 
 /** A messy table: text categories, NA/?/empty cells, a boolean, an id, a constant, a rare category. */
-function messy(rows = 60): RawTable {
+interface Cells {
+  columns: string[];
+  cells: string[][];
+  rows: number;
+}
+const typed = (c: Cells): RawTable => tableFromCells(c.columns, c.cells);
+
+function messyCells(rows = 60): Cells {
   const columns = ['id', 'island', 'bill', 'smoker', 'site', 'note', 'empty'];
   const cells: string[][] = columns.map(() => []);
   const islands = ['Biscoe', 'Dream', 'Torgersen'];
@@ -27,6 +35,7 @@ function messy(rows = 60): RawTable {
   }
   return { columns, cells, rows };
 }
+const messy = (rows = 60) => typed(messyCells(rows));
 
 const all = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -47,7 +56,7 @@ describe('inferColumns', () => {
   });
 
   it('a declared type overrides the inference; a declared type the values contradict is refused', () => {
-    const t: RawTable = {
+    const t: Cells = {
       columns: ['zip', 'x'],
       cells: [
         ['02134', '10001', '02134', '94105'],
@@ -55,22 +64,26 @@ describe('inferColumns', () => {
       ],
       rows: 4,
     };
-    expect(inferColumns(t).schema[0]!.type).toBe('numeric');
-    expect(inferColumns(t, { zip: 'categorical' }).schema[0]).toEqual({
+    expect(inferColumns(typed(t)).schema[0]!.type).toBe('numeric');
+    const declared = { zip: 'categorical' } as const;
+    const zips = tableFromCells(t.columns, t.cells, { declared });
+    expect(zips.columns[0]).toMatchObject({ kind: 'text', dictionary: ['02134', '10001', '94105'] });
+    expect(inferColumns(zips, declared).schema[0]).toEqual({
       name: 'zip',
       type: 'categorical',
       source: 'declared',
     });
-    expect(inferColumns(t, { x: 'drop' }).dropped).toEqual([{ name: 'x', reason: 'requested' }]);
-    expect(() => inferColumns({ ...t, cells: [['a', 'b', 'c', 'd'], t.cells[1]!] }, { zip: 'numeric' })).toThrow(
+    expect(inferColumns(typed(t), { x: 'drop' }).dropped).toEqual([{ name: 'x', reason: 'requested' }]);
+    expect(() => inferColumns(typed({ ...t, cells: [['a', 'b', 'c', 'd'], t.cells[1]!] }), { zip: 'numeric' })).toThrow(
       /column "zip" is declared numeric but has the value "a"/,
     );
-    expect(() => inferColumns(t, { nope: 'numeric' })).toThrow(PreprocessError);
+    expect(() => inferColumns(typed(t), { nope: 'numeric' })).toThrow(PreprocessError);
   });
 });
 
 describe('fitPreprocessing / encode', () => {
-  const table = messy();
+  const raw = messyCells();
+  const table = typed(raw);
   const { schema } = inferColumns(table);
   const train = all(40);
   const pre = fitPreprocessing(table, schema, train, { minCount: 3 });
@@ -82,7 +95,7 @@ describe('fitPreprocessing / encode', () => {
     expect(island.type === 'categorical' && island.categories.sort()).toEqual(['Biscoe', 'Dream', 'Torgersen']);
     const bill = pre.columns[1]!;
     const present = train
-      .map((r) => table.cells[2]![r]!)
+      .map((r) => raw.cells[2]![r]!)
       .filter((v) => v !== '?' && v !== '')
       .map(Number);
     present.sort((a, b) => a - b);
@@ -100,7 +113,7 @@ describe('fitPreprocessing / encode', () => {
     expect(enc.ok).toBe(true);
     if (!enc.ok) return;
     rows.forEach((r, i) => {
-      const record = Object.fromEntries(table.columns.map((c, ci) => [c, table.cells[ci]![r]!]));
+      const record: Record<string, string> = Object.fromEntries(raw.columns.map((c, ci) => [c, raw.cells[ci]![r]!]));
       delete record.id;
       delete record.site;
       delete record.note;
@@ -129,13 +142,9 @@ describe('fitPreprocessing / encode', () => {
   });
 
   it('a table without a column the preprocessing needs cannot be read (not comparable), said plainly', () => {
-    const other: RawTable = {
-      columns: ['island', 'smoker'],
-      cells: [table.cells[1]!, table.cells[3]!],
-      rows: table.rows,
-    };
+    const other = typed({ columns: ['island', 'smoker'], cells: [raw.cells[1]!, raw.cells[3]!], rows: raw.rows });
     expect(encodeTable(pre, other, [0, 1])).toEqual({ ok: false, reason: 'the table has no column "bill"' });
-    const retyped: RawTable = { ...table, cells: table.cells.map((c, i) => (i === 2 ? c.map(() => 'long') : c)) };
+    const retyped = typed({ ...raw, cells: raw.cells.map((c, i) => (i === 2 ? c.map(() => 'long') : c)) });
     expect(encodeTable(pre, retyped, [1])).toEqual({
       ok: false,
       reason: 'column "bill", row 2: "long" is not a number',
@@ -143,11 +152,11 @@ describe('fitPreprocessing / encode', () => {
   });
 
   it('top-K keeps the most frequent categories; the rest go to other', () => {
-    const t: RawTable = {
+    const t = typed({
       columns: ['c'],
       cells: [Array.from({ length: 100 }, (_, i) => `v${i % 10 < 5 ? i % 10 : 5 + (i % 3)}`)],
       rows: 100,
-    };
+    });
     const p = fitPreprocessing(t, [{ name: 'c', type: 'categorical', source: 'inferred' }], all(100), { topK: 4 });
     expect(p.columns[0]).toMatchObject({ categories: ['v5', 'v7', 'v6', 'v0'], other: true, missing: false });
   });
@@ -155,7 +164,8 @@ describe('fitPreprocessing / encode', () => {
 
 describe('FirstLayer: the gathered first layer equals encode-then-multiply', () => {
   it('within 1e-6 on every record, including unseen values and nulls', () => {
-    const table = messy(80);
+    const raw = messyCells(80);
+    const table = typed(raw);
     const { schema } = inferColumns(table);
     const pre = fitPreprocessing(table, schema, all(60));
     const units = 16;
@@ -164,7 +174,7 @@ describe('FirstLayer: the gathered first layer equals encode-then-multiply', () 
     const bias = Float32Array.from({ length: units }, () => rng.normal());
     const layer = new FirstLayer(pre, kernel, bias, units);
     const records = [
-      ...all(80).map((r) => ({ island: table.cells[1]![r]!, bill: table.cells[2]![r]!, smoker: table.cells[3]![r]! })),
+      ...all(80).map((r) => ({ island: raw.cells[1]![r]!, bill: raw.cells[2]![r]!, smoker: raw.cells[3]![r]! })),
       { island: 'Nowhere', bill: null, smoker: null },
       { island: null, bill: 41.5, smoker: false },
     ];
@@ -190,11 +200,11 @@ describe('the raw Palmer penguins table (test/fixtures/penguins.csv)', () => {
     const header = rows[0]!;
     const body = rows.slice(1);
     const features = header.filter((h) => h !== 'species');
-    const table: RawTable = {
+    const table = typed({
       columns: features,
       cells: features.map((f) => body.map((r) => r[header.indexOf(f)]!.trim())),
       rows: body.length,
-    };
+    });
     expect(table.rows).toBe(344);
     const { schema, dropped } = inferColumns(table);
     expect(Object.fromEntries(schema.map((c) => [c.name, c.type]))).toEqual({

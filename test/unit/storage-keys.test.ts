@@ -19,6 +19,7 @@ describe('storage keys keep the strings stored data already sits under', () => {
     expect(datasetObjects.versionPrefix('iris', 'v2')).toBe('datasets/iris/v2/');
     expect(datasetObjects.data('iris', 'v2')).toBe('datasets/iris/v2/data.bin');
     expect(datasetObjects.meta('iris', 'v2')).toBe('datasets/iris/v2/meta.json');
+    expect(datasetObjects.table('iris', 'v2')).toBe('datasets/iris/v2/table.json');
   });
 
   it('inside the Durable Objects', () => {

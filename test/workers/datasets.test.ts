@@ -117,7 +117,7 @@ describe('user datasets end to end', () => {
     expect(up.status, JSON.stringify(up.body).slice(0, 300)).toBe(201);
     expect(up.body).toMatchObject({ rows: 5000, features: 784 });
     // One version: its table and its description.
-    expect((await objectsOf('wide')).map((k) => k.split('/').pop())).toEqual(['data.bin', 'meta.json']);
+    expect((await objectsOf('wide')).map((k) => k.split('/').pop())).toEqual(['data.bin', 'meta.json', 'table.json']);
 
     const view = await study({
       dataset: 'wide',
@@ -140,15 +140,22 @@ describe('dataset rejections leave nothing behind', () => {
   const cases: [string, string, string, string, number, RegExp][] = [
     ['ragged row', 'bad-ragged', 'a,b,label\n1,2,x\n3,y\n', 'text/csv', 422, /row 2 has 2 columns/],
     [
-      'non-numeric',
+      'declared numeric with text',
       'bad-text',
       'a,b,label\n1,2,x\n3,abc,y\n4,5,x\n6,7,y\n',
       'text/csv',
       422,
-      /row 2, column "b": "abc" is not a number/,
+      /row 2, column "b": "abc" is not a number \(declared numeric\)/,
     ],
-    ['non-finite', 'bad-inf', 'a,b,label\n1,2,x\n3,1e999,y\n4,5,x\n6,7,y\n', 'text/csv', 422, /not finite/],
-    ['missing value', 'bad-missing', 'a,b,label\n1,,x\n3,4,y\n', 'text/csv', 422, /row 1, column "b": missing value/],
+    ['unknown type', 'bad-types', good, 'text/csv', 422, /types: column "b": "text" is not one of/],
+    [
+      'every column dropped',
+      'bad-dropped',
+      'a,b,label\n1,k,x\n2,k,y\n3,k,x\n4,k,y\n5,k,x\n6,k,y\n',
+      'text/csv',
+      422,
+      /no usable feature column: every one was dropped \("a": id-like, "b": constant\)/,
+    ],
     ['one class', 'bad-oneclass', 'a,label\n1,x\n2,x\n', 'text/csv', 422, /at least 2 classes/],
     ['class with one row', 'bad-scarce', 'a,label\n1,x\n2,x\n3,x\n4,y\n', 'text/csv', 422, /class "y" has 1 row;/],
     [
@@ -197,7 +204,12 @@ describe('dataset rejections leave nothing behind', () => {
   ];
   for (const [what, name, body, type, status, message] of cases) {
     it(`${what} -> ${status}, no dataset, no objects`, async () => {
-      const res = await upload(name, body, type, what === 'unknown label column' ? '?label=nope' : '');
+      const query: Record<string, string> = {
+        'unknown label column': '?label=nope',
+        'declared numeric with text': '?types=b:numeric',
+        'unknown type': '?types=b:text',
+      };
+      const res = await upload(name, body, type, query[what] ?? '');
       expect(res.status, JSON.stringify(res.body)).toBe(status);
       expect(res.body.error.message).toMatch(message);
       expect((await call(`/v1/datasets/${name}`)).status).toBe(404);
@@ -312,8 +324,8 @@ describe('small data', () => {
 
 describe('majority-class baseline', () => {
   it('a model no better than always answering the majority class is not promoted, and the study says why', async () => {
-    // The feature is the same on every row: nothing to learn, 80% of the rows are "common".
-    const lines = ['a,label', ...Array.from({ length: 100 }, (_, i) => `1,${i % 5 === 0 ? 'rare' : 'common'}`)];
+    // The feature (parity) is independent of the class (every fifth row): nothing to learn, 80% are "common".
+    const lines = ['a,label', ...Array.from({ length: 100 }, (_, i) => `${i % 2},${i % 5 === 0 ? 'rare' : 'common'}`)];
     const up = await upload('baseline-only', `${lines.join('\n')}\n`);
     expect(up.status, JSON.stringify(up.body)).toBe(201);
     const view = await study({ dataset: 'baseline-only', trials: 2, seed: 4, budget: { epochs: 3, maxSeconds: 30 } });
