@@ -96,7 +96,8 @@ describe('parseCsvDataset', () => {
     expect(d.table.columns.every((c) => c.kind === 'number')).toBe(true);
     expect(d.classNames).toHaveLength(10);
     expect(cells(d, 'p783')[4999]).toBe((4999 * 7 + 783) % 256);
-  });
+    // A limit, not a timed assertion: vitest's 5 s default is reached at load 15.
+  }, 60_000);
 });
 
 describe('parseJsonDataset', () => {
