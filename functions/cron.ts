@@ -10,8 +10,10 @@ import { D1Listings } from '../shared/storage/listings';
 import { DEFAULT_SIGNIFICANCE } from '../shared/study/compare';
 import { resolveSearch } from '../shared/study/search';
 import { buildStudySpec } from '../shared/study/spec';
+import type { StudyTrigger } from '../shared/study/types';
+import { DEFAULT_PSI_THRESHOLD } from '../shared/monitor/psi';
 import { NAME_PATTERN, ScheduleSchema } from './api/schemas';
-import { catalogStub, registryStub, studyStub } from './durable/stubs';
+import { catalogStub, monitorStub, registryStub, studyStub } from './durable/stubs';
 import { newStudyId, startStudy } from './services/studies';
 
 /** A RETUNE_SCHEDULES entry: a dataset schedule (the bounds the API accepts) naming its model and dataset. */
@@ -50,11 +52,40 @@ export function schedulesFrom(env: Pick<Env, 'RETUNE_SCHEDULES'>): Schedule[] {
 }
 
 export async function isDue(env: Env, s: Schedule, now: Date): Promise<boolean> {
+  return (await retuneTrigger(env, s, now)) !== null;
+}
+
+/** Reviewed labels since the model's last study that start a re-tune on their own. */
+export const LABELS_FOR_RETUNE = 30;
+
+/**
+ * Why the model should be re-tuned now, or null: its served inputs drifted (PSI over the threshold on
+ * any feature), enough reviewed labels arrived since its last study, or its schedule is due.
+ */
+export async function retuneTrigger(env: Env, s: Schedule, now: Date): Promise<StudyTrigger | null> {
   const registry = registryStub(env.MODELS, s.model);
   const [state, lastEnded] = await Promise.all([registry.state(), registry.lastStudyEndedAt()]);
-  if (state.activeStudy) return false;
-  if (!lastEnded) return true;
-  return now.getTime() - Date.parse(lastEnded) >= s.everyHours * 3600_000;
+  if (state.activeStudy) return null;
+  if (state.current) {
+    const monitor = monitorStub(env.MONITORS, s.model);
+    try {
+      const drift = await monitor.drift(state.current, DEFAULT_PSI_THRESHOLD);
+      if (drift.maxPsi !== null && drift.maxPsi > drift.threshold)
+        return {
+          kind: 'drift',
+          detail: `PSI ${drift.maxPsi.toFixed(3)} > ${drift.threshold} on ${drift.drifted.slice(0, 5).join(', ')}${drift.drifted.length > 5 ? ', …' : ''} (${drift.rows} served rows of v${drift.version} since ${drift.since})`,
+        };
+      const labels = await monitor.labelsSince(lastEnded);
+      if (labels >= LABELS_FOR_RETUNE)
+        return { kind: 'labels', detail: `${labels} reviewed labels since ${lastEnded ?? 'the first version'}` };
+    } catch (err) {
+      // The live signals are an addition: without them the schedule still decides.
+      logError('retune_signals_failed', { model: s.model, reason: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  if (!lastEnded || now.getTime() - Date.parse(lastEnded) >= s.everyHours * 3600_000)
+    return { kind: 'schedule', detail: `every ${s.everyHours} h` };
+  return null;
 }
 
 /** Schedules of stored datasets (their settings), from the catalog's one listing. */
@@ -74,7 +105,8 @@ export async function runSchedules(
   const all = schedules ?? [...schedulesFrom(env), ...(await datasetSchedules(catalog))];
   const started: string[] = [];
   for (const s of all) {
-    if (!(await isDue(env, s, now))) continue;
+    const trigger = await retuneTrigger(env, s, now);
+    if (!trigger) continue;
     const dataset = await getDatasetMeta(catalog, s.dataset);
     if (!dataset) {
       logError('schedule_skipped', { model: s.model, reason: `unknown dataset "${s.dataset}"` });
@@ -93,11 +125,17 @@ export async function runSchedules(
       significance: DEFAULT_SIGNIFICANCE,
       budget: s.budget,
       now,
+      trigger,
     });
     try {
-      const ns = { studies: env.STUDIES, models: env.MODELS, catalog: env.DATASET_CATALOG };
+      const ns = { studies: env.STUDIES, models: env.MODELS, catalog: env.DATASET_CATALOG, monitors: env.MONITORS };
       const result = await startStudy(ns, spec);
-      if (result.ok) started.push(result.value.id);
+      if (result.ok) {
+        started.push(result.value.id);
+        // The shift that started this study is acted on: the served window starts again.
+        const current = trigger.kind === 'drift' ? await registryStub(env.MODELS, s.model).current() : null;
+        if (current) await monitorStub(env.MONITORS, s.model).restartWindow(current.version);
+      }
     } catch (err) {
       // e.g. the dataset was deleted since it was listed: the other schedules still run.
       logError('schedule_failed', { model: s.model, reason: String(err) });

@@ -11,6 +11,7 @@ export { TrainingSession } from './durable/training-session';
 export { ApiKey } from './durable/api-key';
 export { KeyDirectory } from './durable/key-directory';
 export { AuditLog } from './durable/audit-log';
+export { ModelMonitor } from './durable/model-monitor';
 
 const app = createApp();
 

@@ -85,6 +85,16 @@ export interface DatasetMeta {
   missingMarkers?: string[];
   /** The model's input width once categories are one-hot (fitted on this version's training rows). */
   inputWidth?: number;
+  /** Set on a version made by appending reviewed rows to `basedOn` (their provenance is in R2, provenance.json). */
+  provenance?: { basedOn: string; reviewRows: number; appendedAt: string };
+}
+
+/** Where one appended row came from: a reviewer's label on a served prediction. */
+export interface RowProvenance {
+  row: number;
+  source: 'review';
+  reviewId: string;
+  labelledAt: string;
 }
 
 /** A version pinned by a holder ("study:<id>", "session:<id>"). */
@@ -102,6 +112,8 @@ export interface DatasetCatalogApi {
   get(name: string): Promise<DatasetMeta | null>;
   list(): Promise<DatasetMeta[]>;
   commit(meta: DatasetMeta, keepSettings: boolean): Promise<DatasetMeta>;
+  /** commit(meta, true) only while `basedOn` is still the current version (null otherwise: nothing changes). */
+  commitOnto(meta: DatasetMeta, basedOn: string): Promise<DatasetMeta | null>;
   updateSettings(name: string, settings: DatasetSettings): Promise<DatasetMeta | null>;
   remove(name: string): Promise<DatasetMeta | null>;
   pin(name: string, holder: string): Promise<DatasetMeta | null>;
@@ -422,3 +434,128 @@ export async function pinDataset(
 
 export const studyHolder = (studyId: string) => `study:${studyId}`;
 export const sessionHolder = (sessionId: string) => `session:${sessionId}`;
+
+/** A cell of an appended row, as a prediction request carried it. */
+export type AppendCell = number | string | boolean | null;
+
+/** One reviewed row to append: its cells by column name, its label (a class name) and where it came from. */
+export interface AppendRow {
+  values: Record<string, AppendCell>;
+  label: string;
+  reviewId: string;
+  labelledAt: string;
+}
+
+export interface AppendOutcome {
+  meta: DatasetMeta;
+  appended: string[];
+  /** Rows that cannot be appended to this dataset (a column or the class is not in it), by review id. */
+  refused: { reviewId: string; reason: string }[];
+}
+
+/** The provenance of every appended row of a version (empty for an uploaded one). */
+export async function readProvenance(blobs: BlobStore, name: string, version: string): Promise<RowProvenance[]> {
+  const bytes = await blobs.get(datasetObjects.provenance(name, version));
+  return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as RowProvenance[]) : [];
+}
+
+/** Why a row's cell cannot go into a column, or null when it can. */
+function cellProblem(column: TableColumn, cell: AppendCell | undefined): string | null {
+  if (cell === undefined) return `no value for column "${column.name}"`;
+  if (cell === null) return null;
+  if (column.kind === 'number' && (typeof cell !== 'number' || !Number.isFinite(cell)))
+    return `column "${column.name}" holds numbers, got ${JSON.stringify(cell).slice(0, 40)}`;
+  return null;
+}
+
+/**
+ * A new version of a stored dataset: the current version's rows followed by `rows`, with the provenance
+ * of each appended row (cumulative over earlier appends) beside it. Cells go into the table as an
+ * upload's would: numbers into numeric columns, text (a new value extends the column's dictionary),
+ * null as missing. The catalog names the version only if the one it was built on is still current, so a
+ * concurrent upload or append is never overwritten; null then, and the caller tries again.
+ */
+export async function appendRows(deps: DatasetDeps, name: string, rows: AppendRow[]): Promise<AppendOutcome | null> {
+  const current = await deps.catalog.get(name);
+  if (!current) throw new UnknownDatasetError(`unknown dataset "${name}"`);
+  const stored = await readDataset(deps.blobs, name, current.version);
+  const base = stored.kind === 'table' ? stored.data : tableOfDataset(stored.data);
+  const classIndex = new Map(base.classNames.map((n, i) => [n, i]));
+  const refused: AppendOutcome['refused'] = [];
+  const accepted: AppendRow[] = [];
+  for (const r of rows) {
+    const problem = base.table.columns.map((c) => cellProblem(c, r.values[c.name])).find((p) => p !== null);
+    if (problem) refused.push({ reviewId: r.reviewId, reason: problem });
+    else if (!classIndex.has(r.label))
+      refused.push({ reviewId: r.reviewId, reason: `class "${r.label}" is not in dataset "${name}"` });
+    else accepted.push(r);
+  }
+  if (accepted.length === 0) return { meta: current, appended: [], refused };
+  const total = base.rows + accepted.length;
+  const columns: TableColumn[] = base.table.columns.map((c) => {
+    if (c.kind === 'number') {
+      const values = new Float32Array(total);
+      values.set(c.values);
+      accepted.forEach(
+        (r, i) => (values[base.rows + i] = r.values[c.name] === null ? NaN : (r.values[c.name] as number)),
+      );
+      return { name: c.name, kind: 'number', values };
+    }
+    const dictionary = [...c.dictionary];
+    const codeOf = new Map(dictionary.map((v, k) => [v, k]));
+    const codes = new Uint16Array(total);
+    codes.set(c.codes);
+    accepted.forEach((r, i) => {
+      const cell = r.values[c.name];
+      if (cell === null) {
+        codes[base.rows + i] = MISSING_CODE;
+        return;
+      }
+      const text = String(cell);
+      let code = codeOf.get(text);
+      if (code === undefined) {
+        code = dictionary.push(text) - 1;
+        codeOf.set(text, code);
+      }
+      codes[base.rows + i] = code;
+    });
+    if (dictionary.length >= MISSING_CODE)
+      throw new DatasetError(`column "${c.name}" would hold too many distinct values`);
+    return { name: c.name, kind: 'text', codes, dictionary };
+  });
+  const y = new Int32Array(total);
+  y.set(base.y);
+  accepted.forEach((r, i) => (y[base.rows + i] = classIndex.get(r.label)!));
+  const table: TableDataset = { ...base, table: { rows: total, columns }, y, rows: total };
+  const provenance = [
+    ...(await readProvenance(deps.blobs, name, current.version)),
+    ...accepted.map((r, i) => ({
+      row: base.rows + i,
+      source: 'review' as const,
+      reviewId: r.reviewId,
+      labelledAt: r.labelledAt,
+    })),
+  ];
+  const version = newVersion();
+  const appendedAt = new Date().toISOString();
+  const meta: DatasetMeta = {
+    ...describeTable(table, { version, embedded: false, createdAt: appendedAt, settings: current.settings }),
+    provenance: { basedOn: current.version, reviewRows: provenance.length, appendedAt },
+  };
+  try {
+    const { data, layout } = encodeTableData(table);
+    await deps.blobs.put(datasetObjects.data(name, version), data);
+    await deps.blobs.put(datasetObjects.table(name, version), JSON.stringify(layout));
+    await deps.blobs.put(datasetObjects.provenance(name, version), JSON.stringify(provenance));
+    await deps.blobs.put(datasetObjects.meta(name, version), JSON.stringify(meta));
+    const committed = await deps.catalog.commitOnto(meta, current.version);
+    if (!committed) {
+      await deps.blobs.deletePrefix(datasetObjects.versionPrefix(name, version)).catch(() => {});
+      return null;
+    }
+    return { meta: committed, appended: accepted.map((r) => r.reviewId), refused };
+  } catch (err) {
+    await deps.blobs.deletePrefix(datasetObjects.versionPrefix(name, version)).catch(() => {});
+    throw err;
+  }
+}

@@ -12,7 +12,7 @@
  * and spend the key's rate limit (429 with Retry-After); a revocation still takes effect at once. The
  * ADMIN_TOKEN secret is the root key (id "root", every scope, no limit).
  *
- * Admin actions (every non-GET `admin` route) are appended to the audit trail with the key id, time,
+ * Admin and reviewer actions (every non-GET `admin` or `review` route) are appended to the audit trail with the key id, time,
  * route and target once the handler has answered.
  */
 import type { Context, MiddlewareHandler } from 'hono';
@@ -175,7 +175,8 @@ export function scopeMiddleware(scope: RouteScope, models: ModelRule): Middlewar
       }
     }
     await next();
-    if (scope === 'admin' && c.req.method !== 'GET') await audit(c, principal);
+    // Admin actions and reviewers' labels and discards go to the audit trail.
+    if ((scope === 'admin' || scope === 'review') && c.req.method !== 'GET') await audit(c, principal);
   };
 }
 

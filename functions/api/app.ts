@@ -4,9 +4,11 @@ import { fromDomainError } from './domain-errors';
 import { ApiError, errorBody } from './http/errors';
 import { logError } from '../../shared/log';
 import { ServingCache } from '../services/serving';
+import { LiveMonitor } from '../services/live';
 import { healthRoutes, pingRoutes } from './health';
 import { newRouter } from './router';
 import { modelRoutes } from './models';
+import { liveRoutes } from './live';
 import { datasetRoutes } from './datasets';
 
 import { studyRoutes } from './studies';
@@ -22,7 +24,7 @@ import { parseAccessMode } from '../../shared/access/scopes';
  * addresses with too many failed authentications live in this closure (not in module globals) and
  * reach handlers through c.var.
  */
-export function createApp(serving = new ServingCache()) {
+export function createApp(serving = new ServingCache(), live = new LiveMonitor()) {
   const app = newRouter();
   const leases = new KeyLeases();
   const failures = new AuthFailures();
@@ -31,6 +33,7 @@ export function createApp(serving = new ServingCache()) {
     c.set('serving', serving);
     c.set('leases', leases);
     c.set('failures', failures);
+    c.set('live', live);
     await next();
   });
   app.use('*', publicCors());
@@ -51,6 +54,7 @@ export function createApp(serving = new ServingCache()) {
   app.route('/health', healthRoutes());
   app.route('/ping', pingRoutes());
   app.route('/v1/models', modelRoutes());
+  app.route('/v1', liveRoutes());
   app.route('/v1/studies', studyRoutes());
   app.route('/v1/sessions', sessionRoutes());
   app.route('/v1/datasets', datasetRoutes());

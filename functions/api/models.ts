@@ -3,6 +3,7 @@
  */
 import { createRoute, type z } from '@hono/zod-openapi';
 import { inputSchema } from '../../models/preprocess';
+import type { Context } from 'hono';
 import { getDatasetMeta, listDatasets } from '../../shared/datasets';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { ApiError } from './http/errors';
@@ -14,7 +15,8 @@ import { catalogStub, registryStub } from '../durable/stubs';
 import { formatPredictions, toMatrix } from '../services/predict';
 import type { LoadedModel, ServingDeps } from '../services/serving';
 import { canSeeModel } from './access';
-import { jsonBody, jsonContent, newRouter, requireScope, unwrap } from './router';
+import { jsonBody, jsonContent, newRouter, requireScope, unwrap, type AppEnv } from './router';
+import { shadowPredict } from '../services/shadow';
 import {
   ErrorSchema,
   EvaluationSchema,
@@ -160,18 +162,32 @@ const rollbackRoute = createRoute(
 function predictWith(loaded: LoadedModel, body: z.infer<typeof PredictRequestSchema>) {
   const { meta } = loaded;
   // A table version reads numbers, strings and null per column through its preprocessing; a numeric
-  // version takes numbers by position or name, as it always did.
+  // version takes numbers by position or name, as it always did (x: what it read, for drift sketches).
+  const x = loaded.table ? null : toMatrix(body.instances, meta.featureNames, loaded.featureIndex);
   const probs = loaded.table
     ? loaded.table.predictInstances(body.instances)
-    : loaded.predictor.predictProba(
-        toMatrix(body.instances, meta.featureNames, loaded.featureIndex),
-        body.instances.length,
-      );
-  return {
+    : loaded.predictor.predictProba(x!, body.instances.length);
+  const answer = {
     model: meta.model,
     version: meta.version,
     predictions: formatPredictions(probs, meta.classNames, body.threshold ?? meta.threshold, body.topK),
   };
+  return { answer, x };
+}
+
+/** Work that must not delay the response (the live loop's storage writes, shadow predictions). */
+function afterResponse(c: Context<AppEnv>, work: Promise<void> | null): void {
+  if (!work) return;
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    // No execution context (a direct call in a test): the promise still runs, nobody waits for it.
+  }
+}
+
+/** Who is calling, for a sticky canary: the key's id, else the client address; null when unknown. */
+function callerKey(c: Context<AppEnv>): string | null {
+  return c.var.access?.principal?.keyId ?? c.req.header('cf-connecting-ip') ?? null;
 }
 
 export function modelRoutes() {
@@ -234,18 +250,52 @@ export function modelRoutes() {
     .openapi(predictRoute, async (c) => {
       const { name } = c.req.valid('param');
       const t0 = performance.now();
-      const meta = await c.var.serving.current(deps(c.env), name);
+      const state = await c.var.serving.state(deps(c.env), name);
+      const meta = state.current;
       if (!meta) return notServable(c.env, name);
       const body = c.req.valid('json');
       const t1 = performance.now();
-      const loaded = await c.var.serving.loadServable(deps(c.env), meta);
+      // A canary answers its share of callers (always the same ones) with the challenger; a challenger
+      // that cannot be loaded leaves them with the champion.
+      const arm = c.var.live.arm(state.traffic, name, callerKey(c));
+      const loaded =
+        arm === 'challenger'
+          ? await c.var.serving
+              .load(deps(c.env), state.traffic!.meta)
+              .catch(() => c.var.serving.loadServable(deps(c.env), meta))
+          : await c.var.serving.loadServable(deps(c.env), meta);
       const t2 = performance.now();
       // Where a request's time goes (mostly visible on an isolate's first, cold request).
       c.header('server-timing', `pointer;dur=${(t1 - t0).toFixed(1)}, load;dur=${(t2 - t1).toFixed(1)}`, {
         append: true,
       });
       try {
-        return c.json(predictWith(loaded, body), 200);
+        const { answer, x } = predictWith(loaded, body);
+        const requestId = crypto.randomUUID();
+        afterResponse(
+          c,
+          c.var.live.served(c.env, requestId, {
+            meta: loaded.meta,
+            instances: body.instances,
+            x,
+            predictions: answer.predictions,
+          }),
+        );
+        if (state.traffic?.mode === 'shadow' && loaded.meta.version === meta.version)
+          afterResponse(
+            c,
+            shadowPredict(
+              c.env,
+              c.var.serving,
+              c.var.live,
+              deps(c.env),
+              state.traffic.meta,
+              body.instances,
+              answer.predictions,
+              meta.version,
+            ),
+          );
+        return c.json(answer, 200);
       } finally {
         loaded.release();
       }
@@ -257,7 +307,7 @@ export function modelRoutes() {
       const body = c.req.valid('json');
       const loaded = await c.var.serving.load(deps(c.env), meta);
       try {
-        return c.json(predictWith(loaded, body), 200);
+        return c.json(predictWith(loaded, body).answer, 200);
       } finally {
         loaded.release();
       }

@@ -9,6 +9,7 @@ import type { ServingCache } from '../services/serving';
 import type { KeyLeases } from '../../shared/access/leases';
 import { scopeMiddleware, type AccessState, type ModelRule, type RouteScope } from './access';
 import type { AuthFailures } from './auth-failures';
+import type { LiveMonitor } from '../services/live';
 import { bodyChecks } from './http/body';
 import { ApiError, errorBody } from './http/errors';
 import { describeZodError } from './http/validation';
@@ -16,7 +17,13 @@ import { ErrorSchema } from './schemas';
 
 export type AppEnv = {
   Bindings: Env;
-  Variables: { serving: ServingCache; access: AccessState; leases: KeyLeases; failures: AuthFailures };
+  Variables: {
+    serving: ServingCache;
+    live: LiveMonitor;
+    access: AccessState;
+    leases: KeyLeases;
+    failures: AuthFailures;
+  };
 };
 
 /** A router whose request validation failures answer 422 with the offending field named. */

@@ -157,7 +157,7 @@ export const ComparisonSchema = z
     z.object({
       comparable: z.literal(true),
       championVersion: z.number().int(),
-      split: z.literal('test'),
+      split: z.enum(['test', 'reviewed']),
       dataset: z.string(),
       datasetVersion: z.string(),
       rows: z.number().int().openapi({ description: "Test rows of the challenger's dataset version, scored by both." }),

@@ -115,7 +115,12 @@ export function studyRoutes() {
       if (req.from && !(await studyStub(c.env.STUDIES, req.from).maybeView()))
         throw new ApiError('not_found', `unknown study "${req.from}"`);
       const model = req.model ?? req.dataset;
-      const ns = { studies: c.env.STUDIES, models: c.env.MODELS, catalog: c.env.DATASET_CATALOG };
+      const ns = {
+        studies: c.env.STUDIES,
+        models: c.env.MODELS,
+        catalog: c.env.DATASET_CATALOG,
+        monitors: c.env.MONITORS,
+      };
       const warmStart = req.warmStartFrom ? await resolveWarmStart(ns, req.warmStartFrom) : null;
       if (req.warmStartFrom && !warmStart)
         throw new ApiError(

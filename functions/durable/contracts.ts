@@ -14,6 +14,19 @@ import type { SlicePace } from '../../models/session-pace';
 import type { AuditPage, KeyCheck, KeyRecord, KeySummary, NewAuditEntry } from '../../shared/access/records';
 import type { EpochRecord } from '../../models/train';
 import type { RungDecision } from '../../shared/study/asha';
+import type {
+  LiveDecision,
+  LiveGuard,
+  TrafficSetting,
+  DriftReport,
+  LiveQuality,
+  LogOutcome,
+  MonitorFlush,
+  ReviewBatch,
+  ReviewItem,
+  ReviewKind,
+  ReviewPage,
+} from '../../shared/monitor/types';
 import type { ChampionEvidence, GuardSettings } from '../../shared/study/compare';
 import type { TrialResult } from '../../shared/study/trial';
 import type {
@@ -94,6 +107,13 @@ export interface RegistryState {
   activeStudy: { id: string; startedAt: string } | null;
 }
 
+/** The current version and the challenger traffic (with the challenger's metadata), read by predict. */
+export interface ServingState {
+  current: ModelVersion | null;
+  traffic: (TrafficSetting & { meta: ModelVersion }) | null;
+  guard: LiveGuard;
+}
+
 export interface ModelRegistryContract {
   current(): Promise<ModelVersion | null>;
   version(v: number): Promise<ModelVersion | null>;
@@ -116,6 +136,19 @@ export interface ModelRegistryContract {
   /** Promotes over the guard's `refusal`, recorded as explicit; once per study id. */
   promoteExplicitly(candidate: VersionCandidate, refusal: PromotionOutcome): Promise<PromotionOutcome>;
   rollback(version: number): Promise<Result<{ version: number; previous: number | null }>>;
+  serving(): Promise<ServingState>;
+  setTraffic(
+    setting: Omit<TrafficSetting, 'since'> | null,
+    guard: LiveGuard | null,
+  ): Promise<Result<{ traffic: TrafficSetting | null; guard: LiveGuard }>>;
+  /** Promotes the challenger, or rolls a new champion back, on reviewed evidence through the guard; each move once. */
+  decideLive(
+    action: LiveDecision['action'],
+    target: number,
+    evidence: ChampionEvidence,
+    settings: GuardSettings,
+  ): Promise<Result<LiveDecision>>;
+  liveDecisions(): Promise<LiveDecision[]>;
 }
 
 // ---- TrainingSession: one per session ----
@@ -216,4 +249,25 @@ export interface AuditLogContract {
   append(entry: NewAuditEntry): Promise<number>;
   /** Newest first; `before` is the `next` of the previous page. */
   page(limit: number, before: number | null): Promise<AuditPage>;
+}
+
+// ---- ModelMonitor: one per model (review queue, live quality, drift) ----
+
+export interface ModelMonitorContract {
+  /** One request's review items; a repeated request id is a no-op. */
+  log(batch: ReviewBatch): Promise<LogOutcome>;
+  pending(kind: ReviewKind | null, limit: number, after: string | null): Promise<ReviewPage>;
+  get(id: string): Promise<ReviewItem | null>;
+  /** Once per item: a labelled or discarded item is refused (conflict). */
+  label(id: string, label: string, by: string): Promise<Result<ReviewItem>>;
+  discard(id: string, by: string): Promise<Result<ReviewItem>>;
+  labelledSince(since: string | null): Promise<ReviewItem[]>;
+  quality(): Promise<LiveQuality>;
+  /** `versions`: the metadata of every version with rows in the report (for their training distribution). */
+  flush(report: MonitorFlush, versions: ModelVersion[]): Promise<void>;
+  drift(meta: ModelVersion, threshold?: number): Promise<DriftReport>;
+  restartWindow(version: number): Promise<void>;
+  labelsSince(since: string | null): Promise<number>;
+  /** Appends labelled rows to a new version of the champion's dataset; the new version, or null. */
+  appendLabels(): Promise<string | null>;
 }

@@ -50,6 +50,12 @@ export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalog
     return next;
   }
 
+  async commitOnto(meta: DatasetMeta, basedOn: string): Promise<DatasetMeta | null> {
+    // No await between the check and the commit's storage writes: the input gate keeps them together.
+    if ((await this.get(meta.name))?.version !== basedOn) return null;
+    return this.commit(meta, true);
+  }
+
   async updateSettings(name: string, settings: DatasetSettings): Promise<DatasetMeta | null> {
     const meta = await this.get(name);
     if (!meta) return null;

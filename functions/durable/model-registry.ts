@@ -12,7 +12,15 @@ import type { ModelHeadline } from '../../shared/storage/headlines';
 import { D1Listings } from '../../shared/storage/listings';
 import { decidePromotion, type ChampionEvidence, type GuardSettings } from '../../shared/study/compare';
 import type { ModelVersion, PromotionOutcome, RegistryEvent, VersionCandidate } from '../../shared/study/types';
-import { ok, refuse, type ModelRegistryContract, type RegistryState, type Result } from './contracts';
+import { DEFAULT_LIVE_GUARD, type LiveDecision, type LiveGuard, type TrafficSetting } from '../../shared/monitor/types';
+import {
+  ok,
+  refuse,
+  type ModelRegistryContract,
+  type RegistryState,
+  type Result,
+  type ServingState,
+} from './contracts';
 
 export class ModelRegistry extends DurableObject<Env> implements ModelRegistryContract {
   private async currentVersion(): Promise<ModelVersion | null> {
@@ -179,6 +187,122 @@ export class ModelRegistry extends DurableObject<Env> implements ModelRegistryCo
       [doneKey]: outcome,
     });
     await this.mirror(meta);
+  }
+
+  /**
+   * What predict needs in one call: the current version, and the challenger with its traffic setting. The
+   * challenger's metadata comes along so a canary request needs no second round trip.
+   */
+  async serving(): Promise<ServingState> {
+    const current = await this.currentVersion();
+    const traffic = (await this.ctx.storage.get<TrafficSetting>('traffic')) ?? null;
+    const challenger = traffic
+      ? ((await this.ctx.storage.get<ModelVersion>(registryKeys.version(traffic.challenger))) ?? null)
+      : null;
+    const guard = (await this.ctx.storage.get<LiveGuard>('liveGuard')) ?? DEFAULT_LIVE_GUARD;
+    return { current, traffic: traffic && challenger ? { ...traffic, meta: challenger } : null, guard };
+  }
+
+  /** Sets (or with null clears) the challenger traffic; the challenger must be an existing version other than the current one. */
+  async setTraffic(
+    setting: Omit<TrafficSetting, 'since'> | null,
+    guard: LiveGuard | null,
+  ): Promise<Result<{ traffic: TrafficSetting | null; guard: LiveGuard }>> {
+    const nextGuard = guard ?? (await this.ctx.storage.get<LiveGuard>('liveGuard')) ?? DEFAULT_LIVE_GUARD;
+    if (setting === null) {
+      await this.ctx.storage.delete('traffic');
+      await this.ctx.storage.put('liveGuard', nextGuard);
+      return ok({ traffic: null, guard: nextGuard });
+    }
+    const current = (await this.ctx.storage.get<number>('current')) ?? null;
+    if (current === null) return refuse('conflict', 'the model has no current version to share traffic with');
+    if (!(await this.ctx.storage.get<ModelVersion>(registryKeys.version(setting.challenger))))
+      return refuse('not_found', `version ${setting.challenger} does not exist`);
+    if (setting.challenger === current)
+      return refuse('validation_failed', `challenger: version ${setting.challenger} is already the current version`);
+    const traffic: TrafficSetting = { ...setting, since: new Date().toISOString() };
+    await this.ctx.storage.put<unknown>({ traffic, liveGuard: nextGuard });
+    log('traffic_set', { model: (await this.ctx.storage.get<string>('model')) ?? '', ...traffic });
+    return ok({ traffic, guard: nextGuard });
+  }
+
+  /**
+   * A live decision on reviewed labels, through the same guard as every promotion (decidePromotion):
+   * `promote` moves the pointer to the traffic's challenger, `rollback` back to the version the current
+   * champion replaced. The evidence must be about the current champion (else conflict, as for promote).
+   * A move happens at most once per (action, from, to); a refusal is kept as the last word, and the
+   * caller may ask again when more labels have arrived.
+   */
+  async decideLive(
+    action: LiveDecision['action'],
+    target: number,
+    evidence: ChampionEvidence,
+    settings: GuardSettings,
+  ): Promise<Result<LiveDecision>> {
+    const current = (await this.ctx.storage.get<number>('current')) ?? null;
+    if (current === null || evidence.championVersion !== current)
+      return refuse(
+        'conflict',
+        `stale evidence: it is about v${evidence.championVersion}; the champion is ${current === null ? 'none' : `v${current}`}`,
+      );
+    const doneKey = registryKeys.liveMove(action, current, target);
+    const earlier = await this.ctx.storage.get<LiveDecision>(doneKey);
+    if (earlier) return ok(earlier);
+    const history = (await this.ctx.storage.get<RegistryEvent[]>('history')) ?? [];
+    const traffic = (await this.ctx.storage.get<TrafficSetting>('traffic')) ?? null;
+    if (action === 'promote' && traffic?.challenger !== target)
+      return refuse('conflict', `v${target} is not the challenger`);
+    if (action === 'rollback') {
+      const arrival = [...history].reverse().find((e) => e.to === current);
+      if (arrival?.action !== 'promote' || arrival.from !== target)
+        return refuse('conflict', `v${current} was not promoted over v${target}`);
+    }
+    const guard = decidePromotion(evidence, settings);
+    const decision: LiveDecision = {
+      action,
+      from: current,
+      to: target,
+      moved: guard.promote,
+      reason: guard.reason,
+      comparison: evidence,
+      decidedAt: new Date().toISOString(),
+    };
+    if (!guard.promote) {
+      await this.ctx.storage.put(registryKeys.lastLive(action), decision);
+      return ok(decision);
+    }
+    history.push({
+      at: decision.decidedAt,
+      action,
+      from: current,
+      to: target,
+      studyId: null,
+      live: true,
+      reason: guard.reason,
+    });
+    const writes: Record<string, unknown> = {
+      current: target,
+      history,
+      [doneKey]: decision,
+      [registryKeys.lastLive(action)]: decision,
+    };
+    await this.ctx.storage.put(writes);
+    // The challenger is now the champion (or the champion it was compared against went away): traffic ends.
+    if (traffic && (action === 'promote' || traffic.challenger === target)) await this.ctx.storage.delete('traffic');
+    log('live_decision', { action, from: current, to: target });
+    const meta = await this.ctx.storage.get<ModelVersion>(registryKeys.version(target));
+    if (meta) await this.mirror(meta);
+    return ok(decision);
+  }
+
+  /** The last live decision of each kind (moved or not). */
+  async liveDecisions(): Promise<LiveDecision[]> {
+    const out: LiveDecision[] = [];
+    for (const action of ['promote', 'rollback'] as const) {
+      const d = await this.ctx.storage.get<LiveDecision>(registryKeys.lastLive(action));
+      if (d) out.push(d);
+    }
+    return out;
   }
 
   /** Moves the pointer to an existing version. */

@@ -8,6 +8,7 @@ import type {
   ApiKeyContract,
   AuditLogContract,
   KeyDirectoryContract,
+  ModelMonitorContract,
   ModelRegistryContract,
   StudyCoordinatorContract,
   TrainingSessionContract,
@@ -40,4 +41,8 @@ export function keyDirectoryStub(ns: Env['KEY_DIRECTORY']): KeyDirectoryContract
 
 export function auditStub(ns: Env['AUDIT']): AuditLogContract {
   return ns.get(ns.idFromName('audit')) as unknown as AuditLogContract;
+}
+
+export function monitorStub(ns: Env['MONITORS'], model: string): ModelMonitorContract {
+  return ns.get(ns.idFromName(model)) as unknown as ModelMonitorContract;
 }

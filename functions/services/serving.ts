@@ -14,6 +14,7 @@ import type { BlobStore } from '../../shared/storage/blob-store';
 import type { Store } from '../../shared/storage/store';
 import type { ModelVersion } from '../../shared/study/types';
 import { registryStub } from '../durable/stubs';
+import type { ServingState } from '../durable/contracts';
 import { initBackend } from '../../shared/tf/backend';
 import { loadSplit, SPLIT_SEED } from '../../shared/datasets';
 import { evaluateOnTest, SplitMismatchError, type Evaluation } from './evaluation';
@@ -61,7 +62,7 @@ export class ModelUnavailableError extends Error {
 }
 
 export class ServingCache {
-  private readonly pointers = new Map<string, { meta: ModelVersion | null; at: number }>();
+  private readonly pointers = new Map<string, { state: ServingState; at: number }>();
   private readonly loaded = new Map<string, Entry>();
   private readonly evaluations = new Map<string, Promise<Evaluation>>();
   /** Versions whose weights could not be loaded: reason and when (reported by /health while recent). */
@@ -80,13 +81,18 @@ export class ServingCache {
 
   /** The current version's metadata, from the registry, cached for POINTER_TTL_MS. */
   async current(deps: ServingDeps, name: string): Promise<ModelVersion | null> {
+    return (await this.state(deps, name)).current;
+  }
+
+  /** The current version and the challenger traffic, read from the registry in one call, cached like the pointer. */
+  async state(deps: ServingDeps, name: string): Promise<ServingState> {
     const cached = this.pointers.get(name);
-    if (cached && this.now() - cached.at < POINTER_TTL_MS) return cached.meta;
+    if (cached && this.now() - cached.at < POINTER_TTL_MS) return cached.state;
     // A fresh isolate starts the wasm backend while the registry answers (build() awaits the same promise).
     initBackend().catch(() => {});
-    const meta = await registryStub(deps.models, name).current();
-    this.pointers.set(name, { meta, at: this.now() });
-    return meta;
+    const state = await registryStub(deps.models, name).serving();
+    this.pointers.set(name, { state, at: this.now() });
+    return state;
   }
 
   /** Drops the cached pointer (after a change made through this isolate). */

@@ -6,12 +6,15 @@ import { isEmbeddedDataset, studyHolder } from '../../shared/datasets';
 import { rank } from '../../shared/study/leaderboard';
 import type { StudySpec } from '../../shared/study/types';
 import { refuse, type Result } from '../durable/contracts';
-import { catalogStub, registryStub, studyStub } from '../durable/stubs';
+import { catalogStub, monitorStub, registryStub, studyStub } from '../durable/stubs';
+import { logError } from '../../shared/log';
 
 export interface StudyNamespaces {
   studies: Env['STUDIES'];
   models: Env['MODELS'];
   catalog: Env['DATASET_CATALOG'];
+  /** The model's review labels are appended to its dataset before the study pins a version. */
+  monitors?: Env['MONITORS'];
 }
 
 /** Sortable, readable and unique: model, UTC timestamp, random suffix. */
@@ -30,6 +33,15 @@ export async function startStudy(ns: StudyNamespaces, spec: StudySpec): Promise<
   if (!claim.ok) return claim;
   const catalog = catalogStub(ns.catalog);
   const pins = !isEmbeddedDataset(spec.dataset);
+  if (pins && ns.monitors) {
+    // Labels reviewers gave since the last append go into a new dataset version now, so this study
+    // trains on them (the monitor's alarm does the same a few seconds after each label).
+    try {
+      await monitorStub(ns.monitors, spec.model).appendLabels();
+    } catch (err) {
+      logError('review_append_failed', { model: spec.model, reason: err instanceof Error ? err.message : String(err) });
+    }
+  }
   try {
     // The study trains on the version current now, whatever happens to the dataset while it runs;
     // the pin keeps that version until the study releases it at its end.

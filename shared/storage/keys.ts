@@ -30,6 +30,8 @@ export const datasetObjects = {
   meta: (name: string, version: string) => `datasets/${name}/${version}/meta.json`,
   /** A table version's column names, kinds and text dictionaries (format table-1). */
   table: (name: string, version: string) => `datasets/${name}/${version}/table.json`,
+  /** Where each appended (reviewed) row of the version came from; absent for an uploaded version. */
+  provenance: (name: string, version: string) => `datasets/${name}/${version}/provenance.json`,
 };
 
 /** Inside one StudyCoordinator (per study). One key per trial, so no value grows with the study. */
@@ -58,6 +60,10 @@ export const registryKeys = {
   promotedStudy: (studyId: string) => `promotedStudy:${studyId}`,
   /** The outcome of a study's explicit (admin) promotion. */
   explicitStudy: (studyId: string) => `explicitStudy:${studyId}`,
+  /** A live move (challenger promoted, champion rolled back on reviewed labels), made at most once. */
+  liveMove: (action: string, from: number, to: number) => `live:${action}:${from}->${to}`,
+  /** The last live decision of each action, moved or not. */
+  lastLive: (action: string) => `lastLive:${action}`,
 };
 
 /** Inside the DatasetCatalog (one for all datasets). */

@@ -34,7 +34,8 @@ export interface Comparison {
   comparable: true;
   /** The champion version scored; the registry refuses evidence about any other version than its current one. */
   championVersion: number;
-  split: 'test';
+  /** `test`: the challenger study's test split; `reviewed`: served inputs labelled by reviewers (live decisions). */
+  split: 'test' | 'reviewed';
   dataset: string;
   datasetVersion: string;
   rows: number;
@@ -110,13 +111,14 @@ export function compareOnRows(
   where: { championVersion: number; dataset: string; datasetVersion: string },
   champion: Uint8Array,
   challenger: Uint8Array,
+  split: Comparison['split'] = 'test',
 ): Comparison {
   const counts = pairCounts(champion, challenger);
   if (counts.rows === 0) throw new RangeError('no rows to compare on');
   return {
     comparable: true,
     championVersion: where.championVersion,
-    split: 'test',
+    split,
     dataset: where.dataset,
     datasetVersion: where.datasetVersion,
     rows: counts.rows,
@@ -147,7 +149,7 @@ export function decidePromotion(evidence: ChampionEvidence | null, settings: Gua
   const { championOnly, challengerOnly } = c.discordant;
   const facts =
     `challenger ${pct(c.challengerAccuracy)} vs champion v${c.championVersion} ${pct(c.championAccuracy)} on the same ` +
-    `${c.rows} test rows of ${c.dataset}@${c.datasetVersion}; ${challengerOnly} rows only the challenger gets right, ` +
+    `${c.rows} ${c.split} rows of ${c.dataset}@${c.datasetVersion}; ${challengerOnly} rows only the challenger gets right, ` +
     `${championOnly} only the champion (McNemar exact p = ${pText(c.pValue)})`;
   const gain = c.challengerAccuracy - c.championAccuracy;
   if (!(gain > settings.margin))

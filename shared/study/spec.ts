@@ -5,7 +5,7 @@
  */
 import type { DatasetMeta } from '../datasets';
 import type { resolveSearch } from './search';
-import type { Faults, StudySpec, TpeSettings } from './types';
+import type { Faults, StudySpec, StudyTrigger, TpeSettings } from './types';
 
 /** What the caller decides; the request's own validation (space, pruner rungs, sampler options) comes first. */
 export type StudyChoices = Pick<
@@ -20,6 +20,8 @@ export type StudyChoices = Pick<
   from?: string | null;
   warmStart?: StudySpec['warmStart'];
   faults?: Faults | null;
+  /** Why the study starts (default: an API call, or the cron's schedule). */
+  trigger?: StudyTrigger;
   now: Date;
 };
 
@@ -45,6 +47,7 @@ export function buildStudySpec(dataset: DatasetMeta, c: StudyChoices): StudySpec
     warmStart: c.warmStart ?? null,
     createdAt: c.now.toISOString(),
     origin: c.origin,
+    trigger: c.trigger ?? { kind: c.origin === 'api' ? 'api' : 'schedule', detail: null },
     faults: c.faults ?? null,
     // Legacy readers (dashboards of older builds) still find the ASHA settings here.
     asha: pruner ? { minEpochs: pruner.minEpochs, reductionFactor: pruner.reductionFactor } : null,

@@ -83,6 +83,11 @@ export interface StudySpec {
   warmStart: { from: string; params: Assignment[] } | null;
   createdAt: string;
   origin: 'api' | 'cron';
+  /**
+   * Why the study started: an API call, the cron's fixed schedule, or the live loop (served inputs
+   * drifted from the training data, or enough reviewed labels arrived). Absent in older specs.
+   */
+  trigger?: StudyTrigger;
   faults: Faults | null;
   /** Legacy (`strategy: 'asha'`): the pruner's settings; new specs carry `pruner` instead. */
   asha?: AshaSettings | null;
@@ -93,6 +98,11 @@ export interface StudySpec {
   tpe?: TpeSettings | null;
   /** The data the default space's ranges are scaled for (encoded input width, training rows); absent in older specs. */
   data?: { features: number; trainRows: number } | null;
+}
+
+export interface StudyTrigger {
+  kind: 'api' | 'schedule' | 'drift' | 'labels';
+  detail: string | null;
 }
 
 /** One planned trial: the sampled hyperparameters and the full configuration they resolve to. */
@@ -229,4 +239,7 @@ export interface RegistryEvent {
   studyId: string | null;
   /** A promotion made by an explicit admin call over the guard's refusal. */
   explicit?: boolean;
+  /** Moved by the live guard on reviewed labels: a challenger promoted, or a new champion rolled back. */
+  live?: boolean;
+  reason?: string;
 }

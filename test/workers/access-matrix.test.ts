@@ -145,7 +145,44 @@ const FIXTURES: Record<string, (allowed: boolean) => Promise<Request>> = {
   },
   'GET /v1/audit': async () => ({ path: '/v1/audit' }),
   'GET /v1/keys/self': async () => ({ path: '/v1/keys/self' }),
+  'GET /v1/models/{name}/reviews': async () => ({ path: `/v1/models/${A}/reviews` }),
+  'POST /v1/reviews/{id}': async (allowed) => ({
+    path: `/v1/reviews/${allowed ? await pendingReviewOfA() : `${A}.0123456789abcdef01234567`}`,
+    json: { label: '3' },
+  }),
+  'DELETE /v1/reviews/{id}': async (allowed) => ({
+    path: `/v1/reviews/${allowed ? await pendingReviewOfA() : `${A}.0123456789abcdef01234567`}`,
+  }),
+  'GET /v1/models/{name}/quality': async () => ({ path: `/v1/models/${A}/quality` }),
+  'GET /v1/models/{name}/traffic': async () => ({ path: `/v1/models/${A}/traffic` }),
+  'PUT /v1/models/{name}/traffic': async () => ({ path: `/v1/models/${A}/traffic`, json: { challenger: null } }),
+  'GET /v1/models/{name}/drift': async () => ({ path: `/v1/models/${A}/drift` }),
 };
+
+/**
+ * A fresh pending review item of model A: a prediction of a new input, flagged by threshold 1. The
+ * matrix predicts fast enough to exhaust the isolate's review-write gate (items are then sampled out
+ * and counted as skipped), so it tries again after the gate refills.
+ */
+async function pendingReviewOfA(): Promise<string> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    // A nearly blank image (counter in base 17 in three corner pixels): an unsure prediction, below threshold 1.
+    const n = ++counter;
+    const input = Array.from({ length: 64 }, (_, i) => (i < 3 ? Math.floor(n / 17 ** i) % 17 : 0));
+    await root(`/v1/models/${A}/predict`, { method: 'POST', json: { instances: [input], threshold: 1 } });
+    for (let after: string | null = null; ;) {
+      const page: any = await root(`/v1/models/${A}/reviews?limit=100${after ? `&after=${after}` : ''}`);
+      const hit = page.reviews.find((r: any) => JSON.stringify(r.input) === JSON.stringify(input));
+      if (hit) return hit.id as string;
+      if (!page.next) break;
+      after = page.next;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(
+    `no flagged prediction reached the queue: ${JSON.stringify(await root(`/v1/models/${A}/quality`)).slice(0, 400)}`,
+  );
+}
 
 const ops: Op[] = [];
 let callers: Caller[] = [];
@@ -225,9 +262,9 @@ describe('the OpenAPI document declares access for every operation', () => {
       expect(FIXTURES[`${o.method} ${o.path}`], `no matrix fixture for ${o.method} ${o.path}`).toBeDefined();
       if (o.scope) expect(['path', 'checked', 'all']).toContain(o.models);
     }
-    // Every mutating route is admin-only.
+    // Every mutating route is admin-only, but labelling and discarding review items (the review scope).
     for (const o of ops.filter((x) => x.method !== 'GET' && !x.path.endsWith('/predict')))
-      expect(o.scope, `${o.method} ${o.path}`).toBe('admin');
+      expect(o.scope, `${o.method} ${o.path}`).toBe(o.path.startsWith('/v1/reviews/') ? 'review' : 'admin');
   });
 
   it('security and x-scope in both modes: read/predict accept no key only in open mode', async () => {
