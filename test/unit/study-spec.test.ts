@@ -54,6 +54,7 @@ describe('buildStudySpec: one assembly for the API and the cron', () => {
       warmStart: null,
       createdAt: '2026-12-01T08:00:00.000Z',
       origin: 'cron',
+      trigger: { kind: 'schedule', detail: null },
       faults: null,
       asha: null,
       data: { features: 4, trainRows: 105 },
@@ -74,6 +75,7 @@ describe('buildStudySpec: one assembly for the API and the cron', () => {
     );
     expect(spec).toMatchObject({
       origin: 'api',
+      trigger: { kind: 'api', detail: null },
       strategy: 'tpe+asha',
       sampler: 'tpe',
       pruner: { type: 'asha', minEpochs: 1, reductionFactor: 2 },
