@@ -19,7 +19,11 @@ const MODEL = 'rq-digits';
 let digits: Dataset;
 let v1Rows = 0;
 
-const row = (i: number) => Array.from(digits.x.subarray(i * 64, (i + 1) * 64));
+/** Columns the upload kept (constant pixels are dropped): rows are sent as objects by column name. */
+let kept: string[] = [];
+const row = (i: number): Record<string, number> =>
+  Object.fromEntries(kept.map((n) => [n, digits.x[i * 64 + digits.featureNames.indexOf(n)]!]));
+const cells = (i: number) => Array.from(digits.x.subarray(i * 64, (i + 1) * 64));
 const truth = (i: number) => digits.classNames[digits.y[i]!]!;
 
 async function root(path: string, init: { method?: string; json?: unknown; body?: string; type?: string } = {}) {
@@ -60,9 +64,10 @@ beforeAll(async () => {
   digits = await loadEmbeddedDigits();
   // The digits table uploaded as a stored dataset, so reviewed rows can be appended to it.
   const lines = [[...digits.featureNames, 'label'].join(',')];
-  for (let i = 0; i < digits.rows; i++) lines.push([...row(i), truth(i)].join(','));
+  for (let i = 0; i < digits.rows; i++) lines.push([...cells(i), truth(i)].join(','));
   const meta = await root(`/v1/datasets/${MODEL}`, { method: 'PUT', body: `${lines.join('\n')}\n`, type: 'text/csv' });
   v1Rows = meta.rows;
+  kept = meta.featureNames;
   const study = await root('/v1/studies', {
     method: 'POST',
     json: { dataset: MODEL, model: MODEL, trials: 2, seed: 5, parallelism: 2, budget: { epochs: 3, maxSeconds: 30 } },
@@ -224,7 +229,9 @@ describe('review queue', () => {
     const stored = await readDataset(new R2BlobStore(env.DATASETS), MODEL, after.version);
     expect(stored.kind).toBe('table');
     const table = stored.data as TableDataset;
-    expect(table.table.columns.map((c) => (c.kind === 'number' ? c.values[p.row] : null))).toEqual(item.input);
+    expect(
+      Object.fromEntries(table.table.columns.map((c) => [c.name, c.kind === 'number' ? c.values[p.row] : null])),
+    ).toEqual(item.input);
     expect(after.classNames[table.y[p.row]!]).toBe(truth(sentIndex(item)));
     // Items name the version their row went into.
     const labelled = await monitorStub(env.MONITORS, MODEL).get(item.id);
@@ -251,7 +258,7 @@ describe('review queue', () => {
 });
 
 /** The digits row index of a queued input (the tests send rows of the embedded set). */
-function sentIndex(item: { input: number[] }): number {
+function sentIndex(item: { input: Record<string, number> }): number {
   const key = inputKey(item.input);
   for (let i = 0; i < digits.rows; i++) if (inputKey(row(i)) === key) return i;
   throw new Error('not a digits row');
