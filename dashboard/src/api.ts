@@ -192,6 +192,31 @@ export interface SessionRequest {
   config: Record<string, number | string | boolean>;
 }
 
+export interface KeySummary {
+  id: string;
+  name: string;
+  scopes: string[];
+  models: string[] | null;
+  rateLimit: { requests: number; perSeconds: number } | null;
+  createdAt: string;
+  createdBy: string;
+  revokedAt: string | null;
+}
+
+export interface KeyRequest {
+  name: string;
+  scopes: string[];
+  models: string[] | null;
+  rateLimit: { requests: number; perSeconds: number } | null;
+}
+
+export interface KeySelf {
+  mode: 'open' | 'keys';
+  keyId: string | null;
+  scopes: ('predict' | 'read' | 'review' | 'admin')[];
+  models: string[] | null;
+}
+
 /** An error answer of the API ({ error: { code, message } }) or a network failure (status 0). */
 export class ApiError extends Error {
   constructor(
@@ -204,7 +229,7 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown, token?: string): Promise<T> {
+async function request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, token?: string): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   // Every call carries the key entered in the header (any scope): in ACCESS_MODE=keys reads need one too.
@@ -274,6 +299,11 @@ export const api = {
     ),
   promoteStudy: (id: string, token: string) =>
     request<NonNullable<StudyView['promotion']>>('POST', `/v1/studies/${seg(id)}/promote`, {}, token),
+  self: () => request<KeySelf>('GET', '/v1/keys/self'),
+  keys: () => request<{ keys: KeySummary[] }>('GET', '/v1/keys'),
+  createKey: (body: KeyRequest, token: string) =>
+    request<{ key: KeySummary; token: string }>('POST', '/v1/keys', body, token),
+  revokeKey: (id: string, token: string) => request<KeySummary>('DELETE', `/v1/keys/${seg(id)}`, undefined, token),
   startStudy: (body: StudyRequest, token: string) =>
     request<{ id: string; model: string; status: 'running'; trials: number }>('POST', '/v1/studies', body, token),
 };

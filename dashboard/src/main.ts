@@ -1,6 +1,7 @@
 /**
  * The dashboard: a static page served by the worker's static assets, reading the same JSON API as
- * any other client. Header (navigation, admin token, backend badge) and one view per hash route.
+ * any other client. Header (navigation, API key, backend badge) and one view per hash route; what the
+ * key may not do is hidden.
  */
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
@@ -8,7 +9,9 @@ import { api, ApiError } from './api';
 import { h } from './dom';
 import { parseRoute, type Route, type View } from './router';
 import { tokenInput } from './token';
+import { refreshAbilities } from './abilities';
 import { championView } from './views/champion';
+import { keysView } from './views/keys';
 import { modelsView } from './views/models';
 import { studiesView } from './views/studies';
 import { studyView } from './views/study';
@@ -29,6 +32,8 @@ function viewFor(route: Route): View {
       return sessionView(route.id);
     case 'champion':
       return championView(route.name);
+    case 'keys':
+      return keysView();
   }
 }
 
@@ -37,6 +42,7 @@ const nav = h('nav', { 'aria-label': 'Sections' }, [
   h('a', { href: '#/studies', 'data-page': 'studies' }, 'Studies'),
   h('a', { href: '#/sessions', 'data-page': 'sessions' }, 'Sessions'),
   h('a', { href: '#/champion', 'data-page': 'champion' }, 'Champion'),
+  h('a', { href: '#/keys', 'data-page': 'keys', 'data-needs': 'admin' }, 'Keys'),
 ]);
 const backend = h('span', { class: 'badge', id: 'backend' }, '…');
 const main = h('main', {});
@@ -46,7 +52,12 @@ document.body.append(
     {},
     h('a', { class: 'brand', href: '#/models' }, 'edge-tuner'),
     nav,
-    h('div', { class: 'header-tools' }, backend, tokenInput()),
+    h(
+      'div',
+      { class: 'header-tools' },
+      backend,
+      tokenInput(() => void refreshAbilities()),
+    ),
   ),
   main,
 );
@@ -62,6 +73,8 @@ function show(): void {
 }
 window.addEventListener('hashchange', show);
 show();
+// What the entered key may do: actions it cannot take are hidden (abilities.ts), now and on every change.
+void refreshAbilities();
 
 api
   .health()

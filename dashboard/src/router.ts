@@ -14,7 +14,8 @@ export type Route =
   | { page: 'study'; id: string }
   | { page: 'sessions' }
   | { page: 'session'; id: string }
-  | { page: 'champion'; name?: string };
+  | { page: 'champion'; name?: string }
+  | { page: 'keys' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -23,6 +24,7 @@ export function parseRoute(hash: string): Route {
   if (page === 'studies') return { page: 'studies' };
   if (page === 'sessions' && arg) return { page: 'session', id: arg };
   if (page === 'sessions') return { page: 'sessions' };
+  if (page === 'keys') return { page: 'keys' };
   if (page === 'champion') return arg ? { page: 'champion', name: arg } : { page: 'champion' };
   return arg && page === 'models' ? { page: 'models', name: arg } : { page: 'models' };
 }

@@ -1,6 +1,6 @@
 /**
- * The API key (any scope; the ADMIN_TOKEN root key works too), sent with every call. Kept in sessionStorage: it survives reloads
- * of this tab but is gone when the tab closes, and it is only ever sent to this origin's API.
+ * The API key (any scope; the ADMIN_TOKEN root key works too), sent with every call. Kept in
+ * sessionStorage: it survives reloads of this tab but is gone when the tab closes, and it is only ever sent to this origin's API.
  */
 import { h } from './dom';
 
@@ -23,7 +23,8 @@ function setToken(value: string): void {
   }
 }
 
-export function tokenInput(): HTMLElement {
+/** The key field; `onChange` runs once typing pauses (the caller asks what the new key may do). */
+export function tokenInput(onChange: () => void): HTMLElement {
   const input = h('input', {
     id: 'admin-token',
     type: 'password',
@@ -32,7 +33,13 @@ export function tokenInput(): HTMLElement {
     'aria-label': 'API key (any scope; writes need an admin key)',
     value: adminToken(),
   });
-  input.addEventListener('input', () => setToken(input.value.trim()));
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  input.addEventListener('input', () => {
+    setToken(input.value.trim());
+    // Once typing pauses: each change the caller reacts to costs a key check on the worker.
+    clearTimeout(pending);
+    pending = setTimeout(onChange, 250);
+  });
   // A form around the password field: browsers expect one (and Enter must not reload the page).
   return h(
     'form',

@@ -351,6 +351,67 @@ describe('dashboard (desktop 1280x800)', () => {
   });
 });
 
+describe('dashboard keys (desktop 1280x800)', () => {
+  it('an admin creates a scoped key (the token shown once), lists and revokes keys; another key sees only what it may do', async () => {
+    await open('#/keys');
+    await page.locator('#admin-token').fill(token);
+    await expect.poll(() => page.locator('nav a[data-page="keys"]').isVisible(), WAIT).toBe(true);
+    const form = page.locator('#create-key');
+    await form.locator('[name=name]').fill('ui-reader');
+    await form.locator('input[name=scope][value=predict]').uncheck();
+    await form.locator('input[name=scope][value=read]').check();
+    await form.locator('[name=models]').fill(MODEL);
+    await form.locator('[name=requests]').fill('120');
+    await form.locator('button[type=submit]').click();
+    const secret = page.locator('#new-key-token');
+    await expect.poll(() => secret.textContent(), WAIT).toMatch(/^etk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    const reader = (await secret.textContent())!;
+    const id = reader.slice(4, 20);
+    const row = page.locator(`#keys tr[data-key="${id}"]`);
+    await expect.poll(() => row.textContent(), WAIT).toContain('ui-reader');
+    const text = (await row.textContent())!;
+    expect(text).toContain('read');
+    expect(text).toContain(MODEL);
+    expect(text).toContain('120 per 60 s');
+    expect(text).toContain('active');
+    // The listing never shows a token: only the creation answer did.
+    expect(await page.locator('#keys').textContent()).not.toContain(reader);
+    await expectNoHorizontalOverflow();
+    await shot('desktop-keys');
+
+    // The reader key: reads (and, in open mode, predictions) only. Admin actions and the keys page are hidden.
+    await page.locator('#admin-token').fill(reader);
+    await expect.poll(() => page.locator('nav a[data-page="keys"]').isVisible(), WAIT).toBe(false);
+    await open('#/studies');
+    await expect.poll(() => page.locator('#studies tbody tr').count(), WAIT).toBeGreaterThanOrEqual(2);
+    expect(await page.locator('#start-study').isVisible()).toBe(false);
+    await open(`#/models/${MODEL}`);
+    await expect.poll(() => page.locator('#versions tbody tr').count(), WAIT).toBe(2);
+    expect(await page.locator('button[data-rollback]').first().isVisible()).toBe(false);
+    await shot('desktop-models-read-key');
+    await open(`#/champion/${MODEL}`);
+    await expect.poll(() => page.locator('.playground').isVisible(), WAIT).toBe(true);
+
+    // Back to the root key: everything is there again; revoke the reader.
+    await page.locator('#admin-token').fill(token);
+    await open('#/keys');
+    await expect.poll(() => page.locator('#create-key').isVisible(), WAIT).toBe(true);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator(`button[data-revoke="${id}"]`).click();
+    await expect.poll(() => row.locator('.key-status').textContent(), WAIT).toMatch(/^revoked /);
+    expect(await row.locator('button[data-revoke]').count()).toBe(0);
+    const all = (await (
+      await fetch(`${server.url}/v1/keys`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { keys: { id: string; revokedAt: string | null }[] };
+    const listed = all.keys.find((k) => k.id === id)!;
+    expect(listed.revokedAt).toEqual(expect.any(String));
+    expect((await fetch(`${server.url}/v1/models`, { headers: { authorization: `Bearer ${reader}` } })).status).toBe(
+      401,
+    );
+    await shot('desktop-keys-revoked');
+  });
+});
+
 describe('dashboard (phone 390x844)', () => {
   beforeAll(async () => {
     await page.setViewportSize(PHONE);
@@ -393,6 +454,12 @@ describe('dashboard (phone 390x844)', () => {
     await expectChart('session-curve', ['#4e79a7']);
     await expectNoHorizontalOverflow();
     await shot('phone-session');
+
+    await open('#/keys');
+    await expect.poll(() => page.locator('#keys tbody tr').count(), WAIT).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => page.locator('#create-key').isVisible(), WAIT).toBe(true);
+    await expectNoHorizontalOverflow();
+    await shot('phone-keys');
   });
 });
 

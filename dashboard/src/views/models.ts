@@ -57,7 +57,7 @@ function versionsPanel(
       const current = v.version === list.current;
       const button = h(
         'button',
-        { type: 'button', class: 'secondary small', 'data-rollback': v.version },
+        { type: 'button', class: 'secondary small', 'data-rollback': v.version, 'data-needs': 'admin' },
         `serve v${v.version}`,
       );
       button.addEventListener('click', () => void rollback(v.version, button));
@@ -123,7 +123,7 @@ function versionsPanel(
         ),
     h(
       'p',
-      { class: 'muted small' },
+      { class: 'muted small', 'data-needs': 'admin' },
       'Rolling back moves the current-version pointer to another immutable version (admin token). Predictions follow within seconds.',
     ),
     status,

@@ -134,5 +134,5 @@ export function playground(meta: ModelMeta): HTMLElement {
     });
     input = form;
   }
-  return h('div', { class: 'playground' }, input, out);
+  return h('div', { class: 'playground', 'data-needs': 'predict' }, input, out);
 }

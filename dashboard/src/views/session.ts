@@ -67,7 +67,13 @@ function controls(id: string, refresh: () => void): { el: HTMLElement; update(vi
     'Promote',
   );
   return {
-    el: h('div', { class: 'session-controls' }, adjust, h('div', { class: 'buttons' }, pause, resume, promote), status),
+    el: h(
+      'div',
+      { class: 'session-controls', 'data-needs': 'admin' },
+      adjust,
+      h('div', { class: 'buttons' }, pause, resume, promote),
+      status,
+    ),
     update(view) {
       if (document.activeElement !== lr) lr.value = String(view.config.learningRate);
       pause.disabled = view.status !== 'running';

@@ -17,7 +17,7 @@ function startForm(datasets: DatasetSummary[]): HTMLElement {
     h('input', { type: 'number', name, value, step: 'any', ...attrs });
   const form = h(
     'form',
-    { class: 'start-form', id: 'start-session' },
+    { class: 'start-form', id: 'start-session', 'data-needs': 'admin' },
     h(
       'div',
       { class: 'fields' },

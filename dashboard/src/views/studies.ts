@@ -47,7 +47,7 @@ function startForm(datasets: DatasetSummary[], strategies: string[], studies: St
   strategy.addEventListener('change', () => (fromField.hidden = strategy.value !== 'local'));
   const form = h(
     'form',
-    { class: 'start-form', id: 'start-study' },
+    { class: 'start-form', id: 'start-study', 'data-needs': 'admin' },
     h(
       'div',
       { class: 'fields' },

@@ -131,6 +131,7 @@ function promotionBox(view: StudyView): HTMLElement | string {
           type: 'button',
           class: 'secondary small',
           id: 'promote-explicitly',
+          'data-needs': 'admin',
           onclick: async () => {
             const auth = requireToken();
             if ('missing' in auth) return fill(status, notice('error', auth.missing));
