@@ -127,14 +127,26 @@ class TensorPath {
   }
 }
 
-export class Predictor {
+/**
+ * Memory a folded network holds while loaded, in bytes: its weights twice (our heap copy and XNNPACK's packed
+ * copy of each kernel) plus the two activation buffers of CHUNK_ROWS rows. Serving's cache budgets by it.
+ */
+export function heapBytesOf(net: FoldedNetwork): number {
+  const weights = net.layers.reduce((a, l) => a + l.kernel.length + l.bias.length, 0);
+  const widest = Math.max(net.features, ...net.layers.map((l) => l.units));
+  return 4 * (2 * weights + 2 * CHUNK_ROWS * widest);
+}
+
+export class Predictor implements ProbabilityModel {
   readonly features: number;
   readonly classes: number;
+  readonly heapBytes: number;
   private readonly path: HeapPath | TensorPath;
 
   constructor(net: FoldedNetwork) {
     this.features = net.features;
     this.classes = net.classes;
+    this.heapBytes = heapBytesOf(net);
     this.path = tf.getBackend() === 'wasm' ? new HeapPath(net) : new TensorPath(net);
   }
 
@@ -153,6 +165,8 @@ export class Predictor {
 export interface ProbabilityModel {
   readonly features: number;
   readonly classes: number;
+  /** What it holds in memory while loaded (see heapBytesOf). */
+  readonly heapBytes: number;
   predictProba(x: Float32Array, rows: number): Float32Array;
   dispose(): void;
 }
@@ -161,12 +175,12 @@ export interface ProbabilityModel {
  * Several folded networks served as one: the weighted average of their probabilities (an ensemble chosen by
  * ensemble selection; weights are how often each member was picked), then the version's temperature, if any.
  * Each member is a Predictor, so the cost is one direct-kernel pass per member plus a JS loop over rows x classes.
+ * One member with a temperature is a calibrated single network.
  */
 export class EnsemblePredictor implements ProbabilityModel {
   readonly features: number;
   readonly classes: number;
-  private readonly weights: number[];
-
+  readonly heapBytes: number;
   constructor(
     private readonly members: { predictor: Predictor; weight: number }[],
     private readonly temperature = 1,
@@ -179,24 +193,41 @@ export class EnsemblePredictor implements ProbabilityModel {
     if (!(temperature > 0 && Number.isFinite(temperature))) throw new RangeError(`bad temperature ${temperature}`);
     this.features = first.features;
     this.classes = first.classes;
-    const total = members.reduce((a, m) => a + m.weight, 0);
-    this.weights = members.map((m) => m.weight / total);
+    this.heapBytes = members.reduce((a, m) => a + m.predictor.heapBytes, 0);
   }
 
   predictProba(x: Float32Array, rows: number): Float32Array {
-    let out: Float32Array | null = null;
-    for (let i = 0; i < this.members.length; i++) {
-      const p = this.members[i]!.predictor.predictProba(x, rows);
-      const w = this.weights[i]!;
-      if (!out) {
-        out = p;
-        if (w !== 1) for (let k = 0; k < out.length; k++) out[k]! *= w;
-      } else for (let k = 0; k < out.length; k++) out[k]! += w * p[k]!;
-    }
-    return this.temperature === 1 ? out! : temperInPlace(out!, this.classes, this.temperature);
+    return mixMembers(
+      this.members.map((m) => ({ run: () => m.predictor.predictProba(x, rows), weight: m.weight })),
+      this.classes,
+      this.temperature,
+    );
   }
 
   dispose(): void {
     for (const m of this.members) m.predictor.dispose();
   }
+}
+
+/**
+ * The members' probabilities averaged by weight (in the members' order, one float32 rounding per step, as
+ * ensemble selection's averageProbabilities does), then softmax(log p / T) unless T = 1. Each member's output
+ * is consumed as it is produced, so at most two arrays are alive.
+ */
+export function mixMembers(
+  members: { run: () => Float32Array; weight: number }[],
+  classes: number,
+  temperature: number,
+): Float32Array {
+  const total = members.reduce((a, m) => a + m.weight, 0);
+  let out: Float32Array | null = null;
+  for (const m of members) {
+    const p = m.run();
+    const w = m.weight / total;
+    if (!out) {
+      out = p;
+      if (w !== 1) for (let k = 0; k < out.length; k++) out[k]! *= w;
+    } else for (let k = 0; k < out.length; k++) out[k]! += w * p[k]!;
+  }
+  return temperature === 1 ? out! : temperInPlace(out!, classes, temperature);
 }

@@ -71,6 +71,15 @@ function metadata(meta: ModelVersion) {
     ...(meta.preprocessing ? { inputSchema: inputSchema(meta.preprocessing) } : {}),
     metrics: meta.metrics,
     threshold: meta.threshold,
+    members: meta.members?.length
+      ? meta.members.map((m) => ({
+          trial: m.trial,
+          weight: m.weight,
+          validationAccuracy: m.validationAccuracy,
+          hyperparameters: m.config,
+        }))
+      : null,
+    calibration: meta.calibration ?? null,
   };
 }
 

@@ -98,6 +98,27 @@ export const MetricsSchema = z.object({
   testAccuracy: z.number(),
 });
 
+const ReliabilityBinSchema = z.object({
+  upper: z.number(),
+  rows: z.number().int(),
+  accuracy: z.number().nullable(),
+  confidence: z.number().nullable(),
+});
+
+export const CalibrationSchema = z
+  .object({
+    temperature: z.number(),
+    eceBefore: z.number().openapi({ description: 'Expected calibration error (15 bins) on validation, before' }),
+    eceAfter: z.number(),
+    test: z.object({
+      eceBefore: z.number(),
+      eceAfter: z.number(),
+      before: z.array(ReliabilityBinSchema),
+      after: z.array(ReliabilityBinSchema),
+    }),
+  })
+  .openapi('Calibration');
+
 export const ModelMetadataSchema = z
   .object({
     name: z.string(),
@@ -135,6 +156,24 @@ export const ModelMetadataSchema = z
       }),
     metrics: MetricsSchema,
     threshold: z.number(),
+    members: z
+      .array(
+        z.object({
+          trial: z.number().int(),
+          weight: z.number(),
+          validationAccuracy: z.number(),
+          hyperparameters: ModelConfigSchema,
+        }),
+      )
+      .nullable()
+      .openapi({
+        description:
+          'An ensemble version: the trials whose predictions are averaged (weight: times picked by ensemble selection); null for a single network.',
+      }),
+    calibration: CalibrationSchema.nullable().openapi({
+      description:
+        'Temperature scaling fitted on the validation split; `confidence` and `review` use the scaled probabilities. Null for versions promoted before it existed.',
+    }),
   })
   .openapi('ModelMetadata');
 
@@ -694,6 +733,20 @@ export const PromotionSchema = z
     guard: z.object({ margin: z.number(), significance: z.number() }).nullable(),
     explicit: z.boolean().optional(),
     advice: z.string().optional(),
+    ensemble: z
+      .object({
+        pool: z.array(z.number().int()),
+        members: z.array(z.object({ trial: z.number().int(), weight: z.number() })),
+        valAccuracy: z.number(),
+        bestSingle: z.object({ trial: z.number().int(), valAccuracy: z.number() }),
+        chosen: z.boolean(),
+        reason: z.string(),
+      })
+      .optional()
+      .openapi({
+        description:
+          "Greedy ensemble selection over the study's best complete trials on validation; `chosen` when it became the candidate.",
+      }),
   })
   .passthrough()
   .openapi('Promotion');

@@ -26,13 +26,14 @@ import { D1Listings } from '../../shared/storage/listings';
 import { ashaDecision, ashaRungs, DEFAULT_ASHA, type RungDecision } from '../../shared/study/asha';
 import { ChampionMovedError, promoteThroughGuard, type ChallengerRows } from '../../shared/study/champion';
 import { DEFAULT_SIGNIFICANCE } from '../../shared/study/compare';
-import { bestPromotable, progressOf, rank } from '../../shared/study/leaderboard';
+import { bestPromotable, ensemblePool, progressOf, rank } from '../../shared/study/leaderboard';
 import { createProposer, prunerOf, samplerOf, searchLabel, type Proposer } from '../../shared/study/search';
 import { buildCandidate } from '../../shared/study/candidate';
 import { failedResult, type TrialMessage, type TrialResult } from '../../shared/study/trial';
 import {
   isFinished,
   type PlannedTrial,
+  type EnsembleReport,
   type PromotionOutcome,
   type StudySpec,
   type StudyView,
@@ -529,6 +530,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     const registry = registryStub(this.env.MODELS, spec.model);
     let decided: PromotionOutcome | null = null;
     let candidate: VersionCandidate | null = null;
+    let ensemble: EnsembleReport | null = null;
     let belowBaseline: string | null = null;
     const refused: PromotionOutcome['refused'] = [];
     // Candidates in rank order: a candidate whose stored weights are unreadable is refused, not promoted.
@@ -536,7 +538,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     for (;;) {
       const best = bestPromotable(pool);
       if (!best) break;
-      const built = await this.candidate(spec, best).catch((err: unknown) => {
+      const built = await this.candidate(spec, best, pool).catch((err: unknown) => {
         if (err instanceof CorruptWeightsError || err instanceof MissingWeightsError) return err;
         throw err;
       });
@@ -547,6 +549,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
         continue;
       }
       candidate = built.candidate;
+      ensemble = built.ensemble;
       // A model no better than always answering the most frequent class has learnt nothing from the
       // features: never promoted, even with no champion to beat (the study says so).
       const { split } = built.rows;
@@ -570,7 +573,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       break;
     }
     const outcome: PromotionOutcome = decided
-      ? { ...decided, refused, ...advice(decided, spec.id) }
+      ? { ...decided, refused, ...advice(decided, spec.id), ...(ensemble ? { ensemble } : {}) }
       : {
           promoted: false,
           refused,
@@ -630,15 +633,33 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
 
   /**
    * Builds the version candidate of a trial: loads and verifies its weights, and scores it on every test
-   * row (its test accuracy, and its side of the paired comparison with the champion).
+   * row (its test accuracy, and its side of the paired comparison with the champion). The next best
+   * complete trials of `pool` are ensemble selection's other candidates; one whose weights cannot be read
+   * is left out of the ensemble (and logged), it does not stop the promotion.
    */
   private async candidate(
     spec: StudySpec,
     best: TrialRecord,
-  ): Promise<{ candidate: VersionCandidate; rows: ChallengerRows }> {
+    pool: TrialRecord[],
+  ): Promise<{ candidate: VersionCandidate; rows: ChallengerRows; ensemble: EnsembleReport | null }> {
     const bytes = await this.store.getBytes(best.weightsKey!);
     if (!bytes) throw new MissingWeightsError(`weights ${best.weightsKey} are missing`);
     const weights = decodeWeights(bytes);
+    const others = ensemblePool(pool, best.trial);
+    const members = (
+      await Promise.all(
+        others.map(async (r) => {
+          try {
+            const b = await this.store.getBytes(r.weightsKey!);
+            if (!b) throw new MissingWeightsError(`weights ${r.weightsKey} are missing`);
+            return { trial: r.trial, config: r.config, weightsKey: r.weightsKey!, weights: decodeWeights(b) };
+          } catch (err) {
+            log('ensemble_member_skipped', { studyId: spec.id, trial: r.trial, reason: errorText(err) });
+            return null;
+          }
+        }),
+      )
+    ).filter((m) => m !== null);
     await initBackend();
     const split = await loadSplit(spec.dataset, new R2BlobStore(this.env.DATASETS), spec.datasetVersion);
     return buildCandidate(
@@ -654,6 +675,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
         validation: best.final!,
       },
       split,
+      { pool: members, margin: spec.margin },
     );
   }
 

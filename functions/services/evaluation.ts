@@ -4,7 +4,7 @@
  * same folded predictor, so the diagonal over the total reproduces it.
  */
 import type { Split } from '../../models/dataset';
-import type { Predictor } from '../../models/infer';
+import type { ProbabilityModel } from '../../models/infer';
 import { scoreRows } from '../../models/scoring';
 import { rawRows } from '../../shared/study/evaluate-split';
 
@@ -27,7 +27,7 @@ export interface Evaluation {
 
 export function evaluateOnTest(
   meta: { model: string; version: number; dataset: string; featureNames: string[]; classNames: string[] },
-  predictor: Predictor,
+  predictor: ProbabilityModel,
   split: Split,
 ): Evaluation {
   const same = (a: string[], b: string[]) => a.length === b.length && a.every((v, i) => v === b[i]);

@@ -4,14 +4,11 @@
  * promotion is served within seconds. A request holds one LoadedModel from start to end, so it is
  * answered wholly by one version.
  */
-import { foldNetwork } from '../../models/fold';
-import { Predictor } from '../../models/infer';
-import { TablePredictor } from '../../models/table-predictor';
-import { specOf } from '../../models/network';
-import { decodeWeights } from '../../models/weights-codec';
+import type { ProbabilityModel } from '../../models/infer';
 import { logError } from '../../shared/log';
 import type { BlobStore } from '../../shared/storage/blob-store';
 import type { Store } from '../../shared/storage/store';
+import { loadServedVersion, type InstanceModel } from '../../shared/study/served-model';
 import type { ModelVersion } from '../../shared/study/types';
 import { registryStub } from '../durable/stubs';
 import type { ServingState } from '../durable/contracts';
@@ -23,15 +20,25 @@ export const POINTER_TTL_MS = 2000;
 /** A version whose weights failed to load is not retried (nor re-fetched) for this long. */
 export const FAILURE_TTL_MS = 30_000;
 const MAX_LOADED = 8;
+/**
+ * What the loaded models may hold together (weights, XNNPACK's packed copies, activation buffers; see
+ * heapBytesOf): an ensemble holds one network per member, so a count alone does not bound memory inside the
+ * 128 MB isolate. The newest model is always kept, even alone over the budget.
+ */
+export const MAX_LOADED_BYTES = 48 * 1024 * 1024;
 /** Evaluations are a few hundred bytes each; the cap only bounds an isolate that sees many versions. */
 const MAX_EVALUATIONS = 64;
 
 export interface LoadedModel {
   meta: ModelVersion;
-  predictor: Predictor;
+  /** One network, or an ensemble's members averaged; with the version's temperature applied. */
+  predictor: ProbabilityModel;
   featureIndex: Map<string, number>;
   /** A table version's request path: its preprocessing into the gathered first layer (see models/table-predictor.ts). */
-  table: TablePredictor | null;
+  table: InstanceModel | null;
+  /** Frees both paths' wasm-heap buffers. */
+  dispose(): void;
+  heapBytes: number;
 }
 
 /**
@@ -47,6 +54,8 @@ interface Entry {
   model: Promise<LoadedModel>;
   leases: number;
   evicted: boolean;
+  /** Known once loaded (0 until then, and for a failed load). */
+  bytes: number;
 }
 
 export interface ServingDeps {
@@ -68,7 +77,10 @@ export class ServingCache {
   /** Versions whose weights could not be loaded: reason and when (reported by /health while recent). */
   private readonly failures = new Map<string, { reason: string; at: number }>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly maxBytes = MAX_LOADED_BYTES,
+  ) {}
 
   /**
    * Starts the wasm backend (once per isolate) without waiting for it: a prediction calls this before
@@ -152,8 +164,15 @@ export class ServingCache {
       this.loaded.set(key, entry);
       return this.lease(entry);
     }
-    entry = { model: this.build(deps, meta), leases: 0, evicted: false };
+    entry = { model: this.build(deps, meta), leases: 0, evicted: false, bytes: 0 };
     const added = entry;
+    entry.model.then(
+      (m) => {
+        added.bytes = m.heapBytes;
+        if (this.loaded.get(key) === added) this.evict();
+      },
+      () => {},
+    );
     entry.model.catch((err: unknown) => {
       if (this.loaded.get(key) === added) this.loaded.delete(key);
       this.failures.set(key, { reason: err instanceof Error ? err.message : String(err), at: this.now() });
@@ -161,14 +180,25 @@ export class ServingCache {
     });
     this.loaded.set(key, entry);
     const lease = this.lease(entry);
-    while (this.loaded.size > MAX_LOADED) {
+    this.evict();
+    return lease;
+  }
+
+  /** Drops least-recently-used models while over MAX_LOADED or the byte budget (never the newest). */
+  private evict(): void {
+    const bytes = () => [...this.loaded.values()].reduce((a, e) => a + e.bytes, 0);
+    while (this.loaded.size > MAX_LOADED || (this.loaded.size > 1 && bytes() > this.maxBytes)) {
       const oldest = this.loaded.keys().next().value!;
       const evicted = this.loaded.get(oldest)!;
       this.loaded.delete(oldest);
       evicted.evicted = true;
       if (evicted.leases === 0) free(evicted);
     }
-    return lease;
+  }
+
+  /** Models held and their estimated memory (for tests). */
+  loadedSummary(): { models: number; bytes: number } {
+    return { models: this.loaded.size, bytes: [...this.loaded.values()].reduce((a, e) => a + e.bytes, 0) };
   }
 
   private lease(entry: Entry): Promise<ModelLease> {
@@ -218,29 +248,13 @@ export class ServingCache {
   }
 
   private async build(deps: ServingDeps, meta: ModelVersion): Promise<LoadedModel> {
-    // The cold path: the wasm backend's start-up and the weights' KV read overlap.
-    const [, bytes] = await Promise.all([initBackend(), deps.store.getBytes(meta.weightsKey)]);
-    if (!bytes) throw new Error(`weights of ${meta.model} v${meta.version} are missing (${meta.weightsKey})`);
-    const weights = decodeWeights(bytes);
-    const folded = foldNetwork(weights, specOf(meta.config), meta.standardisation);
-    const predictor = new Predictor(folded);
-    let table: TablePredictor | null;
-    try {
-      table = meta.preprocessing ? new TablePredictor(meta.preprocessing, folded) : null;
-    } catch (err) {
-      predictor.dispose();
-      throw err;
-    }
-    return { meta, predictor, table, featureIndex: new Map(meta.featureNames.map((n, i) => [n, i])) };
+    // The cold path: the wasm backend's start-up and the weights' KV reads overlap.
+    const served = await loadServedVersion(meta, (key) => deps.store.getBytes(key), initBackend());
+    return { meta, ...served, featureIndex: new Map(meta.featureNames.map((n, i) => [n, i])) };
   }
 }
 
 /** Frees an evicted model's wasm-heap buffers once nothing holds it. */
 function free(entry: Entry): void {
-  entry.model
-    .then((m) => {
-      m.predictor.dispose();
-      m.table?.dispose();
-    })
-    .catch(() => {});
+  entry.model.then((m) => m.dispose()).catch(() => {});
 }

@@ -4,21 +4,20 @@
  * challenger's test split, hand the evidence to the model's registry, which decides atomically.
  *
  * The champion reads the rows through its own stored preprocessing (a table's: its columns, medians and
- * categories; else its feature names and order; and its standardisation folded into the first layer), so
- * it is scored exactly as it is served. When it
+ * categories; else its feature names and order; and its standardisation folded into the first layer) and is
+ * built as it is served (an ensemble's members averaged, served-model.ts), so it is scored exactly as it is
+ * served. When it
  * cannot read them (a feature it needs is gone, the classes changed) it is not comparable: the caller
  * reports that instead of guessing.
  */
 import type { Split } from '../../models/dataset';
 import { encodeTable, type RawTable } from '../../models/preprocess';
-import { foldNetwork } from '../../models/fold';
-import { Predictor } from '../../models/infer';
-import { specOf } from '../../models/network';
-import { decodeWeights } from '../../models/weights-codec';
+import type { ProbabilityModel } from '../../models/infer';
 import type { Store } from '../storage/store';
 import { compareOnRows, type ChampionEvidence, type GuardSettings } from './compare';
 import { scoreRows } from '../../models/scoring';
 import { rawRows } from './evaluate-split';
+import { loadServedModel } from './served-model';
 import type { ModelVersion, PromotionOutcome, VersionCandidate } from './types';
 
 /** Where the challenger's rows come from: its dataset version's test split. */
@@ -111,19 +110,17 @@ export async function scoreChampion(
     throw new RangeError(`challenger scored ${rows.correct.length} rows, the test split has ${rows.split.test.rows}`);
   const inputs = championInputs(champion, rows.split);
   if (!inputs.ok) return notComparable(inputs.reason);
-  let predictor: Predictor;
+  let model: ProbabilityModel;
   try {
-    const bytes = await store.getBytes(champion.weightsKey);
-    if (!bytes) return notComparable(`its weights (${champion.weightsKey}) are missing`);
-    predictor = new Predictor(foldNetwork(decodeWeights(bytes), specOf(champion.config), champion.standardisation));
+    model = await loadServedModel(champion, (key) => store.getBytes(key));
   } catch (err) {
     return notComparable(`its weights cannot be read (${err instanceof Error ? err.message : String(err)})`);
   }
   try {
-    const probs = predictor.predictProba(inputs.x, rows.split.test.rows);
+    const probs = model.predictProba(inputs.x, rows.split.test.rows);
     return compareOnRows(where, scoreRows(probs, inputs.labels, champion.classNames.length).correct, rows.correct);
   } finally {
-    predictor.dispose();
+    model.dispose();
   }
 }
 

@@ -48,3 +48,15 @@ export function bestPromotable(records: TrialRecord[]): TrialRecord | null {
   }
   return null;
 }
+
+/** Complete trials an ensemble may draw on besides `bestTrial`: at most this many in all, best first. */
+export const ENSEMBLE_POOL = 10;
+
+/** The next best complete trials with weights after `bestTrial` (ensemble selection's other candidates). */
+export function ensemblePool(records: TrialRecord[], bestTrial: number, size = ENSEMBLE_POOL): TrialRecord[] {
+  const byTrial = new Map(records.map((r) => [r.trial, r]));
+  return rank(records)
+    .map((e) => byTrial.get(e.trial)!)
+    .filter((r) => r.trial !== bestTrial && r.status === 'complete' && r.weightsKey && r.final)
+    .slice(0, size - 1);
+}

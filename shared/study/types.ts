@@ -184,6 +184,8 @@ export interface PromotionOutcome {
   explicit?: boolean;
   /** What to do about a refusal the guard cannot settle (a champion that is not comparable). */
   advice?: string;
+  /** A study's ensemble selection (absent: none was tried). */
+  ensemble?: EnsembleReport;
   decidedAt: string;
 }
 
@@ -227,6 +229,51 @@ export interface ModelVersion {
   weightsKey: string;
   /** Why this version was promoted: the guard's evidence against the champion it replaced. */
   promotedBy?: { reason: string; comparison: ChampionEvidence | null; explicit: boolean };
+  /**
+   * An ensemble version: the trials whose folded predictors serving averages (weights: how often ensemble
+   * selection picked each), heaviest first. Absent for a single network (then `trial`, `config` and
+   * `weightsKey` are it; for an ensemble they are its member that was the study's best single trial).
+   */
+  members?: EnsembleMember[];
+  /** Temperature scaling fitted on the validation split; serving divides log-probabilities by it. Absent in older versions. */
+  calibration?: CalibrationMeta;
+}
+
+export interface EnsembleMember {
+  trial: number;
+  weight: number;
+  config: ModelConfig;
+  weightsKey: string;
+  validationAccuracy: number;
+}
+
+/** One bin of a reliability diagram: rows whose top probability is in (upper - 1/bins, upper]. */
+export interface ReliabilityBinMeta {
+  upper: number;
+  rows: number;
+  accuracy: number | null;
+  confidence: number | null;
+}
+
+export interface CalibrationMeta {
+  temperature: number;
+  /** Expected calibration error (15 bins) on the validation split, where T was fitted. */
+  eceBefore: number;
+  eceAfter: number;
+  /** The same on the test split (T never saw it), with its reliability diagram before and after. */
+  test: { eceBefore: number; eceAfter: number; before: ReliabilityBinMeta[]; after: ReliabilityBinMeta[] };
+}
+
+/** What ensemble selection found after a study (recorded with its promotion). */
+export interface EnsembleReport {
+  /** Trials considered (the best complete trials whose weights load). */
+  pool: number[];
+  members: { trial: number; weight: number }[];
+  valAccuracy: number;
+  bestSingle: { trial: number; valAccuracy: number };
+  /** Whether the ensemble became the candidate (it beat the best single trial on validation by the margin). */
+  chosen: boolean;
+  reason: string;
 }
 
 export type VersionCandidate = Omit<ModelVersion, 'version' | 'createdAt' | 'promotedBy'>;

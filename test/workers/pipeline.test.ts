@@ -37,7 +37,13 @@ describe('a study through the real local Queue, Durable Objects and KV', () => {
     expect(view.best.trial).toBe(view.promotion.candidate.trial);
     const pointer = await registryStub(env.MODELS, 'pipe-basic').current();
     expect(pointer).toMatchObject({ model: 'pipe-basic', version: 1, studyId: id, trial: view.best.trial });
-    expect(pointer!.metrics.validationAccuracy).toBe(view.best.valAccuracy);
+    // An ensemble of the study's trials is promoted when it beats the best one on validation (issue 14).
+    const ensemble = view.promotion.ensemble;
+    expect(ensemble.bestSingle.trial).toBe(view.best.trial);
+    expect(pointer!.metrics.validationAccuracy).toBe(ensemble.chosen ? ensemble.valAccuracy : view.best.valAccuracy);
+    expect(pointer!.members?.map((m) => m.trial).sort()).toEqual(
+      ensemble.chosen ? ensemble.members.map((m: { trial: number }) => m.trial).sort() : undefined,
+    );
 
     const model = await call('/v1/models/pipe-basic');
     expect(model.status).toBe(200);

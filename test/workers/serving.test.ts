@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+import { applyTemperature } from '../../models/calibration';
 import { loadSplit } from '../../shared/datasets';
 import { KvStore } from '../../shared/storage/kv-store';
 import { decodeWeights } from '../../models/weights-codec';
@@ -39,7 +40,7 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('predict on the promoted model', () => {
-  it('answers in the TF-Serving shape with frozen-BN probabilities equal to the unfolded model within 1e-5', async () => {
+  it('answers in the TF-Serving shape with frozen-BN probabilities equal to the unfolded model(s), averaged and temperature-scaled, within 1e-5', async () => {
     const meta = (await registryStub(env.MODELS, MODEL).current())!;
     const res = await predict(raw.slice(0, 64));
     expect(res.status).toBe(200);
@@ -52,16 +53,24 @@ describe('predict on the promoted model', () => {
     expect(p0.confidence).toBe(Math.max(...(Object.values(p0.probabilities) as number[])));
     expect(p0.review).toBe(p0.confidence < meta.threshold);
 
-    // Reference: the unfolded network in tfjs-layers, inference mode, on standardised rows.
-    const weights = decodeWeights((await new KvStore(env.KV).getBytes(meta.weightsKey))!);
-    const model = buildLayersModel(meta.config, split.features, split.classes);
-    setLayersWeights(model, weights);
-    const reference = tf.tidy(() =>
-      (
-        model.predict(tf.tensor2d(split.test.x.slice(0, 64 * split.features), [64, split.features])) as tf.Tensor
-      ).dataSync(),
-    );
-    model.dispose();
+    // Reference: each served network (one, or an ensemble's members) unfolded in tfjs-layers, inference mode,
+    // on standardised rows; averaged by the members' weights, then the version's temperature.
+    const members = meta.members ?? [{ config: meta.config, weightsKey: meta.weightsKey, weight: 1 }];
+    const total = members.reduce((a, m) => a + m.weight, 0);
+    const mix = new Float32Array(64 * split.classes);
+    for (const m of members) {
+      const weights = decodeWeights((await new KvStore(env.KV).getBytes(m.weightsKey))!);
+      const model = buildLayersModel(m.config, split.features, split.classes);
+      setLayersWeights(model, weights);
+      const probs = tf.tidy(() =>
+        (
+          model.predict(tf.tensor2d(split.test.x.slice(0, 64 * split.features), [64, split.features])) as tf.Tensor
+        ).dataSync(),
+      );
+      model.dispose();
+      for (let i = 0; i < mix.length; i++) mix[i]! += (m.weight / total) * probs[i]!;
+    }
+    const reference = applyTemperature(mix, split.classes, meta.calibration?.temperature ?? 1);
     const ours = res.body.predictions.flatMap((p: { probabilities: Record<string, number> }) =>
       split.classNames.map((c) => p.probabilities[c]!),
     );
