@@ -53,6 +53,33 @@ export interface ModelMeta {
   hyperparameters: Config;
   metrics: Metrics;
   threshold: number;
+  /** An ensemble version's members (null: a single network; absent from older workers). */
+  members?: { trial: number; weight: number; validationAccuracy: number; hyperparameters: Config }[] | null;
+  /** Temperature scaling (null/absent: versions promoted before it). */
+  calibration?: Calibration | null;
+}
+
+export interface ReliabilityBin {
+  upper: number;
+  rows: number;
+  accuracy: number | null;
+  confidence: number | null;
+}
+
+export interface Calibration {
+  temperature: number;
+  eceBefore: number;
+  eceAfter: number;
+  test: { eceBefore: number; eceAfter: number; before: ReliabilityBin[]; after: ReliabilityBin[] };
+}
+
+export interface EnsembleReport {
+  pool: number[];
+  members: { trial: number; weight: number }[];
+  valAccuracy: number;
+  bestSingle: { trial: number; valAccuracy: number };
+  chosen: boolean;
+  reason: string;
 }
 
 export interface VersionList {
@@ -109,6 +136,9 @@ export interface StudyView {
     budget: { epochs: number; maxSeconds: number };
     createdAt: string;
     origin: string;
+    /** Absent in specs stored before samplers and pruners were separate choices. */
+    sampler?: string;
+    pruner?: { type: string; minEpochs?: number; reductionFactor?: number } | null;
   };
   status: 'running' | 'complete';
   progress: Progress;
@@ -124,6 +154,7 @@ export interface StudyView {
     guard?: GuardSettings | null;
     explicit?: boolean;
     advice?: string;
+    ensemble?: EnsembleReport;
   } | null;
   updatedAt: string;
 }

@@ -232,6 +232,18 @@ describe('dashboard (desktop 1280x800)', () => {
     expect(await marginals.count()).toBeGreaterThanOrEqual(5);
     await expectChart('marginal-learningRate', ['#4e79a7']);
     await expectChart('marginal-optimizer', ['#4e79a7']);
+    // Sampler and pruner as separate choices (the UI form starts random search without a pruner).
+    const method = page.locator('#search-method');
+    expect(await method.getAttribute('data-sampler')).toBe(view.spec.sampler);
+    expect(await method.getAttribute('data-pruner')).toBe(view.spec.pruner?.type ?? 'none');
+    expect(await method.textContent()).toContain(`sampler: ${view.spec.sampler}`);
+    // Ensemble selection over the 8 trials: what it picked, as the API recorded it.
+    const ensemble = page.locator('#ensemble');
+    expect(view.promotion.ensemble, 'the study ran ensemble selection').toBeDefined();
+    expect(await ensemble.getAttribute('data-chosen')).toBe(String(view.promotion.ensemble.chosen));
+    expect(await ensemble.getAttribute('data-members')).toBe(
+      view.promotion.ensemble.members.map((m: { trial: number }) => m.trial).join(','),
+    );
     await expectNoHorizontalOverflow();
     await shot('desktop-study');
   });
@@ -275,6 +287,24 @@ describe('dashboard (desktop 1280x800)', () => {
       })
       .toBe(`${MODEL}@2`);
     const meta = (await api('GET', `/v1/models/${MODEL}`)).body;
+    // The ensemble's members (or the note that it is one network), and the reliability diagram of its
+    // calibration on the test split: one bar per non-empty bin, before and after temperature scaling.
+    if (meta.members)
+      expect(
+        await page.locator('#members tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-trial'))),
+      ).toEqual(meta.members.map((m: { trial: number }) => String(m.trial)));
+    else await expect(page.locator('#members-none').count()).resolves.toBe(1);
+    const figure = page.locator('[data-chart="reliability"]');
+    expect(await figure.getAttribute('data-temperature')).toBe(meta.calibration.temperature.toFixed(4));
+    expect(await figure.getAttribute('data-ece-before')).toBe(meta.calibration.test.eceBefore.toFixed(4));
+    expect(await figure.getAttribute('data-ece-after')).toBe(meta.calibration.test.eceAfter.toFixed(4));
+    const filled = (bins: { rows: number }[]) => bins.filter((b) => b.rows > 0).length;
+    expect(await figure.locator('rect.before').count()).toBe(filled(meta.calibration.test.before));
+    expect(await figure.locator('rect.after').count()).toBe(filled(meta.calibration.test.after));
+    const bars = await figure
+      .locator('rect.after')
+      .evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('height'))));
+    expect(Math.max(...bars)).toBeGreaterThan(0);
     const matrix = page.locator('table.matrix');
     const rows = Number(await matrix.getAttribute('data-rows'));
     const cells = await matrix.locator('tbody td:not(.recall)').allTextContents();

@@ -5,6 +5,7 @@
 import { api, ApiError, type ModelMeta, type ModelSummary } from '../api';
 import { fill, h, notice, num, pct, when } from '../dom';
 import type { View } from '../router';
+import { reliabilityDiagram } from '../charts/reliability';
 import { confusionTable } from './confusion';
 import { playground } from './playground';
 
@@ -14,6 +15,76 @@ function hyperparameters(meta: ModelMeta): HTMLElement {
     'dl',
     { class: 'kv' },
     entries.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, typeof v === 'number' ? num(v) : String(v))]),
+  );
+}
+
+/** An ensemble's members: the trials whose probabilities the version averages. */
+function membersPanel(meta: ModelMeta): HTMLElement {
+  const members = meta.members ?? [];
+  const body = members.length
+    ? h(
+        'div',
+        { class: 'scroll' },
+        h(
+          'table',
+          { class: 'table', id: 'members' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['trial', 'weight', 'validation', 'network', 'optimizer'].map((t) => h('th', {}, t)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            members.map((m) =>
+              h(
+                'tr',
+                { 'data-trial': m.trial },
+                h('td', {}, `#${m.trial}`),
+                h('td', {}, String(m.weight)),
+                h('td', {}, pct(m.validationAccuracy)),
+                h(
+                  'td',
+                  {},
+                  m.hyperparameters.depth === 0
+                    ? 'softmax only'
+                    : `${m.hyperparameters.depth}×${m.hyperparameters.width} ${m.hyperparameters.activation}`,
+                ),
+                h('td', {}, m.hyperparameters.optimizer),
+              ),
+            ),
+          ),
+        ),
+      )
+    : h(
+        'p',
+        { class: 'muted', id: 'members-none' },
+        'A single network (no ensemble beat the best trial on validation).',
+      );
+  return h(
+    'section',
+    { class: 'panel', id: 'ensemble-members' },
+    h(
+      'h2',
+      {},
+      members.length ? `Ensemble of ${members.length} trials (probabilities averaged by weight)` : 'Ensemble',
+    ),
+    body,
+  );
+}
+
+function calibrationPanel(meta: ModelMeta): HTMLElement {
+  return h(
+    'section',
+    { class: 'panel', id: 'reliability' },
+    h('h2', {}, 'Calibration: reliability diagram (test split)'),
+    meta.calibration
+      ? reliabilityDiagram(meta.calibration)
+      : h('p', { class: 'muted' }, 'This version was promoted before temperature scaling: no calibration recorded.'),
   );
 }
 
@@ -97,6 +168,7 @@ export function championView(requested: string | undefined): View {
           ),
           h('section', { class: 'panel', id: 'playground' }, h('h2', {}, 'Prediction playground'), playground(meta)),
         ),
+        h('div', { class: 'pair' }, membersPanel(meta), calibrationPanel(meta)),
         h('details', { class: 'panel' }, h('summary', {}, 'Hyperparameters'), hyperparameters(meta)),
       );
     } catch (err) {

@@ -3,7 +3,15 @@
  * trials, learning rate vs accuracy, per-hyperparameter marginals). It polls while the study runs; the
  * charts are rebuilt only when another trial has finished (records are written once, at the end).
  */
-import { api, ApiError, type LeaderboardEntry, type Progress, type StudyView, type TrialRecord } from '../api';
+import {
+  api,
+  ApiError,
+  type EnsembleReport,
+  type LeaderboardEntry,
+  type Progress,
+  type StudyView,
+  type TrialRecord,
+} from '../api';
 import { learningCurves } from '../charts/curves';
 import { lrScatter } from '../charts/lr-scatter';
 import { marginalPlots } from '../charts/marginals';
@@ -115,6 +123,43 @@ function leaderboard(entries: LeaderboardEntry[]): HTMLElement {
   );
 }
 
+/** Who proposed the configurations and who stopped trials early (older specs: from the legacy strategy). */
+function searchMethod(s: StudyView['spec']): HTMLElement {
+  const sampler = s.sampler ?? (s.strategy === 'asha' ? 'random' : s.strategy);
+  const pruner = s.pruner === undefined ? (s.strategy === 'asha' ? { type: 'asha' } : null) : s.pruner;
+  const prunerText = pruner
+    ? `ASHA${pruner.minEpochs ? ` (first rung ${pruner.minEpochs} epochs, keeps 1/${pruner.reductionFactor ?? 3})` : ''}`
+    : 'none (every trial trains its full budget)';
+  return h(
+    'p',
+    { id: 'search-method', 'data-sampler': sampler, 'data-pruner': pruner ? pruner.type : 'none' },
+    h('span', { class: 'badge' }, `sampler: ${sampler}`),
+    ' ',
+    h('span', { class: 'badge' }, `pruner: ${prunerText}`),
+  );
+}
+
+/** What ensemble selection found over the study's best trials, and whether it became the candidate. */
+function ensembleBlock(e: EnsembleReport | undefined): HTMLElement | string {
+  if (!e) return '';
+  return h(
+    'div',
+    { id: 'ensemble', 'data-chosen': String(e.chosen), 'data-members': e.members.map((m) => m.trial).join(',') },
+    h(
+      'p',
+      {},
+      h('strong', {}, e.chosen ? `Ensemble of ${e.members.length} trials. ` : 'Ensemble not used. '),
+      `${e.reason}. Validation: ensemble ${pct(e.valAccuracy)} vs best trial #${e.bestSingle.trial} ${pct(e.bestSingle.valAccuracy)} (selected from the ${e.pool.length} best trials).`,
+    ),
+    h(
+      'p',
+      { class: 'members' },
+      'Members (times picked): ',
+      e.members.flatMap((m, i) => [i ? ', ' : '', h('span', { 'data-trial': m.trial }, `#${m.trial} ×${m.weight}`)]),
+    ),
+  );
+}
+
 function promotionBox(view: StudyView): HTMLElement | string {
   const p = view.promotion;
   if (!p) return '';
@@ -156,6 +201,7 @@ function promotionBox(view: StudyView): HTMLElement | string {
     p.promoted
       ? [' ', h('a', { href: `#/champion/${encodeURIComponent(view.spec.model)}` }, 'See the champion →')]
       : '',
+    ensembleBlock(p.ensemble),
     evidenceBlock(p.comparison, p.guard),
     p.advice ? h('p', { class: 'advice' }, p.advice, ' ', explicit) : '',
     status,
@@ -215,8 +261,9 @@ export function studyView(id: string): View {
         h(
           'p',
           { class: 'muted' },
-          `${s.strategy} search on "${s.dataset}" for model "${s.model}" · seed ${s.seed} · ${s.trials} trials × ${s.budget.epochs} epochs (≤ ${s.budget.maxSeconds} s) · parallelism ${s.parallelism} · started ${when(s.createdAt)} (${s.origin})`,
+          `Search on "${s.dataset}" for model "${s.model}" · seed ${s.seed} · ${s.trials} trials × ${s.budget.epochs} epochs (≤ ${s.budget.maxSeconds} s) · parallelism ${s.parallelism} · started ${when(s.createdAt)} (${s.origin})`,
         ),
+        searchMethod(s),
         progressBar(view.progress),
         promotionBox(view),
       );
