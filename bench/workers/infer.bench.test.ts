@@ -10,7 +10,7 @@ import { prepareSplit } from '../../models/dataset';
 import { loadEmbeddedDigits } from '../../models/digits-embedded';
 import { foldNetwork } from '../../models/fold';
 import { forwardFoldedRow } from '../../test/oracles/forward-js';
-import { Predictor } from '../../models/infer';
+import { EnsemblePredictor, Predictor } from '../../models/infer';
 import { buildLayersModel, setLayersWeights } from '../../test/oracles/layers';
 import { specOf } from '../../models/network';
 import { train } from '../../models/train';
@@ -36,6 +36,13 @@ it('prediction latency', async () => {
   const weights = trained.weights!;
   const folded = foldNetwork(weights, specOf(config), split.standardisation);
   const predictor = new Predictor(folded);
+  // An ensemble version as served: 5 members (each its own heap copy and buffers; the cost does not depend
+  // on the weights' values, so one trained network stands for five), and the version's temperature.
+  const ensemble = new EnsemblePredictor(
+    Array.from({ length: 5 }, (_, i) => ({ predictor: new Predictor(folded), weight: i + 1 })),
+    1.5,
+  );
+  const calibrated = new EnsemblePredictor([{ predictor: new Predictor(folded), weight: 1 }], 1.5);
   const model = buildLayersModel(config, split.features, split.classes);
   setLayersWeights(model, weights);
 
@@ -56,6 +63,9 @@ it('prediction latency', async () => {
     batch256_us: () => predictor.predictProba(raw256, 256),
     predict_batch256_us: viaPredict(std256, 256),
     js_folded_one_row_us: () => forwardFoldedRow(folded, raw1),
+    ensemble5_one_row_us: () => ensemble.predictProba(raw1, 1),
+    ensemble5_batch256_us: () => ensemble.predictProba(raw256, 256),
+    calibrated_one_row_us: () => calibrated.predictProba(raw1, 1),
   };
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
   for (let rep = 0; rep < REPEATS; rep++) {
@@ -65,6 +75,14 @@ it('prediction latency', async () => {
   const results: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(samples)) results[`infer.${name}`] = r(stat(s));
   const ratio = (a: string, b: string) => +(stat(samples[b]!).median / stat(samples[a]!).median).toFixed(2);
+  // The ensemble's cost against one network's, repeat by repeat (the two are measured back to back).
+  const perRepeat = (a: string, b: string) => r(stat(samples[b]!.map((v, i) => v / samples[a]![i]!)));
+  results['infer.ensemble5_vs_single'] = {
+    one_row: perRepeat('one_row_us', 'ensemble5_one_row_us'),
+    batch256: perRepeat('batch256_us', 'ensemble5_batch256_us'),
+    target: '<= 5 (issue 14)',
+  };
+  results['infer.calibrated_vs_single_one_row'] = perRepeat('one_row_us', 'calibrated_one_row_us');
   results['infer.speedup_vs_predict'] = {
     one_row: ratio('one_row_us', 'predict_one_row_us'),
     batch256: ratio('batch256_us', 'predict_batch256_us'),
@@ -73,9 +91,11 @@ it('prediction latency', async () => {
     model: '64-128-BN-ReLU-128-BN-ReLU-10 softmax, BN folded',
     predict_batch_size: 256,
     repeats: REPEATS,
-    note: 'js_folded_one_row_us: the float64 plain-JS reference forward pass (test/oracles/forward-js.ts), for context',
+    note: 'js_folded_one_row_us: the float64 plain-JS reference forward pass (test/oracles/forward-js.ts), for context; ensemble5_*: 5 members of that network averaged by weight, then temperature 1.5 (as an ensemble version is served); calibrated_*: one network with a temperature',
   };
   predictor.dispose();
+  ensemble.dispose();
+  calibrated.dispose();
   model.dispose();
   emit('infer', results);
 });
