@@ -5,6 +5,7 @@
  * stored with the model version; the answer for an object equals the full network on a row encoded by
  * hand from the published input schema.
  */
+import { applyTemperature } from '../../models/calibration';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { registryStub } from '../../functions/durable/stubs';
@@ -106,17 +107,27 @@ function encodeByHand(schema: SchemaEntry[], row: Record<string, string | number
   return out;
 }
 
-/** The served version's full folded network (not the gathered first layer) on dense rows. */
+/**
+ * The served version's full folded network(s) (not the gathered first layer) on dense rows: an ensemble's
+ * members averaged by weight, then the version's temperature (issue 14), as serving answers.
+ */
 async function denseProbabilities(model: string, rows: number[][]): Promise<Float32Array> {
   await initBackend();
   const meta = (await registryStub(env.MODELS, model).current())!;
-  const bytes = await new KvStore(env.KV).getBytes(meta.weightsKey);
-  const predictor = new Predictor(foldNetwork(decodeWeights(bytes!), specOf(meta.config), meta.standardisation));
-  try {
-    return predictor.predictProba(Float32Array.from(rows.flat()), rows.length);
-  } finally {
-    predictor.dispose();
+  const members = meta.members ?? [{ config: meta.config, weightsKey: meta.weightsKey, weight: 1 }];
+  const total = members.reduce((a, m) => a + m.weight, 0);
+  const mix = new Float32Array(rows.length * meta.classNames.length);
+  for (const m of members) {
+    const bytes = await new KvStore(env.KV).getBytes(m.weightsKey);
+    const predictor = new Predictor(foldNetwork(decodeWeights(bytes!), specOf(m.config), meta.standardisation));
+    try {
+      const p = predictor.predictProba(Float32Array.from(rows.flat()), rows.length);
+      for (let i = 0; i < mix.length; i++) mix[i]! += (m.weight / total) * p[i]!;
+    } finally {
+      predictor.dispose();
+    }
   }
+  return applyTemperature(mix, meta.classNames.length, meta.calibration?.temperature ?? 1);
 }
 
 const majority = (counts: number[]) => Math.max(...counts) / counts.reduce((a, b) => a + b, 0);
