@@ -15,17 +15,25 @@ export const DEFAULT_PSI_THRESHOLD = 0.2;
 export const MIN_DRIFT_ROWS = 100;
 const EPSILON = 1e-4;
 
-/** Inner cut points between the training values' quantiles (sorted, distinct; empty for a constant feature). */
+/**
+ * Inner cut points at the training values' quantiles (sorted, distinct; empty for a constant feature).
+ * Each cut lies halfway between the quantile value and the next larger training value, so a served value
+ * equal to a training value falls in that value's bin even when one side was reconstructed in float32
+ * (2.9999998 against 3).
+ */
 export function quantileEdges(values: ArrayLike<number>, bins = DEFAULT_BINS): number[] {
   const sorted = Float64Array.from(values).sort();
   const n = sorted.length;
   const edges: number[] = [];
-  if (n === 0) return edges;
   for (let k = 1; k < bins; k++) {
-    const v = sorted[Math.min(n - 1, Math.floor((k * n) / bins))]!;
-    // An edge at the maximum would leave an always-empty last bin.
-    if (v >= sorted[n - 1]!) break;
-    if (edges.length === 0 || v > edges[edges.length - 1]!) edges.push(v);
+    const q = Math.min(n - 1, Math.floor((k * n) / bins));
+    const v = sorted[q]!;
+    let next = q + 1;
+    while (next < n && sorted[next]! <= v) next++;
+    // No larger value: an edge here would leave an always-empty last bin.
+    if (next >= n) break;
+    const edge = (v + sorted[next]!) / 2;
+    if (edges.length === 0 || edge > edges[edges.length - 1]!) edges.push(edge);
   }
   return edges;
 }
