@@ -23,7 +23,20 @@ try {
     format: 'esm',
     outfile,
     loader: { '.wasm': 'empty', '.gz': 'empty' },
-    external: ['cloudflare:workers'],
+    // Describing the routes constructs no Durable Object; the runtime module the object classes extend
+    // (not importable in Node) is replaced by empty classes.
+    plugins: [
+      {
+        name: 'cloudflare-workers-stub',
+        setup(b) {
+          b.onResolve({ filter: /^cloudflare:workers$/ }, () => ({ path: 'cloudflare:workers', namespace: 'stub' }));
+          b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
+            contents: 'export class DurableObject {} export class WorkerEntrypoint {} export const env = {};',
+            loader: 'js',
+          }));
+        },
+      },
+    ],
     // TF.js reaches Node built-ins through require().
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
     logLevel: 'error',

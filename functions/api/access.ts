@@ -1,5 +1,5 @@
 /**
- * Who may call a route. Every route but liveness declares the scope it needs with `requireScope`, which
+ * Who may call a route. Every route but liveness declares the scope it needs with `route` (router.ts, through `requireScope`), which
  * documents it in /openapi.json (`security`, `x-scope`, `x-models`) and enforces it:
  *
  * - ACCESS_MODE=keys: no key (or a bad, revoked or unknown one) -> 401; a valid key without the scope, or

@@ -1,7 +1,7 @@
 /**
  * /v1/datasets: upload (CSV or JSON), list, inspect (schema and counts, not rows), settings, delete.
  */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { parseCsvDataset, parseJsonDataset, parseTypes, type UploadOptions } from '../../models/tabular';
 import {
   getDatasetMeta,
@@ -15,7 +15,7 @@ import { ApiError } from './http/errors';
 import { log } from '../../shared/log';
 import { validateSpace } from '../../shared/study/plan';
 import { datasetDeps } from '../services/dataset-deps';
-import { jsonBody, jsonContent, newRouter, requireScope } from './router';
+import { errors, jsonBody, jsonContent, newRouter, route } from './router';
 import {
   DatasetJsonSchema,
   DatasetListSchema,
@@ -23,7 +23,6 @@ import {
   DatasetSettingsSchema,
   DatasetSummarySchema,
   DatasetUploadQuery,
-  ErrorSchema,
   MAX_DATASET_BYTES,
 } from './schemas';
 
@@ -48,85 +47,74 @@ async function runningStudyOn(catalog: DatasetCatalogApi, name: string): Promise
   return study ? study.holder.slice('study:'.length) : null;
 }
 
-const uploadRoute = createRoute(
-  requireScope('admin')({
-    method: 'put',
-    path: '/{name}',
-    summary: `Upload or replace a dataset (admin): CSV with a header row (text/csv) or JSON; at most ${MAX_DATASET_BYTES / 1024 / 1024} MiB`,
-    request: {
-      params: DatasetNameParam,
-      query: DatasetUploadQuery,
-      body: {
-        // Documented here, parsed by the handler: a strict schema would answer a CSV upload with JSON errors,
-        // and the row/column messages of models/tabular.ts say more than generic schema paths.
-        content: {
-          'text/csv': {
-            schema: z
-              .string()
-              .openapi({ description: 'CSV with a header row; the label is the last column unless ?label= names it' }),
-          },
-          'application/json': {
-            schema: z.unknown().openapi({
-              description: `{ "features": [names], "rows": [[numbers]], "labels": [string | integer] } — see ${DatasetJsonSchema.description ?? 'DatasetJson'}`,
-            }),
-          },
+const uploadRoute = route('admin', 'all', {
+  method: 'put',
+  path: '/{name}',
+  summary: `Upload or replace a dataset (admin): CSV with a header row (text/csv) or JSON; at most ${MAX_DATASET_BYTES / 1024 / 1024} MiB`,
+  request: {
+    params: DatasetNameParam,
+    query: DatasetUploadQuery,
+    body: {
+      // Documented here, parsed by the handler: a strict schema would answer a CSV upload with JSON errors,
+      // and the row/column messages of models/tabular.ts say more than generic schema paths.
+      content: {
+        'text/csv': {
+          schema: z
+            .string()
+            .openapi({ description: 'CSV with a header row; the label is the last column unless ?label= names it' }),
         },
-        required: false,
+        'application/json': {
+          schema: z.unknown().openapi({
+            description: `{ "features": [names], "rows": [[numbers]], "labels": [string | integer] } — see ${DatasetJsonSchema.description ?? 'DatasetJson'}`,
+          }),
+        },
       },
+      required: false,
     },
-    responses: {
-      201: jsonContent(DatasetSummarySchema, 'Stored'),
-      409: jsonContent(ErrorSchema, 'Embedded dataset'),
-      413: jsonContent(ErrorSchema, 'Body too large'),
-      415: jsonContent(ErrorSchema, 'Not CSV or JSON'),
-      422: jsonContent(ErrorSchema, 'Invalid dataset (names the row and column)'),
-    },
-  }),
-);
-const listRoute = createRoute(
-  requireScope('read')({
-    method: 'get',
-    path: '/',
-    summary: 'Datasets with their row, feature and class counts',
-    responses: { 200: jsonContent(DatasetListSchema, 'Datasets') },
-  }),
-);
-const getRoute = createRoute(
-  requireScope('read')({
-    method: 'get',
-    path: '/{name}',
-    summary: 'Schema and counts of a dataset (not its rows)',
-    request: { params: DatasetNameParam },
-    responses: { 200: jsonContent(DatasetSummarySchema, 'Dataset'), 404: jsonContent(ErrorSchema, 'Unknown dataset') },
-  }),
-);
-const settingsRoute = createRoute(
-  requireScope('admin')({
-    method: 'put',
-    path: '/{name}/settings',
-    summary: "Set a dataset's re-tuning schedule and search-space overrides (admin)",
-    request: { params: DatasetNameParam, ...jsonBody(DatasetSettingsSchema) },
-    responses: {
-      200: jsonContent(DatasetSummarySchema, 'Updated'),
-      404: jsonContent(ErrorSchema, 'Unknown dataset'),
-      409: jsonContent(ErrorSchema, 'Embedded dataset'),
-      422: jsonContent(ErrorSchema, 'Invalid settings'),
-    },
-  }),
-);
-const deleteRoute = createRoute(
-  requireScope('admin')({
-    method: 'delete',
-    path: '/{name}',
-    summary: 'Delete a dataset (admin); refused while a study on it is running',
-    request: { params: DatasetNameParam },
-    responses: {
-      204: { description: 'Deleted' },
-      404: jsonContent(ErrorSchema, 'Unknown dataset'),
-      409: jsonContent(ErrorSchema, 'Embedded dataset, or a study on it is running'),
-    },
-  }),
-);
+  },
+  responses: {
+    201: jsonContent(DatasetSummarySchema, 'Stored'),
+    ...errors({
+      409: 'Embedded dataset',
+      413: 'Body too large',
+      415: 'Not CSV or JSON',
+      422: 'Invalid dataset (names the row and column)',
+    }),
+  },
+});
+const listRoute = route('read', 'all', {
+  method: 'get',
+  path: '/',
+  summary: 'Datasets with their row, feature and class counts',
+  responses: { 200: jsonContent(DatasetListSchema, 'Datasets') },
+});
+const getRoute = route('read', 'all', {
+  method: 'get',
+  path: '/{name}',
+  summary: 'Schema and counts of a dataset (not its rows)',
+  request: { params: DatasetNameParam },
+  responses: { 200: jsonContent(DatasetSummarySchema, 'Dataset'), ...errors({ 404: 'Unknown dataset' }) },
+});
+const settingsRoute = route('admin', 'all', {
+  method: 'put',
+  path: '/{name}/settings',
+  summary: "Set a dataset's re-tuning schedule and search-space overrides (admin)",
+  request: { params: DatasetNameParam, ...jsonBody(DatasetSettingsSchema) },
+  responses: {
+    200: jsonContent(DatasetSummarySchema, 'Updated'),
+    ...errors({ 404: 'Unknown dataset', 409: 'Embedded dataset', 422: 'Invalid settings' }),
+  },
+});
+const deleteRoute = route('admin', 'all', {
+  method: 'delete',
+  path: '/{name}',
+  summary: 'Delete a dataset (admin); refused while a study on it is running',
+  request: { params: DatasetNameParam },
+  responses: {
+    204: { description: 'Deleted' },
+    ...errors({ 404: 'Unknown dataset', 409: 'Embedded dataset, or a study on it is running' }),
+  },
+});
 
 export function datasetRoutes() {
   return newRouter()

@@ -6,7 +6,6 @@
  * shows a key whose token nobody ever saw, harmless. Revocation writes the key's object first (that is
  * what requests consult), then the listing; repeating a DELETE repairs a listing that missed it.
  */
-import { createRoute } from '@hono/zod-openapi';
 import type { KeyRecord } from '../../shared/access/records';
 import { summaryOf } from '../../shared/access/records';
 import { hasScope, parseAccessMode, SCOPES } from '../../shared/access/scopes';
@@ -15,11 +14,10 @@ import { OPEN_SCOPES } from './access';
 import { ApiError } from './http/errors';
 import { log } from '../../shared/log';
 import { apiKeyStub, auditStub, keyDirectoryStub } from '../durable/stubs';
-import { jsonBody, jsonContent, newRouter, requireScope } from './router';
+import { errors, jsonBody, jsonContent, newRouter, route } from './router';
 import {
   AuditPageSchema,
   AuditQuery,
-  ErrorSchema,
   KeyCreatedSchema,
   KeyIdParam,
   KeyListSchema,
@@ -28,50 +26,33 @@ import {
   KeySummarySchema,
 } from './schemas';
 
-const createKeyRoute = createRoute(
-  requireScope('admin')({
-    method: 'post',
-    path: '/',
-    summary: 'Create an API key (admin); the token is in this answer only',
-    request: jsonBody(KeyRequestSchema),
-    responses: {
-      201: jsonContent(KeyCreatedSchema, 'Created'),
-      422: jsonContent(ErrorSchema, 'Invalid request'),
-    },
-  }),
-);
-const listKeysRoute = createRoute(
-  requireScope('admin')({
-    method: 'get',
-    path: '/',
-    summary: 'API keys, newest first, without their tokens (admin)',
-    responses: { 200: jsonContent(KeyListSchema, 'Keys') },
-  }),
-);
-const revokeKeyRoute = createRoute(
-  requireScope('admin')({
-    method: 'delete',
-    path: '/{id}',
-    summary: 'Revoke an API key (admin): every request with it fails from now on',
-    request: { params: KeyIdParam },
-    responses: {
-      200: jsonContent(KeySummarySchema, 'Revoked (or already revoked)'),
-      404: jsonContent(ErrorSchema, 'Unknown key'),
-    },
-  }),
-);
+const createKeyRoute = route('admin', 'all', {
+  method: 'post',
+  path: '/',
+  summary: 'Create an API key (admin); the token is in this answer only',
+  request: jsonBody(KeyRequestSchema),
+  responses: { 201: jsonContent(KeyCreatedSchema, 'Created'), ...errors({ 422: 'Invalid request' }) },
+});
+const listKeysRoute = route('admin', 'all', {
+  method: 'get',
+  path: '/',
+  summary: 'API keys, newest first, without their tokens (admin)',
+  responses: { 200: jsonContent(KeyListSchema, 'Keys') },
+});
+const revokeKeyRoute = route('admin', 'all', {
+  method: 'delete',
+  path: '/{id}',
+  summary: 'Revoke an API key (admin): every request with it fails from now on',
+  request: { params: KeyIdParam },
+  responses: { 200: jsonContent(KeySummarySchema, 'Revoked (or already revoked)'), ...errors({ 404: 'Unknown key' }) },
+});
 
-const selfRoute = createRoute(
-  requireScope(
-    'any',
-    'checked',
-  )({
-    method: 'get',
-    path: '/self',
-    summary: 'What the presented key may do (any valid key; no key in open mode): the dashboard hides the rest',
-    responses: { 200: jsonContent(KeySelfSchema, 'Scopes and models of this caller') },
-  }),
-);
+const selfRoute = route('any', 'checked', {
+  method: 'get',
+  path: '/self',
+  summary: 'What the presented key may do (any valid key; no key in open mode): the dashboard hides the rest',
+  responses: { 200: jsonContent(KeySelfSchema, 'Scopes and models of this caller') },
+});
 
 export function keyRoutes() {
   return newRouter()
@@ -114,15 +95,13 @@ export function keyRoutes() {
     });
 }
 
-const auditRoute = createRoute(
-  requireScope('admin')({
-    method: 'get',
-    path: '/',
-    summary: 'Admin actions, newest first, a page at a time (admin)',
-    request: { query: AuditQuery },
-    responses: { 200: jsonContent(AuditPageSchema, 'A page of the trail'), 422: jsonContent(ErrorSchema, 'Bad query') },
-  }),
-);
+const auditRoute = route('admin', 'all', {
+  method: 'get',
+  path: '/',
+  summary: 'Admin actions, newest first, a page at a time (admin)',
+  request: { query: AuditQuery },
+  responses: { 200: jsonContent(AuditPageSchema, 'A page of the trail'), ...errors({ 422: 'Bad query' }) },
+});
 
 export function auditRoutes() {
   return newRouter().openapi(auditRoute, async (c) => {

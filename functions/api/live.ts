@@ -2,7 +2,6 @@
  * The live loop's routes: the review queue (list, label, discard), live quality, challenger traffic and
  * drift. Reviewers need the `review` scope (admin implies it); traffic is admin; quality and drift read.
  */
-import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { DEFAULT_PSI_THRESHOLD } from '../../shared/monitor/psi';
 import { R2BlobStore } from '../../shared/storage/blob-store';
@@ -25,7 +24,7 @@ import {
   TrafficRequestSchema,
   TrafficSchema,
 } from './live-schemas';
-import { jsonBody, jsonContent, newRouter, requireScope, unwrap, type AppEnv } from './router';
+import { errors, jsonBody, jsonContent, newRouter, route, type AppEnv, unwrap } from './router';
 import { ErrorSchema, ModelNameParam } from './schemas';
 
 const deps = (env: Env): ServingDeps => ({
@@ -51,107 +50,67 @@ function after(c: Context<AppEnv>, work: Promise<unknown>): void {
   }
 }
 
-const reviewsRoute = createRoute(
-  requireScope(
-    'review',
-    'path',
-  )({
-    method: 'get',
-    path: '/models/{name}/reviews',
-    summary: 'Pending review items of a model, oldest first, paged',
-    request: { params: ModelNameParam, query: ReviewQuery },
-    responses: {
-      200: jsonContent(ReviewPageSchema, 'A page of pending items'),
-      422: jsonContent(ErrorSchema, 'Invalid query'),
-    },
-  }),
-);
-const labelRoute = createRoute(
-  requireScope(
-    'review',
-    'checked',
-  )({
-    method: 'post',
-    path: '/reviews/{id}',
-    summary: "Label a pending review item with one of its version's classes (once)",
-    request: { params: ReviewIdParam, ...jsonBody(LabelRequestSchema) },
-    responses: {
-      200: jsonContent(ReviewResponseSchema, 'Labelled'),
-      404: notFound,
-      409: jsonContent(ErrorSchema, 'Already labelled or discarded'),
-      422: jsonContent(ErrorSchema, 'Not a class of the version'),
-    },
-  }),
-);
-const discardRoute = createRoute(
-  requireScope(
-    'review',
-    'checked',
-  )({
-    method: 'delete',
-    path: '/reviews/{id}',
-    summary: 'Discard a pending review item',
-    request: { params: ReviewIdParam },
-    responses: {
-      200: jsonContent(ReviewResponseSchema, 'Discarded'),
-      404: notFound,
-      409: jsonContent(ErrorSchema, 'Already labelled or discarded'),
-    },
-  }),
-);
-const qualityRoute = createRoute(
-  requireScope(
-    'read',
-    'path',
-  )({
-    method: 'get',
-    path: '/models/{name}/quality',
-    summary: 'Live quality per served version: accuracy on reviewed labels (audit sample apart), confidence, agreement',
-    request: { params: ModelNameParam },
-    responses: { 200: jsonContent(LiveQualitySchema, 'Live quality'), 404: notFound },
-  }),
-);
-const trafficRoute = createRoute(
-  requireScope(
-    'read',
-    'path',
-  )({
-    method: 'get',
-    path: '/models/{name}/traffic',
-    summary: 'Challenger traffic, the live guard and its last decisions',
-    request: { params: ModelNameParam },
-    responses: { 200: jsonContent(TrafficSchema, 'Traffic'), 404: notFound },
-  }),
-);
-const setTrafficRoute = createRoute(
-  requireScope(
-    'admin',
-    'path',
-  )({
-    method: 'put',
-    path: '/models/{name}/traffic',
-    summary: 'Send a share of predictions to a challenger version (canary) or let it predict unseen (shadow); admin',
-    request: { params: ModelNameParam, ...jsonBody(TrafficRequestSchema) },
-    responses: {
-      200: jsonContent(TrafficSchema, 'Traffic set'),
-      404: notFound,
-      409: jsonContent(ErrorSchema, 'Nothing promoted yet'),
-      422: jsonContent(ErrorSchema, 'Invalid setting'),
-    },
-  }),
-);
-const driftRoute = createRoute(
-  requireScope(
-    'read',
-    'path',
-  )({
-    method: 'get',
-    path: '/models/{name}/drift',
-    summary: "Population stability index of served inputs against the current version's training data, per feature",
-    request: { params: ModelNameParam, query: DriftQuery },
-    responses: { 200: jsonContent(DriftSchema, 'Drift'), 404: notFound },
-  }),
-);
+const reviewsRoute = route('review', 'path', {
+  method: 'get',
+  path: '/models/{name}/reviews',
+  summary: 'Pending review items of a model, oldest first, paged',
+  request: { params: ModelNameParam, query: ReviewQuery },
+  responses: { 200: jsonContent(ReviewPageSchema, 'A page of pending items'), ...errors({ 422: 'Invalid query' }) },
+});
+const labelRoute = route('review', 'checked', {
+  method: 'post',
+  path: '/reviews/{id}',
+  summary: "Label a pending review item with one of its version's classes (once)",
+  request: { params: ReviewIdParam, ...jsonBody(LabelRequestSchema) },
+  responses: {
+    200: jsonContent(ReviewResponseSchema, 'Labelled'),
+    404: notFound,
+    ...errors({ 409: 'Already labelled or discarded', 422: 'Not a class of the version' }),
+  },
+});
+const discardRoute = route('review', 'checked', {
+  method: 'delete',
+  path: '/reviews/{id}',
+  summary: 'Discard a pending review item',
+  request: { params: ReviewIdParam },
+  responses: {
+    200: jsonContent(ReviewResponseSchema, 'Discarded'),
+    404: notFound,
+    ...errors({ 409: 'Already labelled or discarded' }),
+  },
+});
+const qualityRoute = route('read', 'path', {
+  method: 'get',
+  path: '/models/{name}/quality',
+  summary: 'Live quality per served version: accuracy on reviewed labels (audit sample apart), confidence, agreement',
+  request: { params: ModelNameParam },
+  responses: { 200: jsonContent(LiveQualitySchema, 'Live quality'), 404: notFound },
+});
+const trafficRoute = route('read', 'path', {
+  method: 'get',
+  path: '/models/{name}/traffic',
+  summary: 'Challenger traffic, the live guard and its last decisions',
+  request: { params: ModelNameParam },
+  responses: { 200: jsonContent(TrafficSchema, 'Traffic'), 404: notFound },
+});
+const setTrafficRoute = route('admin', 'path', {
+  method: 'put',
+  path: '/models/{name}/traffic',
+  summary: 'Send a share of predictions to a challenger version (canary) or let it predict unseen (shadow); admin',
+  request: { params: ModelNameParam, ...jsonBody(TrafficRequestSchema) },
+  responses: {
+    200: jsonContent(TrafficSchema, 'Traffic set'),
+    404: notFound,
+    ...errors({ 409: 'Nothing promoted yet', 422: 'Invalid setting' }),
+  },
+});
+const driftRoute = route('read', 'path', {
+  method: 'get',
+  path: '/models/{name}/drift',
+  summary: "Population stability index of served inputs against the current version's training data, per feature",
+  request: { params: ModelNameParam, query: DriftQuery },
+  responses: { 200: jsonContent(DriftSchema, 'Drift'), 404: notFound },
+});
 
 async function trafficView(env: Env, name: string) {
   const registry = registryStub(env.MODELS, name);

@@ -1,7 +1,7 @@
 /**
  * /v1/models: listing, metadata, versions, rollback (admin) and prediction (current or pinned version).
  */
-import { createRoute, type z } from '@hono/zod-openapi';
+import { type z } from '@hono/zod-openapi';
 import { inputSchema } from '../../models/preprocess';
 import type { Context } from 'hono';
 import { getDatasetMeta, listDatasets } from '../../shared/datasets';
@@ -15,10 +15,9 @@ import { catalogStub, registryStub } from '../durable/stubs';
 import { formatPredictions, toMatrix } from '../services/predict';
 import type { LoadedModel, ServingDeps } from '../services/serving';
 import { canSeeModel } from './access';
-import { jsonBody, jsonContent, newRouter, requireScope, unwrap, type AppEnv } from './router';
+import { errors, jsonBody, jsonContent, newRouter, route, type AppEnv, unwrap } from './router';
 import { shadowPredict } from '../services/shadow';
 import {
-  ErrorSchema,
   EvaluationSchema,
   ModelListSchema,
   ModelMetadataSchema,
@@ -31,11 +30,12 @@ import {
   VersionParams,
 } from './schemas';
 
-const errors = {
-  404: jsonContent(ErrorSchema, 'Unknown model or version'),
-  422: jsonContent(ErrorSchema, 'Invalid input'),
-  503: jsonContent(ErrorSchema, 'Known model, nothing promoted yet'),
-};
+/** The error answers the model routes document (one map, shared as it always was). */
+const modelErrors = errors({
+  404: 'Unknown model or version',
+  422: 'Invalid input',
+  503: 'Known model, nothing promoted yet',
+});
 
 const deps = (env: Env): ServingDeps => ({
   models: env.MODELS,
@@ -83,89 +83,54 @@ function metadata(meta: ModelVersion) {
   };
 }
 
-const listRoute = createRoute(
-  requireScope(
-    'read',
-    'checked',
-  )({
-    method: 'get',
-    path: '/',
-    summary: 'Every model with its current version and headline metrics',
-    responses: { 200: jsonContent(ModelListSchema, 'Models') },
-  }),
-);
-const getRoute = createRoute(
-  requireScope(
-    'read',
-    'path',
-  )({
-    method: 'get',
-    path: '/{name}',
-    summary: 'Metadata of the current version',
-    request: { params: ModelNameParam },
-    responses: { 200: jsonContent(ModelMetadataSchema, 'Current version'), ...errors },
-  }),
-);
-const versionsRoute = createRoute(
-  requireScope(
-    'read',
-    'path',
-  )({
-    method: 'get',
-    path: '/{name}/versions',
-    summary: 'Versions and promotion history',
-    request: { params: ModelNameParam },
-    responses: { 200: jsonContent(VersionListSchema, 'Versions'), 404: errors[404] },
-  }),
-);
-const evaluationRoute = createRoute(
-  requireScope(
-    'read',
-    'path',
-  )({
-    method: 'get',
-    path: '/{name}/evaluation',
-    summary: "Confusion matrix of the current version on its dataset's test split",
-    request: { params: ModelNameParam },
-    responses: { 200: jsonContent(EvaluationSchema, 'Evaluation'), ...errors },
-  }),
-);
-const predictRoute = createRoute(
-  requireScope(
-    'predict',
-    'path',
-  )({
-    method: 'post',
-    path: '/{name}/predict',
-    summary: 'Predict with the current version',
-    request: { params: ModelNameParam, ...jsonBody(PredictRequestSchema) },
-    responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors },
-  }),
-);
-const pinnedRoute = createRoute(
-  requireScope(
-    'predict',
-    'path',
-  )({
-    method: 'post',
-    path: '/{name}/versions/{version}/predict',
-    summary: 'Predict with a pinned, immutable version',
-    request: { params: VersionParams, ...jsonBody(PredictRequestSchema) },
-    responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...errors },
-  }),
-);
-const rollbackRoute = createRoute(
-  requireScope(
-    'admin',
-    'path',
-  )({
-    method: 'post',
-    path: '/{name}/rollback',
-    summary: 'Move the current-version pointer back to an existing version (admin)',
-    request: { params: ModelNameParam, ...jsonBody(RollbackRequestSchema) },
-    responses: { 200: jsonContent(RollbackResponseSchema, 'Pointer moved'), ...errors },
-  }),
-);
+const listRoute = route('read', 'checked', {
+  method: 'get',
+  path: '/',
+  summary: 'Every model with its current version and headline metrics',
+  responses: { 200: jsonContent(ModelListSchema, 'Models') },
+});
+const getRoute = route('read', 'path', {
+  method: 'get',
+  path: '/{name}',
+  summary: 'Metadata of the current version',
+  request: { params: ModelNameParam },
+  responses: { 200: jsonContent(ModelMetadataSchema, 'Current version'), ...modelErrors },
+});
+const versionsRoute = route('read', 'path', {
+  method: 'get',
+  path: '/{name}/versions',
+  summary: 'Versions and promotion history',
+  request: { params: ModelNameParam },
+  responses: { 200: jsonContent(VersionListSchema, 'Versions'), 404: modelErrors[404] },
+});
+const evaluationRoute = route('read', 'path', {
+  method: 'get',
+  path: '/{name}/evaluation',
+  summary: "Confusion matrix of the current version on its dataset's test split",
+  request: { params: ModelNameParam },
+  responses: { 200: jsonContent(EvaluationSchema, 'Evaluation'), ...modelErrors },
+});
+const predictRoute = route('predict', 'path', {
+  method: 'post',
+  path: '/{name}/predict',
+  summary: 'Predict with the current version',
+  request: { params: ModelNameParam, ...jsonBody(PredictRequestSchema) },
+  responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...modelErrors },
+});
+const pinnedRoute = route('predict', 'path', {
+  method: 'post',
+  path: '/{name}/versions/{version}/predict',
+  summary: 'Predict with a pinned, immutable version',
+  request: { params: VersionParams, ...jsonBody(PredictRequestSchema) },
+  responses: { 200: jsonContent(PredictResponseSchema, 'Predictions'), ...modelErrors },
+});
+const rollbackRoute = route('admin', 'path', {
+  method: 'post',
+  path: '/{name}/rollback',
+  summary: 'Move the current-version pointer back to an existing version (admin)',
+  request: { params: ModelNameParam, ...jsonBody(RollbackRequestSchema) },
+  responses: { 200: jsonContent(RollbackResponseSchema, 'Pointer moved'), ...modelErrors },
+});
 
 /** One LoadedModel for the whole request: the answer comes from exactly one version, the one it names. */
 function predictWith(loaded: LoadedModel, body: z.infer<typeof PredictRequestSchema>) {

@@ -3,7 +3,7 @@
  * route declaration that would otherwise be restated per route (the JSON body block, the access guard
  * with its documented answers), so the declaration and the behaviour cannot drift apart.
  */
-import { OpenAPIHono, type RouteConfig, type z } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, type RouteConfig, type z } from '@hono/zod-openapi';
 import type { Result } from '../durable/contracts';
 import type { ServingCache } from '../services/serving';
 import type { KeyLeases } from '../../shared/access/leases';
@@ -41,6 +41,14 @@ export const jsonContent = <T extends z.ZodType>(schema: T, description: string)
   content: { 'application/json': { schema } },
 });
 
+/** The error answers a route documents, by status (`errors({ 404: 'Unknown study' })`), each with the error body. */
+export function errors<const S extends number>(answers: Record<S, string>) {
+  const out = {} as Record<S, ReturnType<typeof jsonContent<typeof ErrorSchema>>>;
+  for (const [status, description] of Object.entries<string>(answers))
+    out[Number(status) as S] = jsonContent(ErrorSchema, description);
+  return out;
+}
+
 /** The `body` of a route's `request`: a JSON document validated by `schema` (422 when it does not parse). */
 export const jsonBody = <T extends z.ZodType>(schema: T, { required = true } = {}) => ({
   body: { content: { 'application/json': { schema } }, required },
@@ -63,13 +71,18 @@ export const requireScope =
     middleware: [scopeMiddleware(scope, models), bodyChecks, ...[route.middleware ?? []].flat()],
     responses: {
       ...route.responses,
-      401: jsonContent(ErrorSchema, 'No key, or an unknown or revoked one'),
-      ...(scope === 'any'
-        ? {}
-        : { 403: jsonContent(ErrorSchema, 'The key lacks the scope, or is limited to other models') }),
-      429: jsonContent(ErrorSchema, 'Over the rate limit; see Retry-After'),
+      ...errors({ 401: 'No key, or an unknown or revoked one', 429: 'Over the rate limit; see Retry-After' }),
+      ...(scope === 'any' ? {} : errors({ 403: 'The key lacks the scope, or is limited to other models' })),
     },
   });
+
+/**
+ * One route of the API: its access rule (the scope, and how a key limited to some models is treated) and
+ * its declaration; every route file declares its routes through this. For example
+ * `route('read', 'checked', { method: 'get', path: '/{id}', summary, request, responses: { 200: ..., ...errors({ 404: 'Unknown study' }) } })`.
+ */
+export const route = <R extends RouteConfig>(scope: RouteScope, models: ModelRule, config: R) =>
+  createRoute(requireScope(scope, models)(config));
 
 /** A Durable Object's answer as the route's value; its refusal becomes the error response of the same code. */
 export function unwrap<T>(result: Result<T>): T {

@@ -2,7 +2,6 @@
  * /v1/sessions: "panda mode", one model trained in slices by its own Durable Object, watched through
  * its live curve and adjusted, paused, resumed or promoted by an admin.
  */
-import { createRoute } from '@hono/zod-openapi';
 import { DEFAULT_CONFIG, ModelConfigSchema } from '../../models/config';
 import { MAX_SESSION_MEMORY_BYTES, sessionFloats, sessionMemoryBytes } from '../../models/session-trainer';
 import { getDatasetMeta, pinDataset, sessionHolder } from '../../shared/datasets';
@@ -13,9 +12,8 @@ import { D1Listings } from '../../shared/storage/listings';
 import { catalogStub, sessionStub } from '../durable/stubs';
 import { newStudyId } from '../services/studies';
 import { canSeeModel, forbidOtherModel } from './access';
-import { jsonBody, jsonContent, newRouter, requireScope, unwrap } from './router';
+import { errors, jsonBody, jsonContent, newRouter, route, unwrap } from './router';
 import {
-  ErrorSchema,
   PromotionSchema,
   SessionListSchema,
   SessionAdjustSchema,
@@ -25,90 +23,67 @@ import {
   SessionViewSchema,
 } from './schemas';
 
-const startRoute = createRoute(
-  requireScope('admin')({
-    method: 'post',
-    path: '/',
-    summary:
-      'Start a training session (admin): one model trained a few epochs per alarm, state kept in its Durable Object',
-    request: jsonBody(SessionRequestSchema),
-    responses: {
-      202: jsonContent(SessionViewSchema, 'Session started'),
-      404: jsonContent(ErrorSchema, 'Unknown dataset'),
-      422: jsonContent(ErrorSchema, 'Invalid request'),
-    },
-  }),
-);
-const listRoute = createRoute(
-  requireScope(
-    'read',
-    'checked',
-  )({
-    method: 'get',
-    path: '/',
-    summary: 'Training sessions, newest first, with status and progress',
-    responses: { 200: jsonContent(SessionListSchema, 'Sessions') },
-  }),
-);
-const getRoute = createRoute(
-  requireScope(
-    'read',
-    'checked',
-  )({
-    method: 'get',
-    path: '/{id}',
-    summary: 'Live learning curve, adjustment marks, current hyperparameters and status',
-    request: { params: SessionIdParam },
-    responses: { 200: jsonContent(SessionViewSchema, 'Session'), 404: jsonContent(ErrorSchema, 'Unknown session') },
-  }),
-);
-const adjustRoute = createRoute(
-  requireScope('admin')({
-    method: 'post',
-    path: '/{id}/adjust',
-    summary: 'Change hyperparameters for the following epochs (admin); recorded on the curve',
-    request: { params: SessionIdParam, ...jsonBody(SessionAdjustSchema) },
-    responses: {
-      200: jsonContent(SessionViewSchema, 'Adjusted'),
-      404: jsonContent(ErrorSchema, 'Unknown session'),
-      409: jsonContent(ErrorSchema, 'Diverged'),
-      422: jsonContent(ErrorSchema, 'Invalid values'),
-    },
-  }),
-);
+const startRoute = route('admin', 'all', {
+  method: 'post',
+  path: '/',
+  summary:
+    'Start a training session (admin): one model trained a few epochs per alarm, state kept in its Durable Object',
+  request: jsonBody(SessionRequestSchema),
+  responses: {
+    202: jsonContent(SessionViewSchema, 'Session started'),
+    ...errors({ 404: 'Unknown dataset', 422: 'Invalid request' }),
+  },
+});
+const listRoute = route('read', 'checked', {
+  method: 'get',
+  path: '/',
+  summary: 'Training sessions, newest first, with status and progress',
+  responses: { 200: jsonContent(SessionListSchema, 'Sessions') },
+});
+const getRoute = route('read', 'checked', {
+  method: 'get',
+  path: '/{id}',
+  summary: 'Live learning curve, adjustment marks, current hyperparameters and status',
+  request: { params: SessionIdParam },
+  responses: { 200: jsonContent(SessionViewSchema, 'Session'), ...errors({ 404: 'Unknown session' }) },
+});
+const adjustRoute = route('admin', 'all', {
+  method: 'post',
+  path: '/{id}/adjust',
+  summary: 'Change hyperparameters for the following epochs (admin); recorded on the curve',
+  request: { params: SessionIdParam, ...jsonBody(SessionAdjustSchema) },
+  responses: {
+    200: jsonContent(SessionViewSchema, 'Adjusted'),
+    ...errors({ 404: 'Unknown session', 409: 'Diverged', 422: 'Invalid values' }),
+  },
+});
 const toggle = (action: 'pause' | 'resume', summary: string) =>
-  createRoute(
-    requireScope('admin')({
-      method: 'post',
-      path: `/{id}/${action}`,
-      summary,
-      request: { params: SessionIdParam },
-      responses: {
-        200: jsonContent(SessionViewSchema, 'Session'),
-        404: jsonContent(ErrorSchema, 'Unknown session'),
-        409: jsonContent(ErrorSchema, 'Complete or diverged'),
-      },
-    }),
-  );
+  route('admin', 'all', {
+    method: 'post',
+    path: `/{id}/${action}`,
+    summary,
+    request: { params: SessionIdParam },
+    responses: {
+      200: jsonContent(SessionViewSchema, 'Session'),
+      ...errors({ 404: 'Unknown session', 409: 'Complete or diverged' }),
+    },
+  });
 const pauseRoute = toggle('pause', 'Stop training after the current slice (admin)');
 const resumeRoute = toggle(
   'resume',
   'Continue a paused session, or retry a failed one from its last stored slice (admin)',
 );
-const promoteRoute = createRoute(
-  requireScope('admin')({
-    method: 'post',
-    path: '/{id}/promote',
-    summary:
-      "Promote the session's current weights if, on the same test rows, they beat the champion by more than `margin` at `significance` (admin); once per session",
-    request: { params: SessionIdParam, ...jsonBody(SessionPromoteSchema, { required: false }) },
-    responses: {
-      200: jsonContent(PromotionSchema, 'The decision (also when not promoted)'),
-      404: jsonContent(ErrorSchema, 'Unknown session'),
-      409: jsonContent(ErrorSchema, 'Nothing trained yet, diverged or failed'),
-    },
-  }),
-);
+const promoteRoute = route('admin', 'all', {
+  method: 'post',
+  path: '/{id}/promote',
+  summary:
+    "Promote the session's current weights if, on the same test rows, they beat the champion by more than `margin` at `significance` (admin); once per session",
+  request: { params: SessionIdParam, ...jsonBody(SessionPromoteSchema, { required: false }) },
+  responses: {
+    200: jsonContent(PromotionSchema, 'The decision (also when not promoted)'),
+    ...errors({ 404: 'Unknown session', 409: 'Nothing trained yet, diverged or failed' }),
+  },
+});
 
 export function sessionRoutes() {
   return newRouter()

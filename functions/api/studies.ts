@@ -1,7 +1,6 @@
 /**
  * /v1/studies: start (admin), list, inspect, and every trial record with its learning curve.
  */
-import { createRoute } from '@hono/zod-openapi';
 import { getDatasetMeta } from '../../shared/datasets';
 import { ApiError } from './http/errors';
 import type { StudyHeadline } from '../../shared/storage/headlines';
@@ -12,9 +11,8 @@ import { buildStudySpec } from '../../shared/study/spec';
 import { catalogStub, studyStub } from '../durable/stubs';
 import { newStudyId, resolveWarmStart, startStudy } from '../services/studies';
 import { canSeeModel, forbidOtherModel } from './access';
-import { jsonBody, jsonContent, newRouter, requireScope, unwrap } from './router';
+import { errors, jsonBody, jsonContent, newRouter, route, unwrap } from './router';
 import {
-  ErrorSchema,
   PromotionSchema,
   StudyIdParam,
   StudyListSchema,
@@ -24,69 +22,51 @@ import {
   TrialListSchema,
 } from './schemas';
 
-const startRoute = createRoute(
-  requireScope('admin')({
-    method: 'post',
-    path: '/',
-    summary: 'Start a study (admin): fan out trials, aggregate, promote the best if it beats the champion',
-    request: jsonBody(StudyRequestSchema),
-    responses: {
-      202: jsonContent(StudyStartedSchema, 'Study started'),
-      404: jsonContent(ErrorSchema, 'Unknown dataset or `from` study'),
-      409: jsonContent(ErrorSchema, 'A study is already running for this model'),
-      422: jsonContent(ErrorSchema, 'Invalid request'),
-    },
-  }),
-);
-const listRoute = createRoute(
-  requireScope(
-    'read',
-    'checked',
-  )({
-    method: 'get',
-    path: '/',
-    summary: 'Studies, newest first',
-    responses: { 200: jsonContent(StudyListSchema, 'Studies') },
-  }),
-);
-const getRoute = createRoute(
-  requireScope(
-    'read',
-    'checked',
-  )({
-    method: 'get',
-    path: '/{id}',
-    summary: 'Status, progress, leaderboard, best trial and promotion outcome',
-    request: { params: StudyIdParam },
-    responses: { 200: jsonContent(StudyViewSchema, 'Study'), 404: jsonContent(ErrorSchema, 'Unknown study') },
-  }),
-);
-const promoteRoute = createRoute(
-  requireScope('admin')({
-    method: 'post',
-    path: '/{id}/promote',
-    summary:
-      "Promote a finished study's best trial over the guard's refusal (admin): for a champion that cannot be compared, when the new model should serve anyway",
-    request: { params: StudyIdParam },
-    responses: {
-      200: jsonContent(PromotionSchema, 'Promoted (explicit)'),
-      404: jsonContent(ErrorSchema, 'Unknown study'),
-      409: jsonContent(ErrorSchema, 'Still running, already promoted, or nothing to promote'),
-    },
-  }),
-);
-const trialsRoute = createRoute(
-  requireScope(
-    'read',
-    'checked',
-  )({
-    method: 'get',
-    path: '/{id}/trials',
-    summary: 'Every finished trial record with its learning curve',
-    request: { params: StudyIdParam },
-    responses: { 200: jsonContent(TrialListSchema, 'Trials'), 404: jsonContent(ErrorSchema, 'Unknown study') },
-  }),
-);
+const startRoute = route('admin', 'all', {
+  method: 'post',
+  path: '/',
+  summary: 'Start a study (admin): fan out trials, aggregate, promote the best if it beats the champion',
+  request: jsonBody(StudyRequestSchema),
+  responses: {
+    202: jsonContent(StudyStartedSchema, 'Study started'),
+    ...errors({
+      404: 'Unknown dataset or `from` study',
+      409: 'A study is already running for this model',
+      422: 'Invalid request',
+    }),
+  },
+});
+const listRoute = route('read', 'checked', {
+  method: 'get',
+  path: '/',
+  summary: 'Studies, newest first',
+  responses: { 200: jsonContent(StudyListSchema, 'Studies') },
+});
+const getRoute = route('read', 'checked', {
+  method: 'get',
+  path: '/{id}',
+  summary: 'Status, progress, leaderboard, best trial and promotion outcome',
+  request: { params: StudyIdParam },
+  responses: { 200: jsonContent(StudyViewSchema, 'Study'), ...errors({ 404: 'Unknown study' }) },
+});
+const promoteRoute = route('admin', 'all', {
+  method: 'post',
+  path: '/{id}/promote',
+  summary:
+    "Promote a finished study's best trial over the guard's refusal (admin): for a champion that cannot be compared, when the new model should serve anyway",
+  request: { params: StudyIdParam },
+  responses: {
+    200: jsonContent(PromotionSchema, 'Promoted (explicit)'),
+    ...errors({ 404: 'Unknown study', 409: 'Still running, already promoted, or nothing to promote' }),
+  },
+});
+const trialsRoute = route('read', 'checked', {
+  method: 'get',
+  path: '/{id}/trials',
+  summary: 'Every finished trial record with its learning curve',
+  request: { params: StudyIdParam },
+  responses: { 200: jsonContent(TrialListSchema, 'Trials'), ...errors({ 404: 'Unknown study' }) },
+});
 
 export function studyRoutes() {
   return newRouter()
