@@ -92,7 +92,12 @@ export default {
       });
       await closedLoop({ url: `${server.url}/ping`, connections: 2, seconds: 1 });
 
+      // Every prediction flagged for review (threshold 1): the worst case of the live loop, a review-queue
+      // hand-over (waitUntil, the ModelMonitor object) on every request up to the isolate's gate, besides
+      // the drift sketch and confidence counters every prediction feeds.
+      const flaggedInit = { ...predictInit, body: JSON.stringify({ instances: [digitsRow()], threshold: 1 }) };
       const predict = [];
+      const flagged = [];
       const noop = [];
       for (let i = 0; i < REPEATS; i++) {
         noop.push(await closedLoop({ url: `${server.url}/ping`, connections: CONNECTIONS, seconds: SECONDS }));
@@ -104,8 +109,16 @@ export default {
             seconds: SECONDS,
           }),
         );
+        flagged.push(
+          await closedLoop({
+            url: `${server.url}/v1/models/digits/predict`,
+            init: flaggedInit,
+            connections: CONNECTIONS,
+            seconds: SECONDS,
+          }),
+        );
       }
-      const errors = [...predict, ...noop].reduce((n, r) => n + r.errors, 0);
+      const errors = [...predict, ...flagged, ...noop].reduce((n, r) => n + r.errors, 0);
       if (errors) throw new Error(`${errors} non-200 responses during the HTTP benchmark`);
       await server.stop();
 
@@ -134,6 +147,9 @@ export default {
         'http.predict_rps': range(predictRps),
         'http.noop_rps': range(noopRps),
         'http.ratio': range(ratios),
+        'http.predict_flagged_rps': range(flagged.map((r) => r.rps)),
+        'http.flagged_ratio': range(flagged.map((r, i) => r.rps / noop[i].rps)),
+        'http.flagged_p50_ms': range(flagged.map((r) => r.p50_ms)),
         'http.p50_ms': range(predict.map((r) => r.p50_ms)),
         'http.p99_ms': range(predict.map((r) => r.p99_ms)),
         'http.noop_p50_ms': range(noop.map((r) => r.p50_ms)),
@@ -143,6 +159,8 @@ export default {
           seconds_per_run: SECONDS,
           repeats: REPEATS,
           body: 'POST /v1/models/digits/predict, 1 row of 64 pixels, with an API key (ACCESS_MODE=keys)',
+          flagged: 'the same prediction with threshold 1: flagged for review on every request',
+          live_loop: 'review queue, audit sample, drift sketch and confidence counters on for every prediction',
           baseline: 'GET /ping',
         },
         cold_start_ms: range(cold.map((c) => c.first)),

@@ -5,7 +5,26 @@ import type { Prediction } from '../../functions/services/predict';
 import type { ChampionEvidence, GuardSettings } from '../../shared/study/compare';
 import type { DatasetHeadline, SessionHeadline, StudyHeadline } from '../../shared/storage/headlines';
 import type { LeaderboardEntry } from '../../shared/study/types';
+import type {
+  DriftReport,
+  LiveDecision,
+  LiveGuard,
+  LiveQuality,
+  ReviewItem,
+  ReviewPage,
+  TrafficSetting,
+} from '../../shared/monitor/types';
 import { adminToken } from './token';
+
+export type { DriftReport, LiveDecision, LiveQuality, ReviewItem };
+
+export interface TrafficView {
+  model: string;
+  current: number | null;
+  traffic: TrafficSetting | null;
+  guard: LiveGuard;
+  decisions: LiveDecision[];
+}
 
 export type { ChampionEvidence, EpochRecord, Evaluation, GuardSettings, LeaderboardEntry, Prediction };
 
@@ -260,7 +279,12 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, token?: string): Promise<T> {
+async function request<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   // Every call carries the key entered in the header (any scope): in ACCESS_MODE=keys reads need one too.
@@ -296,6 +320,18 @@ export const api = {
       '/openapi.json',
     ),
   health: () => request<Health>('GET', '/health'),
+  reviews: (name: string, after?: string | null) =>
+    request<ReviewPage>('GET', `/v1/models/${seg(name)}/reviews?limit=50${after ? `&after=${seg(after)}` : ''}`),
+  label: (id: string, label: string) => request<ReviewItem>('POST', `/v1/reviews/${seg(id)}`, { label }),
+  discard: (id: string) => request<ReviewItem>('DELETE', `/v1/reviews/${seg(id)}`),
+  quality: (name: string) => request<LiveQuality>('GET', `/v1/models/${seg(name)}/quality`),
+  drift: (name: string) => request<DriftReport>('GET', `/v1/models/${seg(name)}/drift`),
+  traffic: (name: string) => request<TrafficView>('GET', `/v1/models/${seg(name)}/traffic`),
+  setTraffic: (
+    name: string,
+    body: { challenger: number | null; mode?: 'canary' | 'shadow'; percent?: number },
+    token: string,
+  ) => request<TrafficView>('PUT', `/v1/models/${seg(name)}/traffic`, body, token),
   datasets: () => request<{ datasets: DatasetSummary[] }>('GET', '/v1/datasets'),
   models: () => request<{ models: ModelSummary[] }>('GET', '/v1/models'),
   model: (name: string) => request<ModelMeta>('GET', `/v1/models/${seg(name)}`),

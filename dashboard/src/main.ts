@@ -12,6 +12,7 @@ import { tokenInput } from './token';
 import { refreshAbilities } from './abilities';
 import { championView } from './views/champion';
 import { keysView } from './views/keys';
+import { reviewView } from './views/review';
 import { modelsView } from './views/models';
 import { studiesView } from './views/studies';
 import { studyView } from './views/study';
@@ -34,6 +35,8 @@ function viewFor(route: Route): View {
       return championView(route.name);
     case 'keys':
       return keysView();
+    case 'review':
+      return reviewView(route.name);
   }
 }
 
@@ -42,6 +45,7 @@ const nav = h('nav', { 'aria-label': 'Sections' }, [
   h('a', { href: '#/studies', 'data-page': 'studies' }, 'Studies'),
   h('a', { href: '#/sessions', 'data-page': 'sessions' }, 'Sessions'),
   h('a', { href: '#/champion', 'data-page': 'champion' }, 'Champion'),
+  h('a', { href: '#/review', 'data-page': 'review' }, 'Review'),
   h('a', { href: '#/keys', 'data-page': 'keys', 'data-needs': 'admin' }, 'Keys'),
 ]);
 const backend = h('span', { class: 'badge', id: 'backend' }, '…');

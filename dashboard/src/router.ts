@@ -15,7 +15,8 @@ export type Route =
   | { page: 'sessions' }
   | { page: 'session'; id: string }
   | { page: 'champion'; name?: string }
-  | { page: 'keys' };
+  | { page: 'keys' }
+  | { page: 'review'; name?: string };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -25,6 +26,7 @@ export function parseRoute(hash: string): Route {
   if (page === 'sessions' && arg) return { page: 'session', id: arg };
   if (page === 'sessions') return { page: 'sessions' };
   if (page === 'keys') return { page: 'keys' };
+  if (page === 'review') return arg ? { page: 'review', name: arg } : { page: 'review' };
   if (page === 'champion') return arg ? { page: 'champion', name: arg } : { page: 'champion' };
   return arg && page === 'models' ? { page: 'models', name: arg } : { page: 'models' };
 }
