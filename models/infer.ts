@@ -36,13 +36,7 @@ class HeapPath {
   constructor(net: FoldedNetwork) {
     const k = (this.k = WasmKernels.fromActiveBackend());
     try {
-      this.layers = net.layers.map((l) => {
-        const kernel = k.alloc(l.kernel.length);
-        const bias = k.alloc(l.bias.length);
-        k.write(kernel, l.kernel);
-        k.write(bias, l.bias);
-        return { inputs: l.inputs, units: l.units, kernel, bias, activation: l.activation };
-      });
+      this.layers = heapLayers(k, net);
       const widest = Math.max(net.features, ...net.layers.map((l) => l.units));
       this.buffers = [k.alloc(CHUNK_ROWS * widest), k.alloc(CHUNK_ROWS * widest)];
     } catch (err) {
@@ -171,41 +165,141 @@ export interface ProbabilityModel {
   dispose(): void;
 }
 
+/** Loads one folded network's layers onto the heap (the caller disposes `k` on failure). */
+function heapLayers(k: WasmKernels, net: FoldedNetwork): HeapLayer[] {
+  return net.layers.map((l) => {
+    const kernel = k.alloc(l.kernel.length);
+    const bias = k.alloc(l.bias.length);
+    k.write(kernel, l.kernel);
+    k.write(bias, l.bias);
+    return { inputs: l.inputs, units: l.units, kernel, bias, activation: l.activation };
+  });
+}
+
+/**
+ * An ensemble's direct-kernel path: every member's layers on the heap, one input buffer written once per
+ * chunk and two activation buffers shared by all members (members run one after another), and each member's
+ * probabilities added into the output straight from the heap. Against five separate Predictors this saves
+ * four input copies, four output arrays and four pairs of activation buffers.
+ */
+class HeapEnsemblePath {
+  private readonly k: WasmKernels;
+  private readonly members: { layers: HeapLayer[]; weight: number }[];
+  private readonly input: HeapBuffer;
+  private readonly buffers: [HeapBuffer, HeapBuffer];
+
+  constructor(members: { net: FoldedNetwork; weight: number }[]) {
+    const k = (this.k = WasmKernels.fromActiveBackend());
+    try {
+      const total = members.reduce((a, m) => a + m.weight, 0);
+      this.members = members.map((m) => ({ layers: heapLayers(k, m.net), weight: m.weight / total }));
+      const features = members[0]!.net.features;
+      const widest = Math.max(...members.flatMap((m) => m.net.layers.map((l) => l.units)));
+      this.input = k.alloc(CHUNK_ROWS * features);
+      this.buffers = [k.alloc(CHUNK_ROWS * widest), k.alloc(CHUNK_ROWS * widest)];
+    } catch (err) {
+      k.dispose();
+      throw err;
+    }
+  }
+
+  run(x: Float32Array, rows: number, features: number, classes: number): Float32Array {
+    const out = new Float32Array(rows * classes);
+    for (let start = 0; start < rows; start += CHUNK_ROWS) {
+      const n = Math.min(CHUNK_ROWS, rows - start);
+      this.k.write(this.input, x.subarray(start * features, (start + n) * features));
+      const base = start * classes;
+      for (let m = 0; m < this.members.length; m++) {
+        const { layers, weight } = this.members[m]!;
+        let src = this.input;
+        let dst = 0;
+        for (const l of layers) {
+          const to = this.buffers[dst]!;
+          this.k.matmul(src, n, l.inputs, l.kernel, l.units, to, l.bias, FUSED[l.activation] ?? 'linear');
+          if (l.activation === 'tanh') {
+            const h = this.k.heap();
+            for (let i = to.offset; i < to.offset + n * l.units; i++) h[i] = Math.tanh(h[i]!);
+          }
+          src = to;
+          dst = 1 - dst;
+        }
+        const probs = this.buffers[dst]!;
+        this.k.softmax(src, n, classes, probs);
+        const h = this.k.heap();
+        const o = probs.offset;
+        // The same float32 steps as averageProbabilities (ensemble selection) and mixMembers: w * p, then += w * p.
+        if (m === 0) for (let i = 0; i < n * classes; i++) out[base + i] = h[o + i]! * weight;
+        else for (let i = 0; i < n * classes; i++) out[base + i]! += weight * h[o + i]!;
+      }
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.k.dispose();
+  }
+}
+
 /**
  * Several folded networks served as one: the weighted average of their probabilities (an ensemble chosen by
  * ensemble selection; weights are how often each member was picked), then the version's temperature, if any.
- * Each member is a Predictor, so the cost is one direct-kernel pass per member plus a JS loop over rows x classes.
+ * On wasm all members share one heap path (HeapEnsemblePath); elsewhere each member runs through tfjs ops.
  * One member with a temperature is a calibrated single network.
  */
 export class EnsemblePredictor implements ProbabilityModel {
   readonly features: number;
   readonly classes: number;
   readonly heapBytes: number;
+  private readonly path: HeapEnsemblePath | { nets: TensorPath[]; weights: number[] };
+
   constructor(
-    private readonly members: { predictor: Predictor; weight: number }[],
+    members: { net: FoldedNetwork; weight: number }[],
     private readonly temperature = 1,
   ) {
     if (!members.length) throw new Error('an ensemble needs at least one member');
-    const first = members[0]!.predictor;
+    const first = members[0]!.net;
     for (const m of members)
-      if (m.predictor.features !== first.features || m.predictor.classes !== first.classes)
+      if (m.net.features !== first.features || m.net.classes !== first.classes)
         throw new Error('ensemble members must share features and classes');
     if (!(temperature > 0 && Number.isFinite(temperature))) throw new RangeError(`bad temperature ${temperature}`);
     this.features = first.features;
     this.classes = first.classes;
-    this.heapBytes = members.reduce((a, m) => a + m.predictor.heapBytes, 0);
+    const widest = Math.max(...members.flatMap((m) => m.net.layers.map((l) => l.units)));
+    const weights = members.reduce(
+      (a, m) => a + m.net.layers.reduce((b, l) => b + l.kernel.length + l.bias.length, 0),
+      0,
+    );
+    this.heapBytes = 4 * (2 * weights + CHUNK_ROWS * (first.features + 2 * widest));
+    if (tf.getBackend() === 'wasm') this.path = new HeapEnsemblePath(members);
+    else {
+      const nets: TensorPath[] = [];
+      try {
+        for (const m of members) nets.push(new TensorPath(m.net));
+      } catch (err) {
+        for (const t of nets) t.dispose();
+        throw err;
+      }
+      this.path = { nets, weights: members.map((m) => m.weight) };
+    }
   }
 
   predictProba(x: Float32Array, rows: number): Float32Array {
+    if (x.length !== rows * this.features) throw new Error(`expected ${rows * this.features} values, got ${x.length}`);
+    const path = this.path;
+    if (path instanceof HeapEnsemblePath) {
+      const out = path.run(x, rows, this.features, this.classes);
+      return this.temperature === 1 ? out : temperInPlace(out, this.classes, this.temperature);
+    }
     return mixMembers(
-      this.members.map((m) => ({ run: () => m.predictor.predictProba(x, rows), weight: m.weight })),
+      path.nets.map((t, i) => ({ run: () => t.run(x, rows, this.features), weight: path.weights[i]! })),
       this.classes,
       this.temperature,
     );
   }
 
   dispose(): void {
-    for (const m of this.members) m.predictor.dispose();
+    if (this.path instanceof HeapEnsemblePath) this.path.dispose();
+    else for (const t of this.path.nets) t.dispose();
   }
 }
 

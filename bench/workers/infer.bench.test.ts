@@ -36,13 +36,13 @@ it('prediction latency', async () => {
   const weights = trained.weights!;
   const folded = foldNetwork(weights, specOf(config), split.standardisation);
   const predictor = new Predictor(folded);
-  // An ensemble version as served: 5 members (each its own heap copy and buffers; the cost does not depend
-  // on the weights' values, so one trained network stands for five), and the version's temperature.
+  // An ensemble version as served: 5 members (each its own heap copy of the weights; the cost does not
+  // depend on the weights' values, so one trained network stands for five), and the version's temperature.
   const ensemble = new EnsemblePredictor(
-    Array.from({ length: 5 }, (_, i) => ({ predictor: new Predictor(folded), weight: i + 1 })),
+    Array.from({ length: 5 }, (_, i) => ({ net: folded, weight: i + 1 })),
     1.5,
   );
-  const calibrated = new EnsemblePredictor([{ predictor: new Predictor(folded), weight: 1 }], 1.5);
+  const calibrated = new EnsemblePredictor([{ net: folded, weight: 1 }], 1.5);
   const model = buildLayersModel(config, split.features, split.classes);
   setLayersWeights(model, weights);
 

@@ -78,35 +78,25 @@ export async function loadServedVersion(
 ): Promise<ServedModel> {
   const members = servedMembers(meta);
   const [blobs] = await Promise.all([Promise.all(members.map((m) => getBytes(m.weightsKey))), ready]);
-  const loaded: { predictor: Predictor; table: TablePredictor | null; weight: number }[] = [];
-  try {
-    members.forEach((m, i) => {
-      const bytes = blobs[i];
-      if (!bytes) throw new Error(`weights of ${meta.model} v${meta.version} are missing (${m.weightsKey})`);
-      const net = foldNetwork(decodeWeights(bytes), specOf(m.config), meta.standardisation);
-      const predictor = new Predictor(net);
-      loaded.push({ predictor, table: null, weight: m.weight });
-      if (meta.preprocessing) loaded.at(-1)!.table = new TablePredictor(meta.preprocessing, net);
-    });
-  } catch (err) {
-    for (const m of loaded) {
-      m.predictor.dispose();
-      m.table?.dispose();
-    }
-    throw err;
-  }
+  const nets = members.map((m, i) => {
+    const bytes = blobs[i];
+    if (!bytes) throw new Error(`weights of ${meta.model} v${meta.version} are missing (${m.weightsKey})`);
+    return { net: foldNetwork(decodeWeights(bytes), specOf(m.config), meta.standardisation), weight: m.weight };
+  });
   const temperature = meta.calibration?.temperature ?? 1;
   // A plain single network stays a bare Predictor / TablePredictor: no averaging pass, no copy.
-  const plain = loaded.length === 1 && temperature === 1;
-  const predictor = plain ? loaded[0]!.predictor : new EnsemblePredictor(loaded, temperature);
-  const table = !meta.preprocessing
-    ? null
-    : plain
-      ? loaded[0]!.table!
-      : new TableEnsemble(
-          loaded.map((m) => ({ table: m.table!, weight: m.weight })),
-          temperature,
-        );
+  const plain = nets.length === 1 && temperature === 1;
+  const predictor = plain ? new Predictor(nets[0]!.net) : new EnsemblePredictor(nets, temperature);
+  const tables: { table: TablePredictor; weight: number }[] = [];
+  try {
+    if (meta.preprocessing)
+      for (const m of nets) tables.push({ table: new TablePredictor(meta.preprocessing, m.net), weight: m.weight });
+  } catch (err) {
+    predictor.dispose();
+    for (const t of tables) t.table.dispose();
+    throw err;
+  }
+  const table = !tables.length ? null : plain ? tables[0]!.table : new TableEnsemble(tables, temperature);
   return {
     predictor,
     table,

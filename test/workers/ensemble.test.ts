@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { applyTemperature, temperedNll } from '../../models/calibration';
 import type { Split } from '../../models/dataset';
 import { foldNetwork } from '../../models/fold';
-import { Predictor } from '../../models/infer';
+import { EnsemblePredictor, mixMembers, Predictor } from '../../models/infer';
 import { initialWeights, specOf } from '../../models/network';
 import { resolveConfig } from '../../models/config';
 import { decodeWeights, encodeWeights } from '../../models/weights-codec';
@@ -166,6 +166,63 @@ describe('ensemble selection after a study, promoted through the guard and serve
   });
 });
 
+describe('EnsemblePredictor (one heap path for every member)', () => {
+  it('equals the weighted average of its members run alone (float32-exact), tempered, across chunks; frees every heap byte', () => {
+    const nets = [
+      { depth: 2, width: 64, activation: 'relu' as const },
+      { depth: 1, width: 200, activation: 'tanh' as const },
+      { depth: 0, width: 16, activation: 'elu' as const },
+    ].map((c, i) =>
+      foldNetwork(
+        initialWeights(resolveConfig(c), split.features, split.classes, 50 + i),
+        specOf(resolveConfig(c)),
+        split.standardisation,
+      ),
+    );
+    const weights = [3, 1, 2];
+    const rows = split.test.rows; // more than one 256-row chunk
+    const x = rawRows(split, split.test).slice(0, rows * split.features);
+    const heap = trackWasmHeap();
+    try {
+      const alone = nets.map((net) => {
+        const p = new Predictor(net);
+        try {
+          return p.predictProba(x, rows);
+        } finally {
+          p.dispose();
+        }
+      });
+      const expected = applyTemperature(
+        mixMembers(
+          alone.map((p, i) => ({ run: () => p.slice(), weight: weights[i]! })),
+          split.classes,
+          1,
+        ),
+        split.classes,
+        0.7,
+      );
+      const ensemble = new EnsemblePredictor(
+        nets.map((net, i) => ({ net, weight: weights[i]! })),
+        0.7,
+      );
+      expect(heap.outstanding()).toBeGreaterThan(0);
+      const got = ensemble.predictProba(x, rows);
+      expect(maxAbsDiff(got, expected)).toBe(0);
+      // Each row is independent of the batch it came in.
+      expect(
+        maxAbsDiff(
+          ensemble.predictProba(x.subarray(260 * split.features, 261 * split.features), 1),
+          got.subarray(260 * split.classes, 261 * split.classes),
+        ),
+      ).toBe(0);
+      ensemble.dispose();
+      expect(heap.outstanding()).toBe(0);
+    } finally {
+      heap.stop();
+    }
+  });
+});
+
 describe('serving cache with ensembles', () => {
   const config = resolveConfig({ depth: 2, width: 64 });
   /** An ensemble version of `n` untrained members (weights in a memory store), calibrated. */
@@ -203,7 +260,10 @@ describe('serving cache with ensembles', () => {
       const first = await probe.load(deps, metas[0]!);
       const oneEnsemble = first.predictor.heapBytes;
       first.release();
-      const perMember = oneEnsemble / 5;
+      const third = await probe.load(deps, metas[2]!);
+      const threeMembers = third.predictor.heapBytes;
+      third.release();
+      expect(threeMembers).toBeLessThan(oneEnsemble);
       expect(heap.outstanding()).toBeGreaterThanOrEqual(oneEnsemble / 2);
 
       const cache = new ServingCache(Date.now, oneEnsemble * 2);
@@ -216,10 +276,10 @@ describe('serving cache with ensembles', () => {
         }
         lease.release();
       }
-      // 5 + 5 members fit the budget; v3's 3 more do not, so the least recently used (v1) went.
-      expect(cache.loadedSummary()).toEqual({ models: 2, bytes: 8 * perMember });
+      // Two 5-member ensembles fit the budget; v3's 3 more members do not, so the least recently used (v1) went.
+      expect(cache.loadedSummary()).toEqual({ models: 2, bytes: oneEnsemble + threeMembers });
       (await cache.load(deps, metas[0]!)).release();
-      expect(cache.loadedSummary()).toEqual({ models: 2, bytes: 8 * perMember });
+      expect(cache.loadedSummary()).toEqual({ models: 2, bytes: oneEnsemble + threeMembers });
 
       // What one single-network version really takes on the heap (the tracker sees our _malloc calls).
       const meter = new ServingCache();
