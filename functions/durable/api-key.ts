@@ -19,11 +19,11 @@ import type { ApiKeyContract } from './contracts';
 import type { KeyCheck, KeyRecord, KeySummary } from '../../shared/access/records';
 import { summaryOf } from '../../shared/access/records';
 import { LEASE_MS } from '../../shared/access/leases';
+import { apiKeyKeys } from '../../shared/storage/keys';
 import { allotment, giveBack, takeUpTo, type Bucket } from '../../shared/access/token-bucket';
 
 const encoder = new TextEncoder();
-const RECORD = 'record';
-const BUCKET = 'bucket';
+const { record: RECORD, bucket: BUCKET } = apiKeyKeys;
 
 /** Constant time for equal lengths (stored hashes are always 64 hex chars; the length is no secret). */
 function sameHash(given: string, stored: string): boolean {

@@ -89,3 +89,11 @@ export const sessionKeys = {
   /** Chunk i of the blob stored under `prefix`. */
   chunk: (prefix: string, i: number) => `${prefix}/${pad(i)}`,
 };
+
+/** Inside one ApiKey object (functions/durable/api-key.ts). */
+export const apiKeyKeys = {
+  /** The key's record: SHA-256 of its token, scopes, models, limit, revocation. */
+  record: 'record',
+  /** Its token bucket, written on every lease grant so an eviction does not refill it. */
+  bucket: 'bucket',
+};

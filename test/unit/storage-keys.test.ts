@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  apiKeyKeys,
   catalogKeys,
   coordinatorKeys,
   datasetObjects,
@@ -47,5 +48,6 @@ describe('storage keys keep the strings stored data already sits under', () => {
     expect([catalogKeys.doomed('iris', 'v1'), catalogKeys.doomedPrefix]).toEqual(['doomed:iris/v1', 'doomed:']);
     expect([sessionKeys.weightsPrefix, sessionKeys.optimizerSlotPrefix(1)]).toEqual(['weights', 'opt1']);
     expect(sessionKeys.chunk('opt1', 2)).toBe('opt1/0002');
+    expect([apiKeyKeys.record, apiKeyKeys.bucket]).toEqual(['record', 'bucket']);
   });
 });
