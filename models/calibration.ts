@@ -8,6 +8,7 @@
  * (a single network or an ensemble's average) produces: log p differs from the logits by a per-row constant,
  * which softmax ignores, so softmax(log p / T) is exactly the temperature-scaled softmax.
  */
+import { argmax } from './scoring';
 
 export const ECE_BINS = 15;
 /** The search interval of T (golden-section on log T). */
@@ -94,8 +95,7 @@ export function reliability(
   const hits = new Array<number>(bins).fill(0);
   const conf = new Array<number>(bins).fill(0);
   for (let r = 0; r < rows; r++) {
-    let arg = 0;
-    for (let c = 1; c < classes; c++) if (probs[r * classes + c]! > probs[r * classes + arg]!) arg = c;
+    const arg = argmax(probs, classes, r);
     const p = probs[r * classes + arg]!;
     const b = Math.min(bins - 1, Math.floor(p * bins));
     count[b]! += 1;
