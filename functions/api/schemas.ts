@@ -96,6 +96,15 @@ export const MetricsSchema = z.object({
   validationAccuracy: z.number(),
   validationLoss: z.number(),
   testAccuracy: z.number(),
+  testRecall: z
+    .array(z.number().nullable())
+    .optional()
+    .openapi({ description: 'Recall per class on the test rows, in classNames order (null: no test row of it).' }),
+  testMacroF1: z.number().optional().openapi({ description: 'Mean F1 over the classes, on the test rows.' }),
+  testBalancedAccuracy: z
+    .number()
+    .optional()
+    .openapi({ description: 'Mean recall over the classes: accuracy as if every class were equally frequent.' }),
 });
 
 const ReliabilityBinSchema = z.object({

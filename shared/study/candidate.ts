@@ -12,7 +12,7 @@ import { EmptySplitError } from '../../models/epoch';
 import { foldNetwork } from '../../models/fold';
 import { Predictor } from '../../models/infer';
 import { specOf, type NetworkWeights } from '../../models/network';
-import { scoreRows } from '../../models/scoring';
+import { classMetrics, scoreRows } from '../../models/scoring';
 import { SPLIT_SEED } from '../datasets';
 import type { ChallengerRows } from './champion';
 import { rawRows } from './evaluate-split';
@@ -142,7 +142,8 @@ export function buildCandidate(
       validation = { valAccuracy: sel.valAccuracy, valLoss: sel.valLoss };
     }
   }
-  const { correct, accuracy } = scoreRows(chosen.test, split.test.y, split.classes);
+  const { correct, accuracy, confusion } = scoreRows(chosen.test, split.test.y, split.classes);
+  const perClass = classMetrics(confusion);
   // An ensemble version's own trial/config/weights are the best trial's (always picked first, so a member).
   const head = members?.find((m) => m.trial === src.trial) ?? members?.[0];
   const candidate: VersionCandidate = {
@@ -161,6 +162,9 @@ export function buildCandidate(
       validationAccuracy: validation.valAccuracy,
       validationLoss: validation.valLoss,
       testAccuracy: accuracy,
+      testRecall: perClass.recall,
+      testMacroF1: perClass.macroF1,
+      testBalancedAccuracy: perClass.balancedAccuracy,
     },
     threshold: DEFAULT_THRESHOLD,
     weightsKey: head?.weightsKey ?? src.weightsKey,

@@ -223,7 +223,15 @@ export interface ModelVersion {
    * the model's inputs (then `featureNames` are the input columns). Absent for numeric-only versions.
    */
   preprocessing?: Preprocessing;
-  metrics: { validationAccuracy: number; validationLoss: number; testAccuracy: number };
+  metrics: {
+    validationAccuracy: number;
+    validationLoss: number;
+    testAccuracy: number;
+    /** On the test rows, per class in classNames order and class-balanced (absent on older versions). */
+    testRecall?: (number | null)[];
+    testMacroF1?: number;
+    testBalancedAccuracy?: number;
+  };
   /** Predictions below this confidence are flagged for review. */
   threshold: number;
   weightsKey: string;

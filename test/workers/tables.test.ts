@@ -188,6 +188,12 @@ describe('a messy table end to end', () => {
     await new Promise((r) => setTimeout(r, POINTER_TTL_MS + 100));
     const meta = await call('/v1/models/loans');
     expect(meta.status).toBe(200);
+    // Class-balanced figures beside accuracy: the rare class has its own recall.
+    const metrics = meta.body.metrics;
+    expect(metrics.testRecall).toHaveLength(3);
+    expect(metrics.testRecall[2]).toBeGreaterThan(0.5);
+    expect(metrics.testBalancedAccuracy).toBeGreaterThan(0.7);
+    expect(metrics.testMacroF1).toBeGreaterThan(0.7);
     const schema = meta.body.inputSchema as SchemaEntry[];
     expect(schema.map((c) => c.column)).toEqual(['region', 'income', 'employed', 'channel', 'age']);
     const region = schema[0] as Extract<SchemaEntry, { type: 'categorical' }>;
