@@ -203,6 +203,11 @@ export function prepareSplit(data: Dataset, seed: number, fractions = DEFAULT_FR
   };
 }
 
+/** What a request names a model's inputs by: a table's input columns, else the split's features. */
+export function inputNames(split: Split): string[] {
+  return split.table ? split.table.preprocessing.columns.map((c) => c.column) : split.featureNames;
+}
+
 /** The rows `rows` of a table, in that order (the test rows the guard reads a champion's inputs from). */
 export function tableRows(t: RawTable, rows: readonly number[]): RawTable {
   return {

@@ -14,6 +14,7 @@ import type {
   ReviewPage,
   TrafficSetting,
 } from '../../shared/monitor/types';
+import type { ColumnSchema, DroppedColumn, inputSchema } from '../../models/preprocess';
 import { adminToken } from './token';
 
 export type { DriftReport, LiveDecision, LiveQuality, ReviewItem };
@@ -27,6 +28,30 @@ export interface TrafficView {
 }
 
 export type { ChampionEvidence, EpochRecord, Evaluation, GuardSettings, LeaderboardEntry, Prediction };
+
+/** A table model's inputs as GET /v1/models/:name shows them (one entry per input column). */
+export type InputColumnView = ReturnType<typeof inputSchema>[number];
+/** GET /v1/datasets/:name (the fields the dataset page reads). */
+export interface DatasetMeta {
+  name: string;
+  version: string;
+  embedded: boolean;
+  featureNames: string[];
+  classNames: string[];
+  classCounts: number[];
+  rows: number;
+  features: number;
+  splitCounts: { train: number; validation: number; test: number };
+  createdAt: string;
+  label?: string;
+  columns?: ColumnSchema[];
+  dropped?: DroppedColumn[];
+  missingMarkers?: string[];
+  inputWidth?: number;
+}
+
+/** One value of a request instance: numbers, or for a table model also text and null (missing). */
+export type InstanceValue = number | string | boolean | null;
 
 /**
  * The dashboard's view of the JSON API (README "HTTP API"; /openapi.json). Only the fields the views
@@ -50,6 +75,10 @@ export interface Metrics {
   validationAccuracy: number;
   validationLoss: number;
   testAccuracy: number;
+  /** Per class in classNames order (null: no test row of it); absent on versions before issue 13. */
+  testRecall?: (number | null)[];
+  testMacroF1?: number;
+  testBalancedAccuracy?: number;
 }
 
 export interface ModelSummary {
@@ -70,6 +99,8 @@ export interface ModelMeta {
   standardisation: { mean: number[]; std: number[] };
   classNames: string[];
   hyperparameters: Config;
+  /** Table models: the input columns with their types, categories and imputation values. */
+  inputSchema?: InputColumnView[];
   metrics: Metrics;
   threshold: number;
   /** An ensemble version's members (null: a single network; absent from older workers). */
@@ -337,7 +368,8 @@ export const api = {
   model: (name: string) => request<ModelMeta>('GET', `/v1/models/${seg(name)}`),
   versions: (name: string) => request<VersionList>('GET', `/v1/models/${seg(name)}/versions`),
   evaluation: (name: string) => request<Evaluation>('GET', `/v1/models/${seg(name)}/evaluation`),
-  predict: (name: string, instances: number[][]) =>
+  dataset: (name: string) => request<DatasetMeta>('GET', `/v1/datasets/${seg(name)}`),
+  predict: (name: string, instances: (InstanceValue[] | Record<string, InstanceValue>)[]) =>
     request<PredictResponse>('POST', `/v1/models/${seg(name)}/predict`, { instances }),
   rollback: (name: string, version: number, token: string) =>
     request<{ model: string; version: number; previous: number | null }>(

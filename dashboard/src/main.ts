@@ -13,6 +13,7 @@ import { refreshAbilities } from './abilities';
 import { championView } from './views/champion';
 import { keysView } from './views/keys';
 import { reviewView } from './views/review';
+import { datasetsView } from './views/datasets';
 import { modelsView } from './views/models';
 import { studiesView } from './views/studies';
 import { studyView } from './views/study';
@@ -37,6 +38,8 @@ function viewFor(route: Route): View {
       return keysView();
     case 'review':
       return reviewView(route.name);
+    case 'datasets':
+      return datasetsView(route.name);
   }
 }
 
@@ -47,6 +50,7 @@ const nav = h('nav', { 'aria-label': 'Sections' }, [
   h('a', { href: '#/champion', 'data-page': 'champion' }, 'Champion'),
   h('a', { href: '#/review', 'data-page': 'review' }, 'Review'),
   h('a', { href: '#/keys', 'data-page': 'keys', 'data-needs': 'admin' }, 'Keys'),
+  h('a', { href: '#/datasets', 'data-page': 'datasets' }, 'Datasets'),
 ]);
 const backend = h('span', { class: 'badge', id: 'backend' }, '…');
 const main = h('main', {});

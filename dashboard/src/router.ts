@@ -16,7 +16,8 @@ export type Route =
   | { page: 'session'; id: string }
   | { page: 'champion'; name?: string }
   | { page: 'keys' }
-  | { page: 'review'; name?: string };
+  | { page: 'review'; name?: string }
+  | { page: 'datasets'; name?: string };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -27,6 +28,7 @@ export function parseRoute(hash: string): Route {
   if (page === 'sessions') return { page: 'sessions' };
   if (page === 'keys') return { page: 'keys' };
   if (page === 'review') return arg ? { page: 'review', name: arg } : { page: 'review' };
+  if (page === 'datasets') return arg ? { page: 'datasets', name: arg } : { page: 'datasets' };
   if (page === 'champion') return arg ? { page: 'champion', name: arg } : { page: 'champion' };
   return arg && page === 'models' ? { page: 'models', name: arg } : { page: 'models' };
 }

@@ -3,8 +3,9 @@
  * accuracy recorded at promotion. The study coordinator measured that accuracy on the same rows with the
  * same folded predictor, so the diagonal over the total reproduces it.
  */
-import type { Split } from '../../models/dataset';
+import { inputNames, type Split } from '../../models/dataset';
 import type { ProbabilityModel } from '../../models/infer';
+import type { Preprocessing } from '../../models/preprocess';
 import { scoreRows } from '../../models/scoring';
 import { rawRows } from '../../shared/study/evaluate-split';
 
@@ -26,12 +27,22 @@ export interface Evaluation {
 }
 
 export function evaluateOnTest(
-  meta: { model: string; version: number; dataset: string; featureNames: string[]; classNames: string[] },
+  meta: {
+    model: string;
+    version: number;
+    dataset: string;
+    featureNames: string[];
+    classNames: string[];
+    preprocessing?: Preprocessing;
+  },
   predictor: ProbabilityModel,
   split: Split,
 ): Evaluation {
   const same = (a: string[], b: string[]) => a.length === b.length && a.every((v, i) => v === b[i]);
-  if (!same(meta.featureNames, split.featureNames) || !same(meta.classNames, split.classNames)) {
+  // A table version's preprocessing is refitted with the split (deterministic): it must be the stored one.
+  const samePreprocessing =
+    JSON.stringify(meta.preprocessing ?? null) === JSON.stringify(split.table?.preprocessing ?? null);
+  if (!same(meta.featureNames, inputNames(split)) || !same(meta.classNames, split.classNames) || !samePreprocessing) {
     throw new SplitMismatchError(
       `${meta.model} v${meta.version} has other features or classes than dataset "${meta.dataset}" has now`,
     );

@@ -6,7 +6,7 @@
  */
 import { applyTemperature, fitTemperature, reliability } from '../../models/calibration';
 import type { ModelConfig } from '../../models/config';
-import type { Split } from '../../models/dataset';
+import { inputNames, type Split } from '../../models/dataset';
 import { accuracyOf, averageProbabilities, selectEnsemble } from '../../models/ensemble';
 import { EmptySplitError } from '../../models/epoch';
 import { foldNetwork } from '../../models/fold';
@@ -154,7 +154,7 @@ export function buildCandidate(
     datasetVersion: src.datasetVersion,
     splitSeed: SPLIT_SEED,
     config: head?.config ?? src.config,
-    featureNames: split.table ? split.table.preprocessing.columns.map((c) => c.column) : split.featureNames,
+    featureNames: inputNames(split),
     classNames: split.classNames,
     standardisation: split.standardisation,
     ...(split.table ? { preprocessing: split.table.preprocessing } : {}),

@@ -493,6 +493,68 @@ describe('dashboard (phone 390x844)', () => {
   });
 });
 
+describe('a table model (desktop)', () => {
+  beforeAll(async () => {
+    await page.setViewportSize(DESKTOP);
+  });
+
+  it('dataset page shows the inferred schema and the dropped columns; the playground has a select per categorical column', async () => {
+    // The raw penguins table as it is, with one column dropped on request.
+    const csv = readFileSync(path.join(root, 'test', 'fixtures', 'penguins.csv'), 'utf8');
+    const up = await fetch(`${server.url}/v1/datasets/penguins?label=species&types=year:drop`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' },
+      body: csv,
+    });
+    expect(up.status, await up.clone().text()).toBe(201);
+    const started = await api('POST', '/v1/studies', {
+      dataset: 'penguins',
+      trials: 1,
+      seed: 3,
+      budget: { epochs: 40, maxSeconds: 60 },
+      space: { depth: 1, width: 32, optimizer: 'adam', learningRate: 0.01, batchSize: 16, batchNorm: false },
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect((await waitForStudy(started.body.id)).promotion.promoted).toBe(true);
+
+    await open('#/datasets/penguins');
+    await expect.poll(() => page.locator('#columns tbody tr').count(), WAIT).toBe(6);
+    expect(await page.locator('#columns tr[data-column="island"]').getAttribute('data-type')).toBe('categorical');
+    expect(await page.locator('#columns tr[data-column="bill_length_mm"]').getAttribute('data-type')).toBe('numeric');
+    expect(await page.locator('#dropped li[data-column="year"]').getAttribute('data-reason')).toBe('requested');
+    await shot('desktop-dataset');
+
+    await open('#/champion/penguins');
+    const island = page.locator('select[data-column="island"]');
+    await expect.poll(() => island.count(), WAIT).toBe(1);
+    expect((await island.locator('option').allTextContents()).sort()).toEqual(
+      ['(missing)', 'Biscoe', 'Dream', 'Torgersen'].sort(),
+    );
+    expect(await page.locator('[data-metric="balanced-accuracy"]').count()).toBe(1);
+    expect(await page.locator('#recall tbody tr').count()).toBe(3);
+    // A Gentoo row of the table, entered through the form.
+    await island.selectOption('Biscoe');
+    await page.locator('select[data-column="sex"]').selectOption('female');
+    for (const [name, value] of [
+      ['bill_length_mm', '46.1'],
+      ['bill_depth_mm', '13.2'],
+      ['flipper_length_mm', '211'],
+      ['body_mass_g', '4500'],
+    ] as const)
+      await page.locator(`input[name="${name}"]`).fill(value);
+    await page.getByRole('button', { name: 'Predict' }).click();
+    const result = page.locator('.result');
+    await expect.poll(() => result.getAttribute('data-label'), WAIT).toBe('Gentoo');
+    // Empty cells are sent as missing (null) and still answered.
+    await page.locator('input[name="body_mass_g"]').fill('');
+    await island.selectOption('');
+    await page.getByRole('button', { name: 'Predict' }).click();
+    await expect.poll(() => page.locator('.result .probs .p').count(), WAIT).toBe(3);
+    expect(await page.locator('.notice.error').count()).toBe(0);
+    await shot('desktop-table-champion');
+  });
+});
+
 describe('console', () => {
   it('no errors were logged by any page', () => {
     expect(consoleErrors).toEqual([]);

@@ -227,3 +227,23 @@ describe('the raw Palmer penguins table (test/fixtures/penguins.csv)', () => {
     expect(enc.ok && enc.x.every(Number.isFinite)).toBe(true);
   });
 });
+
+describe('number-like values in text columns', () => {
+  it('an inferred text column keeps numbers before its first text by value; a request finds them either way', () => {
+    const t = tableFromCells(['c'], [['1.50', '2', '0.1', 'x', '1.5', 'x', '2.0', '0.1', 'x']]);
+    expect(t.columns[0]).toMatchObject({ kind: 'text', dictionary: ['1.5', '2', '0.1', 'x'] });
+    const pre = fitPreprocessing(t, inferColumns(t).schema, all(9), { minCount: 1 });
+    const c = pre.columns[0]!;
+    expect(c.type === 'categorical' && c.categories.slice().sort()).toEqual(['0.1', '1.5', '2', 'x']);
+    const slot = (v: string | number) => Array.from(encodeRecord(pre, { c: v }, 0)).indexOf(1);
+    expect(slot('1.50')).toBe(slot('1.5'));
+    expect(slot(1.5)).toBe(slot('1.5'));
+    expect(slot('2.0')).toBe(slot(2));
+    expect(slot('0.10')).toBe(slot('0.1'));
+  });
+
+  it('a value beyond float32 range is text, not an infinite input', () => {
+    const t = tableFromCells(['v'], [['1', '2', '1e39', '3']]);
+    expect(t.columns[0]!.kind).toBe('text');
+  });
+});

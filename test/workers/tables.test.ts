@@ -194,6 +194,10 @@ describe('a messy table end to end', () => {
     expect(metrics.testRecall[2]).toBeGreaterThan(0.5);
     expect(metrics.testBalancedAccuracy).toBeGreaterThan(0.7);
     expect(metrics.testMacroF1).toBeGreaterThan(0.7);
+    // /evaluation rebuilds the test rows through the same preprocessing: its accuracy is the recorded one.
+    const evaluation = await call('/v1/models/loans/evaluation');
+    expect(evaluation.status, JSON.stringify(evaluation.body)).toBe(200);
+    expect(evaluation.body.accuracy).toBe(meta.body.metrics.testAccuracy);
     const schema = meta.body.inputSchema as SchemaEntry[];
     expect(schema.map((c) => c.column)).toEqual(['region', 'income', 'employed', 'channel', 'age']);
     const region = schema[0] as Extract<SchemaEntry, { type: 'categorical' }>;

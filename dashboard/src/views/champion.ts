@@ -88,6 +88,43 @@ function calibrationPanel(meta: ModelMeta): HTMLElement {
   );
 }
 
+/** Class-balanced figures: accuracy hides a rare class that is never answered. */
+function balancedCards(meta: ModelMeta): HTMLElement[] {
+  const m = meta.metrics;
+  if (m.testBalancedAccuracy === undefined) return [];
+  return [
+    h(
+      'div',
+      { class: 'card stat', 'data-metric': 'balanced-accuracy' },
+      h('span', { class: 'muted' }, 'balanced accuracy'),
+      h('strong', {}, pct(m.testBalancedAccuracy)),
+    ),
+    h(
+      'div',
+      { class: 'card stat', 'data-metric': 'macro-f1' },
+      h('span', { class: 'muted' }, 'macro-F1'),
+      h('strong', {}, pct(m.testMacroF1)),
+    ),
+  ];
+}
+
+function recallTable(meta: ModelMeta): HTMLElement | string {
+  const recall = meta.metrics.testRecall;
+  if (!recall) return '';
+  return h(
+    'table',
+    { class: 'table', id: 'recall' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'class'), h('th', {}, 'recall (test)'))),
+    h(
+      'tbody',
+      {},
+      meta.classNames.map((c, i) =>
+        h('tr', { 'data-class': c }, h('td', {}, c), h('td', {}, recall[i] === null ? '—' : pct(recall[i]))),
+      ),
+    ),
+  );
+}
+
 function picker(models: ModelSummary[], current: string): HTMLElement {
   const select = h(
     'select',
@@ -149,6 +186,7 @@ export function championView(requested: string | undefined): View {
             h('span', { class: 'muted' }, 'validation accuracy'),
             h('strong', {}, pct(meta.metrics.validationAccuracy)),
           ),
+          ...balancedCards(meta),
           h(
             'div',
             { class: 'card stat' },
@@ -165,6 +203,7 @@ export function championView(requested: string | undefined): View {
             { class: 'panel', id: 'confusion' },
             h('h2', {}, 'Confusion matrix (test split)'),
             confusionTable(evaluation),
+            recallTable(meta),
           ),
           h('section', { class: 'panel', id: 'playground' }, h('h2', {}, 'Prediction playground'), playground(meta)),
         ),

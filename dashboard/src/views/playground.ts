@@ -1,9 +1,11 @@
 /**
- * Prediction playground for the champion: a drawing pad for the digits features (px_r_c, 0..16),
- * otherwise a form with one number per feature. Shows the label, confidence, review flag and every
+ * Prediction playground for the champion: a drawing pad for the digits features (px_r_c, 0..16); for a
+ * table model a form per input column (a select of its categories for a categorical or boolean column,
+ * a number for a numeric one; an empty cell is sent as null, a missing value); otherwise a form with one
+ * number per feature. Shows the label, confidence, review flag and every
  * class probability, as the predict endpoint returns them.
  */
-import { api, type ModelMeta, type Prediction } from '../api';
+import { api, type InputColumnView, type InstanceValue, type ModelMeta, type Prediction } from '../api';
 import { fill, h, notice, pct } from '../dom';
 import { digitPad } from './digit-pad';
 
@@ -45,6 +47,36 @@ function resultView(meta: ModelMeta, p: Prediction): HTMLElement {
   );
 }
 
+/** One field per input column; `read` gives the column's value (null when left empty). */
+function columnField(c: InputColumnView): { el: HTMLElement; read: () => InstanceValue } {
+  if (c.type === 'numeric') {
+    // Starts at the training median: a valid row the user can perturb one column at a time.
+    const input = h('input', {
+      type: 'number',
+      step: 'any',
+      name: c.column,
+      value: String(Number(c.imputation.toPrecision(4))),
+      placeholder: 'missing',
+    });
+    return {
+      el: h('label', { class: 'field' }, h('span', {}, c.column), input),
+      read: () => (input.value.trim() === '' ? null : Number(input.value)),
+    };
+  }
+  const choices = c.type === 'categorical' ? c.categories : ['true', 'false'];
+  const start = c.type === 'categorical' ? (c.categories[0] ?? '') : c.imputation >= 0.5 ? 'true' : 'false';
+  const select = h(
+    'select',
+    { name: c.column, 'data-column': c.column },
+    h('option', { value: '' }, '(missing)'),
+    choices.map((k) => h('option', { value: k, selected: k === start }, k)),
+  );
+  return {
+    el: h('label', { class: 'field' }, h('span', {}, c.column), select),
+    read: () => (select.value === '' ? null : select.value),
+  };
+}
+
 export function playground(meta: ModelMeta): HTMLElement {
   const out = h(
     'div',
@@ -52,7 +84,7 @@ export function playground(meta: ModelMeta): HTMLElement {
     h('p', { class: 'muted' }, 'Draw or enter an instance to see the prediction.'),
   );
   let seq = 0;
-  async function predict(features: number[] | null) {
+  async function predict(features: InstanceValue[] | Record<string, InstanceValue> | null) {
     if (!features) {
       fill(out, h('p', { class: 'muted' }, 'Nothing drawn yet.'));
       return;
@@ -105,6 +137,26 @@ export function playground(meta: ModelMeta): HTMLElement {
         'Draw one digit, large, filling the box; the prediction updates when you lift the pen.',
       ),
     );
+  } else if (meta.inputSchema) {
+    const fields = meta.inputSchema.map(columnField);
+    const form = h(
+      'form',
+      { class: 'feature-form table-form' },
+      h(
+        'div',
+        { class: 'fields' },
+        fields.map((f) => f.el),
+      ),
+      h('button', { type: 'submit' }, 'Predict'),
+      h('p', { class: 'muted small' }, 'Leave a cell empty to send it as missing (null).'),
+    );
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const row: Record<string, InstanceValue> = {};
+      meta.inputSchema!.forEach((c, i) => (row[c.column] = fields[i]!.read()));
+      void predict(row);
+    });
+    input = form;
   } else {
     // Start from the training means: a valid instance the user can perturb one feature at a time.
     const fields = meta.featureNames.map((name, i) =>
