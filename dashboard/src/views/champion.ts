@@ -88,40 +88,14 @@ function calibrationPanel(meta: ModelMeta): HTMLElement {
   );
 }
 
-/** Class-balanced figures: accuracy hides a rare class that is never answered. */
-function balancedCards(meta: ModelMeta): HTMLElement[] {
+/** Class-balanced figures (accuracy hides a rare class that is never answered); recall per class is the matrix's last column. */
+function balancedLine(meta: ModelMeta): HTMLElement | string {
   const m = meta.metrics;
-  if (m.testBalancedAccuracy === undefined) return [];
-  return [
-    h(
-      'div',
-      { class: 'card stat', 'data-metric': 'balanced-accuracy' },
-      h('span', { class: 'muted' }, 'balanced accuracy'),
-      h('strong', {}, pct(m.testBalancedAccuracy)),
-    ),
-    h(
-      'div',
-      { class: 'card stat', 'data-metric': 'macro-f1' },
-      h('span', { class: 'muted' }, 'macro-F1'),
-      h('strong', {}, pct(m.testMacroF1)),
-    ),
-  ];
-}
-
-function recallTable(meta: ModelMeta): HTMLElement | string {
-  const recall = meta.metrics.testRecall;
-  if (!recall) return '';
+  if (m.testBalancedAccuracy === undefined) return '';
   return h(
-    'table',
-    { class: 'table', id: 'recall' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'class'), h('th', {}, 'recall (test)'))),
-    h(
-      'tbody',
-      {},
-      meta.classNames.map((c, i) =>
-        h('tr', { 'data-class': c }, h('td', {}, c), h('td', {}, recall[i] === null ? '—' : pct(recall[i]))),
-      ),
-    ),
+    'p',
+    { class: 'muted small', id: 'balanced', 'data-balanced-accuracy': String(m.testBalancedAccuracy) },
+    `balanced accuracy ${pct(m.testBalancedAccuracy)} · macro-F1 ${pct(m.testMacroF1)} (test split)`,
   );
 }
 
@@ -186,7 +160,6 @@ export function championView(requested: string | undefined): View {
             h('span', { class: 'muted' }, 'validation accuracy'),
             h('strong', {}, pct(meta.metrics.validationAccuracy)),
           ),
-          ...balancedCards(meta),
           h(
             'div',
             { class: 'card stat' },
@@ -203,7 +176,7 @@ export function championView(requested: string | undefined): View {
             { class: 'panel', id: 'confusion' },
             h('h2', {}, 'Confusion matrix (test split)'),
             confusionTable(evaluation),
-            recallTable(meta),
+            balancedLine(meta),
           ),
           h('section', { class: 'panel', id: 'playground' }, h('h2', {}, 'Prediction playground'), playground(meta)),
         ),
