@@ -4,7 +4,8 @@ import type { Evaluation } from '../../functions/services/evaluation';
 import type { Prediction } from '../../functions/services/predict';
 import type { ChampionEvidence, GuardSettings } from '../../shared/study/compare';
 import type { DatasetHeadline, SessionHeadline, StudyHeadline } from '../../shared/storage/headlines';
-import type { LeaderboardEntry } from '../../shared/study/types';
+import type { EnsembleReport, LeaderboardEntry } from '../../shared/study/types';
+export type { EnsembleReport };
 import type {
   DriftReport,
   LiveDecision,
@@ -121,15 +122,6 @@ export interface Calibration {
   eceBefore: number;
   eceAfter: number;
   test: { eceBefore: number; eceAfter: number; before: ReliabilityBin[]; after: ReliabilityBin[] };
-}
-
-export interface EnsembleReport {
-  pool: number[];
-  members: { trial: number; weight: number }[];
-  valAccuracy: number;
-  bestSingle: { trial: number; valAccuracy: number };
-  chosen: boolean;
-  reason: string;
 }
 
 export interface VersionList {
