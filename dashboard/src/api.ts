@@ -4,7 +4,7 @@ import type { Evaluation } from '../../functions/services/evaluation';
 import type { Prediction } from '../../functions/services/predict';
 import type { ChampionEvidence, GuardSettings } from '../../shared/study/compare';
 import type { DatasetHeadline, SessionHeadline, StudyHeadline } from '../../shared/storage/headlines';
-import type { EnsembleReport, LeaderboardEntry } from '../../shared/study/types';
+import type { EnsembleReport, LeaderboardEntry, ModelVersion } from '../../shared/study/types';
 export type { EnsembleReport };
 import type {
   DriftReport,
@@ -72,15 +72,8 @@ export type Config = Record<string, unknown> & {
 export type Params = Record<string, unknown>;
 export type FinishedState = 'complete' | 'diverged' | 'failed' | 'pruned';
 
-export interface Metrics {
-  validationAccuracy: number;
-  validationLoss: number;
-  testAccuracy: number;
-  /** Per class in classNames order (null: no test row of it); absent on versions before issue 13. */
-  testRecall?: (number | null)[];
-  testMacroF1?: number;
-  testBalancedAccuracy?: number;
-}
+/** A version's metrics, as the registry stores them. */
+export type Metrics = ModelVersion['metrics'];
 
 export interface ModelSummary {
   name: string;
