@@ -110,7 +110,7 @@ function isMissing(cell: string, markers: ReadonlySet<string>): boolean {
   return markers.has(cell);
 }
 
-function readNumber(cell: string): number | null {
+export function readNumber(cell: string): number | null {
   if (!NUMBER.test(cell)) return null;
   const v = Number(cell);
   // Stored as float32: a value beyond its range would train as Infinity.

@@ -160,8 +160,10 @@ export const DriftSchema = z
     features: z.array(
       z.object({
         feature: z.string(),
+        kind: z.enum(['numeric', 'categorical', 'boolean']),
         psi: z.number(),
         edges: z.array(z.number()),
+        bins: z.array(z.string()),
         expected: z.array(z.number().int()),
         served: z.array(z.number().int()),
       }),

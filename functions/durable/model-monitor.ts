@@ -11,9 +11,25 @@
  * model and keeps every change a local transaction.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { appendRows, isEmbeddedDataset, loadSplit, type AppendCell, type AppendRow } from '../../shared/datasets';
+import {
+  appendRows,
+  isEmbeddedDataset,
+  loadSplit,
+  readDataset,
+  type AppendCell,
+  type AppendRow,
+} from '../../shared/datasets';
 import { log, logError } from '../../shared/log';
-import { binOf, DEFAULT_PSI_THRESHOLD, histogram, MIN_DRIFT_ROWS, psi, quantileEdges } from '../../shared/monitor/psi';
+import { binOf, DEFAULT_PSI_THRESHOLD, MIN_DRIFT_ROWS, psi } from '../../shared/monitor/psi';
+import {
+  binCount,
+  binLabels,
+  InstanceBinner,
+  numericSketch,
+  tableSketches,
+  type ColumnSketch,
+} from '../../shared/monitor/columns';
+import { stratifiedSplit } from '../../models/dataset';
 import {
   CONFIDENCE_BINS,
   type Agreement,
@@ -90,8 +106,9 @@ const SCHEMA = [
   'CREATE TABLE IF NOT EXISTS confidence (version INTEGER NOT NULL, bin INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (version, bin))',
   `CREATE TABLE IF NOT EXISTS agreement (champion INTEGER NOT NULL, challenger INTEGER NOT NULL, mode TEXT NOT NULL,
      compared INTEGER NOT NULL, agreed INTEGER NOT NULL, PRIMARY KEY (champion, challenger, mode))`,
-  // The training distribution per version: per feature, the quantile edges and the training counts.
-  'CREATE TABLE IF NOT EXISTS drift_reference (version INTEGER PRIMARY KEY, features TEXT NOT NULL, edges TEXT NOT NULL, counts TEXT NOT NULL)',
+  // The training distribution per version: per column, its kind, bins and training counts (ColumnSketch[]).
+  // (drift_reference, numeric features only, came first; its rows are left unread and recomputed here.)
+  'CREATE TABLE IF NOT EXISTS drift_sketches (version INTEGER PRIMARY KEY, columns TEXT NOT NULL)',
   // The served window per version: rows sketched since `since`, counts per (feature, bin).
   'CREATE TABLE IF NOT EXISTS drift_window (version INTEGER PRIMARY KEY, rows INTEGER NOT NULL, since TEXT NOT NULL, counts TEXT NOT NULL)',
   'CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)',
@@ -135,9 +152,13 @@ export function modelOfReview(id: string): string | null {
 }
 
 interface Reference {
-  features: string[];
-  edges: number[][];
-  counts: number[][];
+  columns: ColumnSketch[];
+  /** A table version: served instances are binned per column as its preprocessing reads them. */
+  binner: InstanceBinner | null;
+}
+
+function emptyCounts(ref: Reference): number[][] {
+  return ref.columns.map((c) => new Array<number>(binCount(c)).fill(0));
 }
 
 export class ModelMonitor extends DurableObject<Env> implements ModelMonitorContract {
@@ -381,21 +402,35 @@ export class ModelMonitor extends DurableObject<Env> implements ModelMonitorCont
           a.compared,
           a.agreed,
         );
-      for (const batch of report.rows) {
-        const ref = refs.get(batch.version);
-        if (!ref || ref.features.length !== batch.features) continue;
-        const window = this.window(batch.version, ref);
-        const n = batch.x.length / batch.features;
-        for (let r = 0; r < n; r++)
-          for (let j = 0; j < batch.features; j++)
-            window.counts[j]![binOf(ref.edges[j]!, batch.x[r * batch.features + j]!)]! += 1;
+      const add = (version: number, n: number, fill: (ref: Reference, counts: number[][]) => void) => {
+        const ref = refs.get(version);
+        if (!ref) return;
+        const window = this.window(version, ref);
+        fill(ref, window.counts);
         this.sql.exec(
           'INSERT OR REPLACE INTO drift_window (version, rows, since, counts) VALUES (?, ?, ?, ?)',
-          batch.version,
+          version,
           window.rows + n,
           window.since,
           JSON.stringify(window.counts),
         );
+      };
+      for (const batch of report.rows) {
+        const ref = refs.get(batch.version);
+        if (!ref || ref.binner || ref.columns.length !== batch.features) continue;
+        const n = batch.x.length / batch.features;
+        add(batch.version, n, (r, counts) => {
+          for (let i = 0; i < n; i++)
+            for (let j = 0; j < batch.features; j++)
+              counts[j]![binOf(r.columns[j]!.edges, batch.x[i * batch.features + j]!)]! += 1;
+        });
+      }
+      for (const batch of report.instances ?? []) {
+        const ref = refs.get(batch.version);
+        if (!ref?.binner) continue;
+        add(batch.version, batch.instances.length, (r, counts) => {
+          for (const instance of batch.instances) r.binner!.add(instance, counts);
+        });
       }
     });
   }
@@ -408,62 +443,66 @@ export class ModelMonitor extends DurableObject<Env> implements ModelMonitorCont
       )
       .toArray()[0];
     if (row) return { rows: row.rows, since: row.since, counts: JSON.parse(row.counts) as number[][] };
-    return {
-      rows: 0,
-      since: new Date().toISOString(),
-      counts: ref.edges.map((e) => new Array<number>(e.length + 1).fill(0)),
-    };
+    return { rows: 0, since: new Date().toISOString(), counts: emptyCounts(ref) };
   }
 
-  /** The training distribution of `meta`'s features, computed once per version from its training split. */
+  /** The training distribution of `meta`'s inputs, computed once per version from its training rows. */
   private reference(meta: ModelVersion): Promise<Reference> {
     let ref = this.references.get(meta.version);
     if (ref) return ref;
     const stored = this.sql
-      .exec<{ features: string; edges: string; counts: string }>(
-        'SELECT features, edges, counts FROM drift_reference WHERE version = ?',
-        meta.version,
-      )
+      .exec<{ columns: string }>('SELECT columns FROM drift_sketches WHERE version = ?', meta.version)
       .toArray()[0];
     ref = stored
-      ? Promise.resolve({
-          features: JSON.parse(stored.features) as string[],
-          edges: JSON.parse(stored.edges) as number[][],
-          counts: JSON.parse(stored.counts) as number[][],
-        })
+      ? Promise.resolve(this.withBinner(meta, JSON.parse(stored.columns) as ColumnSketch[]))
       : this.computeReference(meta);
     this.references.set(meta.version, ref);
     ref.catch(() => this.references.delete(meta.version));
     return ref;
   }
 
-  private async computeReference(meta: ModelVersion): Promise<Reference> {
-    const split = await loadSplit(meta.dataset, new R2BlobStore(this.env.DATASETS), meta.datasetVersion);
-    const raw = rawRows(split, split.train);
-    const column = new Map(split.featureNames.map((n, i) => [n, i]));
-    const rows = split.train.rows;
-    const edges: number[][] = [];
-    const counts: number[][] = [];
-    for (const name of meta.featureNames) {
-      const j = column.get(name);
-      const values = new Float64Array(rows);
-      if (j !== undefined) for (let r = 0; r < rows; r++) values[r] = raw[r * split.features + j]!;
-      const e = quantileEdges(values);
-      edges.push(e);
-      counts.push(histogram(e, values));
-    }
-    const ref = { features: meta.featureNames, edges, counts };
-    this.sql.exec(
-      'INSERT OR REPLACE INTO drift_reference (version, features, edges, counts) VALUES (?, ?, ?, ?)',
-      meta.version,
-      JSON.stringify(ref.features),
-      JSON.stringify(edges),
-      JSON.stringify(counts),
-    );
-    return ref;
+  private withBinner(meta: ModelVersion, columns: ColumnSketch[]): Reference {
+    return {
+      columns,
+      binner: meta.preprocessing ? new InstanceBinner(columns, meta.preprocessing.missingMarkers) : null,
+    };
   }
 
-  /** PSI per feature of `meta`'s served window against its training distribution. */
+  /**
+   * A table version: per input column of its preprocessing, from the raw training rows of the table it
+   * was trained on (the split its study made: same version, same seed). Otherwise per feature, from the
+   * training split's raw values.
+   */
+  private async computeReference(meta: ModelVersion): Promise<Reference> {
+    const blobs = new R2BlobStore(this.env.DATASETS);
+    let columns: ColumnSketch[];
+    if (meta.preprocessing) {
+      const stored = await readDataset(blobs, meta.dataset, meta.datasetVersion);
+      if (stored.kind !== 'table')
+        throw new Error(`${meta.model} v${meta.version} has a preprocessing but ${meta.dataset} is not a table`);
+      const train = stratifiedSplit(stored.data, meta.splitSeed).train;
+      columns = tableSketches(meta.preprocessing.columns, stored.data.table, train);
+    } else {
+      const split = await loadSplit(meta.dataset, blobs, meta.datasetVersion);
+      const raw = rawRows(split, split.train);
+      const column = new Map(split.featureNames.map((n, i) => [n, i]));
+      const rows = split.train.rows;
+      columns = meta.featureNames.map((name) => {
+        const j = column.get(name);
+        const values = new Float64Array(rows);
+        if (j !== undefined) for (let r = 0; r < rows; r++) values[r] = raw[r * split.features + j]!;
+        return numericSketch(name, values);
+      });
+    }
+    this.sql.exec(
+      'INSERT OR REPLACE INTO drift_sketches (version, columns) VALUES (?, ?)',
+      meta.version,
+      JSON.stringify(columns),
+    );
+    return this.withBinner(meta, columns);
+  }
+
+  /** PSI per input column of `meta`'s served window against its training distribution. */
   async drift(meta: ModelVersion, threshold = DEFAULT_PSI_THRESHOLD): Promise<DriftReport> {
     const ref = await this.reference(meta);
     const row = this.sql
@@ -472,16 +511,16 @@ export class ModelMonitor extends DurableObject<Env> implements ModelMonitorCont
         meta.version,
       )
       .toArray()[0];
-    const served = row
-      ? (JSON.parse(row.counts) as number[][])
-      : ref.edges.map((e) => new Array<number>(e.length + 1).fill(0));
+    const served = row ? (JSON.parse(row.counts) as number[][]) : emptyCounts(ref);
     const rows = row?.rows ?? 0;
     const enough = rows >= MIN_DRIFT_ROWS;
-    const features = ref.features.map((feature, j) => ({
-      feature,
-      psi: enough ? psi(ref.counts[j]!, served[j]!) : 0,
-      edges: ref.edges[j]!,
-      expected: ref.counts[j]!,
+    const features = ref.columns.map((c, j) => ({
+      feature: c.feature,
+      kind: c.kind,
+      psi: enough ? psi(c.counts, served[j]!) : 0,
+      edges: c.edges,
+      bins: binLabels(c),
+      expected: c.counts,
       served: served[j]!,
     }));
     const maxPsi = enough ? Math.max(0, ...features.map((f) => f.psi)) : null;

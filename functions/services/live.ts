@@ -37,6 +37,8 @@ interface Pending {
   confidence: Map<number, number[]>;
   agreement: Map<string, Agreement>;
   rows: Map<number, { meta: ModelVersion; chunks: Float32Array[]; count: number }>;
+  /** Table versions: the sampled instances as sent (their columns are binned by the monitor). */
+  instances: Map<number, { meta: ModelVersion; instances: unknown[] }>;
   sampled: number;
   since: number;
 }
@@ -45,6 +47,7 @@ const emptyPending = (now: number): Pending => ({
   confidence: new Map(),
   agreement: new Map(),
   rows: new Map(),
+  instances: new Map(),
   sampled: 0,
   since: now,
 });
@@ -52,7 +55,7 @@ const emptyPending = (now: number): Pending => ({
 export interface ServedBatch {
   meta: ModelVersion;
   instances: Instance[];
-  /** Row-major in meta's feature order (what the model read); null for a table version (not sketched yet). */
+  /** Row-major in meta's feature order (what the model read); null for a table version (its instances are sketched). */
   x: Float32Array | null;
   predictions: Prediction[];
 }
@@ -151,20 +154,27 @@ export class LiveMonitor {
   }
 
   private sample(p: Pending, requestId: string, batch: ServedBatch): void {
-    if (!batch.x) return;
-    const f = batch.meta.featureNames.length;
+    if (!batch.x && !batch.meta.preprocessing) return;
     const n = batch.predictions.length;
     const picked: number[] = [];
     for (let r = 0; r < n && p.sampled + picked.length < MAX_BUFFERED_ROWS; r++)
       if (unitHash(AUDIT_SEED, `drift\u0000${requestId}\u0000${r}`) < DRIFT_SAMPLE_RATE) picked.push(r);
     if (!picked.length) return;
+    p.sampled += picked.length;
+    if (!batch.x) {
+      // The instances are the parsed request body: held by reference, read by the monitor after the flush.
+      const entry = p.instances.get(batch.meta.version) ?? { meta: batch.meta, instances: [] };
+      for (const r of picked) entry.instances.push(batch.instances[r]);
+      p.instances.set(batch.meta.version, entry);
+      return;
+    }
+    const f = batch.meta.featureNames.length;
     const chunk = new Float32Array(picked.length * f);
     picked.forEach((r, i) => chunk.set(batch.x!.subarray(r * f, (r + 1) * f), i * f));
     const entry = p.rows.get(batch.meta.version) ?? { meta: batch.meta, chunks: [], count: 0 };
     entry.chunks.push(chunk);
     entry.count += picked.length;
     p.rows.set(batch.meta.version, entry);
-    p.sampled += picked.length;
   }
 
   /** Hands the model's counters to its monitor when enough rows were sampled or enough time passed. */
@@ -188,8 +198,9 @@ export class LiveMonitor {
         }
         return { version: e.meta.version, features: f, x };
       }),
+      instances: [...p.instances.values()].map((e) => ({ version: e.meta.version, instances: e.instances })),
     };
-    const versions = [...p.rows.values()].map((e) => e.meta);
+    const versions = [...p.rows.values(), ...p.instances.values()].map((e) => e.meta);
     return monitorStub(env.MONITORS, model)
       .flush(report, versions)
       .catch((err: unknown) => logError('monitor_flush_failed', { model, reason: String(err) }));

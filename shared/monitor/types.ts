@@ -1,4 +1,5 @@
 import type { ChampionEvidence } from '../study/compare';
+import type { ColumnKind } from './columns';
 
 /** Confidence histograms have this many equal bins over [0, 1]. */
 export const CONFIDENCE_BINS = 10;
@@ -106,13 +107,20 @@ export interface MonitorFlush {
   agreement: Agreement[];
   /** Sampled served rows per version, row-major in that version's feature order. */
   rows: { version: number; features: number; x: Float32Array }[];
+  /** Sampled served instances of table versions, as the callers sent them (binned per column by the monitor). */
+  instances?: { version: number; instances: unknown[] }[];
 }
 
 export interface FeatureDrift {
+  /** The feature, or for a table version its input column. */
   feature: string;
+  kind: ColumnKind;
   psi: number;
-  /** Training and served shares per bin (edges are the training quantiles). */
+  /** numeric: the training quantiles the value bins are cut at; empty for categories. */
   edges: number[];
+  /** A name per bin ("<= 3.5", "Dream", "(missing)", "(unseen)"). */
+  bins: string[];
+  /** Training and served counts per bin. */
   expected: number[];
   served: number[];
 }
