@@ -27,63 +27,6 @@ interface HeapLayer {
   activation: FoldedActivation;
 }
 
-/** The direct-kernel path: weights and two ping-pong activation buffers on the wasm heap. */
-class HeapPath {
-  private readonly k: WasmKernels;
-  private readonly layers: HeapLayer[];
-  private readonly buffers: [HeapBuffer, HeapBuffer];
-
-  constructor(net: FoldedNetwork) {
-    const k = (this.k = WasmKernels.fromActiveBackend());
-    try {
-      this.layers = heapLayers(k, net);
-      const widest = Math.max(net.features, ...net.layers.map((l) => l.units));
-      this.buffers = [k.alloc(CHUNK_ROWS * widest), k.alloc(CHUNK_ROWS * widest)];
-    } catch (err) {
-      k.dispose();
-      throw err;
-    }
-  }
-
-  run(x: Float32Array, rows: number, features: number, classes: number): Float32Array {
-    const out = new Float32Array(rows * classes);
-    for (let start = 0; start < rows; start += CHUNK_ROWS) {
-      const n = Math.min(CHUNK_ROWS, rows - start);
-      this.k.write(this.buffers[0], x.subarray(start * features, (start + n) * features));
-      let src = 0;
-      for (const l of this.layers) {
-        const dst = 1 - src;
-        const fused = FUSED[l.activation];
-        this.k.matmul(
-          this.buffers[src]!,
-          n,
-          l.inputs,
-          l.kernel,
-          l.units,
-          this.buffers[dst]!,
-          l.bias,
-          fused ?? 'linear',
-        );
-        if (l.activation === 'tanh') {
-          const h = this.k.heap();
-          const off = this.buffers[dst]!.offset;
-          for (let i = off; i < off + n * l.units; i++) h[i] = Math.tanh(h[i]!);
-        }
-        src = dst;
-      }
-      const logits = this.buffers[src]!;
-      const probs = this.buffers[1 - src]!;
-      this.k.softmax(logits, n, classes, probs);
-      out.set(this.k.heap().subarray(probs.offset, probs.offset + n * classes), start * classes);
-    }
-    return out;
-  }
-
-  dispose(): void {
-    this.k.dispose();
-  }
-}
-
 /** The same network through tfjs ops, for backends other than wasm. */
 class TensorPath {
   private readonly layers: { kernel: tf.Tensor2D; bias: tf.Tensor1D; activation: FoldedActivation }[];
@@ -122,13 +65,14 @@ class TensorPath {
 }
 
 /**
- * Memory a folded network holds while loaded, in bytes: its weights twice (our heap copy and XNNPACK's packed
- * copy of each kernel) plus the two activation buffers of CHUNK_ROWS rows. Serving's cache budgets by it.
+ * Memory one or several folded networks hold while loaded on the heap path, in bytes: their weights twice (our
+ * heap copy and XNNPACK's packed copy of each kernel), the input buffer and the two activation buffers of
+ * CHUNK_ROWS rows. Serving's cache budgets by it.
  */
-export function heapBytesOf(net: FoldedNetwork): number {
-  const weights = net.layers.reduce((a, l) => a + l.kernel.length + l.bias.length, 0);
-  const widest = Math.max(net.features, ...net.layers.map((l) => l.units));
-  return 4 * (2 * weights + 2 * CHUNK_ROWS * widest);
+export function heapBytesOf(nets: FoldedNetwork[]): number {
+  const weights = nets.reduce((a, net) => a + net.layers.reduce((b, l) => b + l.kernel.length + l.bias.length, 0), 0);
+  const widest = Math.max(...nets.flatMap((net) => net.layers.map((l) => l.units)));
+  return 4 * (2 * weights + CHUNK_ROWS * (nets[0]!.features + 2 * widest));
 }
 
 export class Predictor implements ProbabilityModel {
@@ -140,8 +84,8 @@ export class Predictor implements ProbabilityModel {
   constructor(net: FoldedNetwork) {
     this.features = net.features;
     this.classes = net.classes;
-    this.heapBytes = heapBytesOf(net);
-    this.path = tf.getBackend() === 'wasm' ? new HeapPath(net) : new TensorPath(net);
+    this.heapBytes = heapBytesOf([net]);
+    this.path = tf.getBackend() === 'wasm' ? new HeapPath([{ net, weight: 1 }]) : new TensorPath(net);
   }
 
   /** Class probabilities for `rows` raw rows laid out row-major; returns rows x classes. */
@@ -177,12 +121,13 @@ function heapLayers(k: WasmKernels, net: FoldedNetwork): HeapLayer[] {
 }
 
 /**
- * An ensemble's direct-kernel path: every member's layers on the heap, one input buffer written once per
- * chunk and two activation buffers shared by all members (members run one after another), and each member's
- * probabilities added into the output straight from the heap. Against five separate Predictors this saves
- * four input copies, four output arrays and four pairs of activation buffers.
+ * The direct-kernel path of one network or an ensemble's members: every member's layers on the heap, one input
+ * buffer written once per chunk and two activation buffers shared by all members (members run one after
+ * another), and each member's probabilities added into the output straight from the heap by weight (a single
+ * network is one member of weight 1: w * p is then p exactly). For an ensemble this saves, against separate
+ * Predictors, an input copy, an output array and a pair of activation buffers per extra member.
  */
-class HeapEnsemblePath {
+class HeapPath {
   private readonly k: WasmKernels;
   private readonly members: { layers: HeapLayer[]; weight: number }[];
   private readonly input: HeapBuffer;
@@ -243,14 +188,14 @@ class HeapEnsemblePath {
 /**
  * Several folded networks served as one: the weighted average of their probabilities (an ensemble chosen by
  * ensemble selection; weights are how often each member was picked), then the version's temperature, if any.
- * On wasm all members share one heap path (HeapEnsemblePath); elsewhere each member runs through tfjs ops.
+ * On wasm all members share one heap path (HeapPath); elsewhere each member runs through tfjs ops.
  * One member with a temperature is a calibrated single network.
  */
 export class EnsemblePredictor implements ProbabilityModel {
   readonly features: number;
   readonly classes: number;
   readonly heapBytes: number;
-  private readonly path: HeapEnsemblePath | { nets: TensorPath[]; weights: number[] };
+  private readonly path: HeapPath | { nets: TensorPath[]; weights: number[] };
 
   constructor(
     members: { net: FoldedNetwork; weight: number }[],
@@ -264,13 +209,8 @@ export class EnsemblePredictor implements ProbabilityModel {
     if (!(temperature > 0 && Number.isFinite(temperature))) throw new RangeError(`bad temperature ${temperature}`);
     this.features = first.features;
     this.classes = first.classes;
-    const widest = Math.max(...members.flatMap((m) => m.net.layers.map((l) => l.units)));
-    const weights = members.reduce(
-      (a, m) => a + m.net.layers.reduce((b, l) => b + l.kernel.length + l.bias.length, 0),
-      0,
-    );
-    this.heapBytes = 4 * (2 * weights + CHUNK_ROWS * (first.features + 2 * widest));
-    if (tf.getBackend() === 'wasm') this.path = new HeapEnsemblePath(members);
+    this.heapBytes = heapBytesOf(members.map((m) => m.net));
+    if (tf.getBackend() === 'wasm') this.path = new HeapPath(members);
     else {
       const nets: TensorPath[] = [];
       try {
@@ -286,7 +226,7 @@ export class EnsemblePredictor implements ProbabilityModel {
   predictProba(x: Float32Array, rows: number): Float32Array {
     if (x.length !== rows * this.features) throw new Error(`expected ${rows * this.features} values, got ${x.length}`);
     const path = this.path;
-    if (path instanceof HeapEnsemblePath) {
+    if (path instanceof HeapPath) {
       const out = path.run(x, rows, this.features, this.classes);
       return this.temperature === 1 ? out : temperInPlace(out, this.classes, this.temperature);
     }
@@ -298,7 +238,7 @@ export class EnsemblePredictor implements ProbabilityModel {
   }
 
   dispose(): void {
-    if (this.path instanceof HeapEnsemblePath) this.path.dispose();
+    if (this.path instanceof HeapPath) this.path.dispose();
     else for (const t of this.path.nets) t.dispose();
   }
 }
