@@ -8,6 +8,7 @@
  * (a single network or an ensemble's average) produces: log p differs from the logits by a per-row constant,
  * which softmax ignores, so softmax(log p / T) is exactly the temperature-scaled softmax.
  */
+import { Rng } from './random';
 import { argmax } from './scoring';
 
 export const ECE_BINS = 15;
@@ -115,6 +116,132 @@ export function reliability(
     });
   }
   return { bins: out, ece };
+}
+
+/** Each row's top-label confidence and whether that label is right (the data every top-label CE bins). */
+function topLabel(probs: Float32Array, labels: Int32Array, classes: number) {
+  const rows = labels.length;
+  if (probs.length !== rows * classes) throw new Error(`expected ${rows * classes} probabilities, got ${probs.length}`);
+  const confidence = new Float64Array(rows);
+  const correct = new Uint8Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const arg = argmax(probs, classes, r);
+    confidence[r] = probs[r * classes + arg]!;
+    correct[r] = arg === labels[r] ? 1 : 0;
+  }
+  return { confidence, correct };
+}
+
+/**
+ * Equal-mass bins: the rows sorted by confidence, cut into `bins` runs whose sizes differ by at most one (as
+ * numpy's array_split). A model at 97% accuracy puts most rows above 0.93, where equal-width bins lump them
+ * into one bin and leave single rows alone in the others.
+ */
+function equalMassBins(confidence: Float64Array, bins: number): Int32Array[] {
+  const order = Int32Array.from(confidence.keys()).sort((a, b) => confidence[a]! - confidence[b]! || a - b);
+  const n = order.length;
+  const k = Math.min(bins, n);
+  const out: Int32Array[] = [];
+  for (let b = 0, start = 0; b < k; b++) {
+    const size = Math.floor(n / k) + (b < n % k ? 1 : 0);
+    out.push(order.subarray(start, start + size));
+    start += size;
+  }
+  return out;
+}
+
+/** Top-label ECE (L1, plug-in) with equal-mass bins instead of equal-width ones. */
+export function equalMassCalibrationError(
+  probs: Float32Array,
+  labels: Int32Array,
+  classes: number,
+  bins = ECE_BINS,
+): number {
+  const { confidence, correct } = topLabel(probs, labels, classes);
+  let ece = 0;
+  for (const rows of equalMassBins(confidence, bins)) {
+    let hits = 0;
+    let conf = 0;
+    for (const r of rows) {
+      hits += correct[r]!;
+      conf += confidence[r]!;
+    }
+    ece += Math.abs(hits - conf) / labels.length;
+  }
+  return ece;
+}
+
+/**
+ * The debiased top-label L2 calibration error of Kumar, Liang & Ma 2019 ("Verified Uncertainty Calibration",
+ * their `unbiased_l2_ce` over equal-mass bins). The plug-in (accuracy - confidence)^2 of a bin of n rows is
+ * inflated by the variance of its accuracy, about a(1 - a) / n even for a perfectly calibrated model; each
+ * bin subtracts the unbiased estimate of that variance, a(1 - a) / (n - 1), so a calibrated model scores ~0
+ * at any size instead of a floor set by the row count. It is an L2 error (root of the weighted mean square),
+ * so compare it with itself (before vs after), not with the L1 ECE. Bins of fewer than 2 rows count 0.
+ */
+export function debiasedCalibrationError(
+  probs: Float32Array,
+  labels: Int32Array,
+  classes: number,
+  bins = ECE_BINS,
+): number {
+  return Math.sqrt(Math.max(0, debiasedSquaredError(probs, labels, classes, bins)));
+}
+
+/** The debiased squared error before clipping at 0 and the root (unbiased itself: may be negative). */
+export function debiasedSquaredError(
+  probs: Float32Array,
+  labels: Int32Array,
+  classes: number,
+  bins = ECE_BINS,
+): number {
+  const { confidence, correct } = topLabel(probs, labels, classes);
+  let total = 0;
+  for (const rows of equalMassBins(confidence, bins)) {
+    const n = rows.length;
+    if (n < 2) continue;
+    let hits = 0;
+    let conf = 0;
+    for (const r of rows) {
+      hits += correct[r]!;
+      conf += confidence[r]!;
+    }
+    const acc = hits / n;
+    total += (n / labels.length) * ((acc - conf / n) ** 2 - (acc * (1 - acc)) / (n - 1));
+  }
+  return total;
+}
+
+/**
+ * What the 15-bin ECE reads for a perfectly calibrated model with these confidences on this many rows: labels
+ * are drawn from the probabilities themselves (so calibration holds by construction) `draws` times, seeded.
+ * An ECE at this level says nothing about miscalibration; it is the estimator's own bias.
+ */
+export function eceNoiseFloor(
+  probs: Float32Array,
+  classes: number,
+  options: { draws?: number; seed?: number; bins?: number } = {},
+): { mean: number; p90: number } {
+  const draws = options.draws ?? 200;
+  const rng = new Rng(options.seed ?? 1);
+  const rows = probs.length / classes;
+  const labels = new Int32Array(rows);
+  const eces: number[] = [];
+  for (let d = 0; d < draws; d++) {
+    for (let r = 0; r < rows; r++) {
+      const u = rng.next();
+      let acc = 0;
+      let c = 0;
+      for (; c < classes - 1; c++) if (u < (acc += probs[r * classes + c]!)) break;
+      labels[r] = c;
+    }
+    eces.push(expectedCalibrationError(probs, labels, classes, options.bins));
+  }
+  eces.sort((a, b) => a - b);
+  return {
+    mean: eces.reduce((a, b) => a + b, 0) / draws,
+    p90: eces[Math.min(draws - 1, Math.floor(0.9 * draws))]!,
+  };
 }
 
 export interface Calibration {
