@@ -3,24 +3,32 @@
  * ensemble, and the temperature scaling of what a study would promote; on digits and on a wide synthetic table.
  *
  * Every method proposes through the product's own proposer (createProposer: the coordinator's dispatch-time
- * path), trains through train(), prunes with ashaDecision(), selects ensembles with selectEnsemble() and
- * calibrates with fitTemperature(). Trials run one after another (one worker), so TPE sees every earlier
- * result. TPE's start-up trials are random search's trials for the same seed: the comparison is paired.
+ * path), trains through train(), prunes with ashaDecision(), and decides what a study would promote with the
+ * coordinator's own code: bestPromotable() and ensemblePool() over the trial records, then candidateFromScored()
+ * (shared/study/candidate.ts: ensemble selection, the margin rule, temperature scaling, test metrics), on each
+ * trial scored through the served (folded) network by scoreMember(). Trials run one after another (one
+ * worker), so TPE sees every earlier result. TPE's start-up trials are random search's trials for the same
+ * seed: the comparison is paired.
  * Prints one `EXPERIMENT_RESULT {json}` line; experiment/run-search.mjs turns it into the results file.
  */
 import { expect, inject, it } from 'vitest';
-import { applyTemperature, expectedCalibrationError, fitTemperature } from '../../models/calibration';
-import { type Dataset, prepareSplit, type Part, type Split } from '../../models/dataset';
+import {
+  applyTemperature,
+  debiasedCalibrationError,
+  eceNoiseFloor,
+  equalMassCalibrationError,
+  expectedCalibrationError,
+  fitTemperature,
+} from '../../models/calibration';
+import { type Dataset, prepareSplit, type Split } from '../../models/dataset';
 import { loadEmbeddedDigits } from '../../models/digits-embedded';
-import { accuracyOf, averageProbabilities, selectEnsemble } from '../../models/ensemble';
-import { foldNetwork } from '../../models/fold';
-import { Predictor } from '../../models/infer';
-import { specOf, type NetworkWeights } from '../../models/network';
+import { accuracyOf, averageProbabilities } from '../../models/ensemble';
 import { Rng } from '../../models/random';
 import { train } from '../../models/train';
-import type { ModelConfig } from '../../models/config';
 import { SPLIT_SEED } from '../../shared/datasets';
 import { ashaDecision, ashaRungs, DEFAULT_ASHA } from '../../shared/study/asha';
+import { candidateFromScored, scoreMember, type ScoredMember } from '../../shared/study/candidate';
+import { bestPromotable, ENSEMBLE_POOL, ensemblePool } from '../../shared/study/leaderboard';
 import { createProposer } from '../../shared/study/search';
 import type { StudySpec, TpeSettings, TrialRecord } from '../../shared/study/types';
 import { initBackend } from '../../shared/tf/backend';
@@ -39,8 +47,6 @@ const VARIANTS = {
   'tpe s10 g.25': { sampler: 'tpe', pruner: false, tpe: { startupTrials: 10, gammaFraction: 0.25 } },
 } as const satisfies Record<string, { sampler: 'random' | 'tpe'; pruner: boolean; tpe: TpeSettings | null }>;
 type Method = keyof typeof VARIANTS;
-/** Candidates of the ensemble: the best complete trials by validation accuracy. */
-const ENSEMBLE_POOL = 10;
 
 interface Point {
   epochs: number;
@@ -70,6 +76,17 @@ export interface Run {
     eceValAfter: number;
     eceTestBefore: number;
     eceTestAfter: number;
+    /** Test split, before -> after: 15 equal-mass bins (L1), and Kumar et al.'s debiased L2 error. */
+    equalMassTestBefore: number;
+    equalMassTestAfter: number;
+    debiasedTestBefore: number;
+    debiasedTestAfter: number;
+    /** The 15-bin test ECE of a perfectly calibrated model with the scaled model's confidences (mean, p90). */
+    eceFloor: { mean: number; p90: number };
+    /** Calibrating each member on validation before averaging (an alternative, not what ships): its test ECE. */
+    membersFirst: { eceTest: number; debiasedTest: number } | null;
+    /** A bound, not a model: T fitted on the test rows themselves, and the test ECE it reaches. */
+    testOracle: { temperature: number; eceTest: number };
   } | null;
   wallMs: number;
 }
@@ -88,18 +105,6 @@ function spec(dataset: string, split: Split, seed: number, method: Method, epoch
   };
 }
 
-/** Class probabilities of a part, through the served (folded) network on raw features. */
-function probabilities(weights: NetworkWeights, config: ModelConfig, split: Split, part: Part): Float32Array {
-  const predictor = new Predictor(foldNetwork(weights, specOf(config), split.standardisation));
-  try {
-    const { mean, std } = split.standardisation;
-    const raw = part.x.map((v, i) => v * std[i % split.features]! + mean[i % split.features]!);
-    return predictor.predictProba(raw, part.rows);
-  } finally {
-    predictor.dispose();
-  }
-}
-
 async function search(name: string, split: Split, method: Method, seed: number, epochs: number, budget: number) {
   const t0 = performance.now();
   // `trials` sizes TPE's start-up (a quarter of random search's trial count); ASHA goes on past it.
@@ -108,7 +113,7 @@ async function search(name: string, split: Split, method: Method, seed: number, 
   const rungs = new Set(s.pruner ? ashaRungs(s.pruner, epochs) : []);
   const atRung = new Map<number, number[]>();
   const finished: TrialRecord[] = [];
-  const complete: { trial: number; val: number; loss: number; valProbs: Float32Array; testProbs: Float32Array }[] = [];
+  const scored = new Map<number, ScoredMember>();
   const run: Run = {
     ...{ dataset: name, method, seed, budget, epochsUsed: 0 },
     trials: { started: 0, complete: 0, pruned: 0, diverged: 0 },
@@ -148,18 +153,19 @@ async function search(name: string, split: Split, method: Method, seed: number, 
         ...{ studyId: s.id, model: 'exp', trial: n, attempts: 1, source: p.source, params: p.params },
         ...{ config: p.config, seed: p.seed, status: outcome, reason: null, history: result.history },
         ...{ final: result.final, timing: null, stopReason: result.stopReason, backend: result.backend, simd: true },
-        ...{ weightsKey: null, finishedAt: new Date(0).toISOString() },
+        // A key only so the leaderboard's promotable filter sees a complete trial as the coordinator would.
+        ...{ weightsKey: outcome === 'complete' ? `experiment/${n}` : null, finishedAt: new Date(0).toISOString() },
       });
     }
     if (outcome === 'complete') {
       const val = result.final!.valAccuracy;
       const loss = result.final!.valLoss;
-      const valProbs = probabilities(result.weights!, p.config, split, split.validation);
-      const testProbs = probabilities(result.weights!, p.config, split, split.test);
-      complete.push({ trial: n, val, loss, valProbs, testProbs });
+      const member = { trial: n, config: p.config, weights: result.weights!, weightsKey: `experiment/${n}` };
+      const scoredTrial = scoreMember(member, split);
+      scored.set(n, scoredTrial);
       // The leaderboard's order: accuracy, then loss; an earlier trial keeps a tie.
       if (!best || val > best.val || (val === best.val && loss < best.loss))
-        best = { trial: n, val, loss, test: accuracyOf(testProbs, split.test.y, split.classes) };
+        best = { trial: n, val, loss, test: accuracyOf(scoredTrial.test, split.test.y, split.classes) };
     }
     if (outcome !== 'budget') run.trials[outcome] += 1;
     run.points.push({
@@ -167,46 +173,73 @@ async function search(name: string, split: Split, method: Method, seed: number, 
       ...{ bestVal: best?.val ?? null, bestTest: best?.test ?? null },
     });
   }
-  if (best) {
+  const top = bestPromotable(finished);
+  if (best && top) {
     run.best = { trial: best.trial, val: best.val, test: best.test };
-    const pool = [...complete]
-      .sort((a, b) => b.val - a.val || a.loss - b.loss || a.trial - b.trial)
-      .slice(0, ENSEMBLE_POOL);
-    const sel = selectEnsemble(
-      pool.map((c) => ({ id: c.trial, probs: c.valProbs })),
-      split.validation.y,
-      split.classes,
+    // What the coordinator's finalize() would build (study-coordinator.ts candidate()), on the same records.
+    const pool = ensemblePool(finished, top.trial).map((r) => scored.get(r.trial)!);
+    const { candidate, choice } = candidateFromScored(
+      {
+        ...{ model: 'exp', studyId: s.id, trial: top.trial, dataset: name, datasetVersion: 'experiment' },
+        ...{ config: top.config, weightsKey: top.weightsKey!, validation: top.final! },
+      },
+      scored.get(top.trial)!,
+      pool,
+      split,
+      s.margin,
     );
-    const byTrial = new Map(pool.map((c) => [c.trial, c]));
-    const mix = (key: 'valProbs' | 'testProbs') =>
-      averageProbabilities(sel.members.map((m) => ({ probs: byTrial.get(m.id)![key], weight: m.weight })));
-    const ensTest = mix('testProbs');
+    // With one complete trial no selection runs: the "ensemble" is that trial alone.
+    const alone = scored.get(top.trial)!;
     run.ensemble = {
-      members: sel.members,
-      val: sel.valAccuracy,
-      test: accuracyOf(ensTest, split.test.y, split.classes),
+      members: choice.ensemble?.members.map((m) => ({ id: m.trial, weight: m.weight })) ?? [
+        { id: top.trial, weight: 1 },
+      ],
+      val: choice.ensemble?.valAccuracy ?? alone.valAccuracy,
+      test: accuracyOf(choice.selected?.test ?? alone.test, split.test.y, split.classes),
     };
-    const useEnsemble = sel.members.length > 1 && sel.valAccuracy > best.val;
-    const bestC = byTrial.get(best.trial) ?? complete.find((c) => c.trial === best!.trial)!;
-    const valProbs = useEnsemble ? mix('valProbs') : bestC.valProbs;
-    const testProbs = useEnsemble ? ensTest : bestC.testProbs;
-    const cal = fitTemperature(valProbs, split.validation.y, split.classes);
+    const cal = candidate.calibration!;
+    const { y } = split.test;
+    const { classes } = split;
+    const after = applyTemperature(choice.test, classes, cal.temperature);
     run.promoted = {
-      kind: useEnsemble ? 'ensemble' : 'single',
-      test: accuracyOf(testProbs, split.test.y, split.classes),
+      kind: candidate.members ? 'ensemble' : 'single',
+      test: candidate.metrics.testAccuracy,
       temperature: cal.temperature,
       eceValBefore: cal.eceBefore,
       eceValAfter: cal.eceAfter,
-      eceTestBefore: expectedCalibrationError(testProbs, split.test.y, split.classes),
-      eceTestAfter: expectedCalibrationError(
-        applyTemperature(testProbs, split.classes, cal.temperature),
-        split.test.y,
-        split.classes,
+      eceTestBefore: cal.test.eceBefore,
+      eceTestAfter: cal.test.eceAfter,
+      equalMassTestBefore: equalMassCalibrationError(choice.test, y, classes),
+      equalMassTestAfter: equalMassCalibrationError(after, y, classes),
+      debiasedTestBefore: debiasedCalibrationError(choice.test, y, classes),
+      debiasedTestAfter: debiasedCalibrationError(after, y, classes),
+      eceFloor: eceNoiseFloor(after, classes, { seed }),
+      membersFirst: candidate.members ? membersFirst(candidate.members, scored, split) : null,
+      testOracle: (({ temperature, eceAfter }) => ({ temperature, eceTest: eceAfter }))(
+        fitTemperature(choice.test, y, classes),
       ),
     };
   }
   run.wallMs = performance.now() - t0;
   return run;
+}
+
+/**
+ * The alternative order: each member's own temperature fitted on validation, then the tempered members averaged
+ * by the ensemble's weights (Rahaman & Thiery 2021 and Wu & Gales 2021 find averaging calibrated members leaves
+ * the ensemble under-confident, and recommend scaling after the average, which is what ships).
+ */
+function membersFirst(members: { trial: number; weight: number }[], scored: Map<number, ScoredMember>, split: Split) {
+  const tempered = members.map((m) => {
+    const s = scored.get(m.trial)!;
+    const t = fitTemperature(s.val, split.validation.y, split.classes).temperature;
+    return { probs: applyTemperature(s.test, split.classes, t), weight: m.weight };
+  });
+  const test = averageProbabilities(tempered);
+  return {
+    eceTest: expectedCalibrationError(test, split.test.y, split.classes),
+    debiasedTest: debiasedCalibrationError(test, split.test.y, split.classes),
+  };
 }
 
 /**

@@ -47,14 +47,14 @@ export interface CandidateOptions {
 }
 
 /** A network's probabilities on the validation and test rows, through the folded (served) network. */
-interface Scored {
+export interface ScoredMember {
   src: MemberSource;
   val: Float32Array;
   test: Float32Array;
   valAccuracy: number;
 }
 
-function scoreParts(src: MemberSource, split: Split): Scored {
+export function scoreMember(src: MemberSource, split: Split): ScoredMember {
   const predictor = new Predictor(foldNetwork(src.weights, specOf(src.config), split.standardisation));
   try {
     const val = predictor.predictProba(rawRows(split, split.validation), split.validation.rows);
@@ -79,29 +79,43 @@ function calibrate(val: Float32Array, test: Float32Array, split: Split): Calibra
   };
 }
 
+/** What a study serves, decided from its scored trials (pure given the probabilities). */
+export interface ServedChoice {
+  /** The candidate's probabilities before its temperature: the best trial's, or the chosen ensemble's mix. */
+  val: Float32Array;
+  test: Float32Array;
+  /** Present when the ensemble was chosen, heaviest first (the order serving mixes them in). */
+  members?: EnsembleMember[];
+  validation: { valAccuracy: number; valLoss: number };
+  ensemble: EnsembleReport | null;
+  /** The ensemble selection found, chosen or not (null: no selection ran); experiments measure it either way. */
+  selected: { val: Float32Array; test: Float32Array } | null;
+  calibration: CalibrationMeta | null;
+}
+
 /**
- * `split` is the dataset version's split the weights were trained on. With a `pool`, greedy ensemble
- * selection (models/ensemble.ts) runs over the best trial and the pool on validation; the ensemble becomes
- * the candidate only when it has more than one member and beats the best single trial's validation accuracy
- * (measured the same way, folded) by more than nothing and at least `margin`. Either way the candidate is
- * temperature-scaled on validation.
+ * Greedy ensemble selection (models/ensemble.ts) over the best trial and the pool on validation; the ensemble
+ * is the choice only when it has more than one member and beats the best single trial's validation accuracy
+ * (measured the same way, folded) by more than nothing and at least `margin`. Either way the choice is
+ * temperature-scaled on validation. `validation` is the best trial's own record (what a single candidate reports).
  */
-export function buildCandidate(
-  src: CandidateSource,
+export function chooseServed(
+  best: ScoredMember,
+  validation: { valAccuracy: number; valLoss: number },
+  pool: ScoredMember[],
   split: Split,
-  options: CandidateOptions = {},
-): { candidate: VersionCandidate; rows: ChallengerRows; ensemble: EnsembleReport | null } {
-  // 0 hits of 0 rows is no measurement at all, not an accuracy of NaN.
-  if (split.test.rows === 0) throw new EmptySplitError('the test split has no rows; nothing to measure');
-  const best = scoreParts(src, split);
-  const pool = options.pool ?? [];
-  const margin = options.margin ?? 0;
-  let chosen: { val: Float32Array; test: Float32Array } = best;
-  let ensemble: EnsembleReport | null = null;
-  let members: EnsembleMember[] | undefined;
-  let validation = src.validation;
+  margin = 0,
+): ServedChoice {
+  let choice: ServedChoice = {
+    val: best.val,
+    test: best.test,
+    validation,
+    ensemble: null,
+    selected: null,
+    calibration: null,
+  };
   if (pool.length && split.validation.rows) {
-    const scored = [best, ...pool.map((m) => scoreParts(m, split))];
+    const scored = [best, ...pool];
     const byTrial = new Map(scored.map((s) => [s.src.trial, s]));
     const sel = selectEnsemble(
       scored.map((s) => ({ id: s.src.trial, probs: s.val })),
@@ -109,40 +123,80 @@ export function buildCandidate(
       split.classes,
     );
     const gain = sel.valAccuracy - best.valAccuracy;
-    const chosenEnsemble = sel.members.length > 1 && gain > 0 && gain >= margin;
-    ensemble = {
+    const chosen = sel.members.length > 1 && gain > 0 && gain >= margin;
+    // Heaviest first (ties: selection order); the probabilities are mixed in this order, as serving mixes them.
+    const ordered = [...sel.members].sort((a, b) => b.weight - a.weight);
+    const mix = (part: 'val' | 'test') =>
+      averageProbabilities(ordered.map((m) => ({ probs: byTrial.get(m.id)![part], weight: m.weight })));
+    const selected = { val: mix('val'), test: mix('test') };
+    const ensemble: EnsembleReport = {
       pool: scored.map((s) => s.src.trial),
       members: sel.members.map((m) => ({ trial: m.id, weight: m.weight })),
       valAccuracy: sel.valAccuracy,
-      bestSingle: { trial: src.trial, valAccuracy: best.valAccuracy },
-      chosen: chosenEnsemble,
+      bestSingle: { trial: best.src.trial, valAccuracy: best.valAccuracy },
+      chosen,
       reason:
         sel.members.length < 2
           ? 'selection kept the best trial alone'
-          : chosenEnsemble
+          : chosen
             ? `the ${sel.members.length}-member ensemble beats the best trial on validation by ${gain.toFixed(4)} (margin ${margin})`
             : `the ensemble's validation gain ${gain.toFixed(4)} is not above 0 and at least the margin ${margin}`,
     };
-    if (chosenEnsemble) {
-      // Heaviest first (ties: selection order); the probabilities are mixed in this order, as serving mixes them.
-      const ordered = [...sel.members].sort((a, b) => b.weight - a.weight);
-      const mix = (part: 'val' | 'test') =>
-        averageProbabilities(ordered.map((m) => ({ probs: byTrial.get(m.id)![part], weight: m.weight })));
-      chosen = { val: mix('val'), test: mix('test') };
-      members = ordered.map((m) => {
-        const s = byTrial.get(m.id)!;
-        return {
-          trial: m.id,
-          weight: m.weight,
-          config: s.src.config,
-          weightsKey: s.src.weightsKey,
-          validationAccuracy: s.valAccuracy,
-        };
-      });
-      validation = { valAccuracy: sel.valAccuracy, valLoss: sel.valLoss };
-    }
+    choice = { ...choice, ensemble, selected };
+    if (chosen)
+      choice = {
+        ...choice,
+        ...selected,
+        members: ordered.map((m) => {
+          const s = byTrial.get(m.id)!;
+          return {
+            trial: m.id,
+            weight: m.weight,
+            config: s.src.config,
+            weightsKey: s.src.weightsKey,
+            validationAccuracy: s.valAccuracy,
+          };
+        }),
+        validation: { valAccuracy: sel.valAccuracy, valLoss: sel.valLoss },
+      };
   }
-  const { correct, accuracy, confusion } = scoreRows(chosen.test, split.test.y, split.classes);
+  return {
+    ...choice,
+    calibration: split.validation.rows ? calibrate(choice.val, choice.test, split) : null,
+  };
+}
+
+/**
+ * `split` is the dataset version's split the weights were trained on. With a `pool`, the candidate may be an
+ * ensemble (chooseServed); either way it is temperature-scaled on validation.
+ */
+export function buildCandidate(src: CandidateSource, split: Split, options: CandidateOptions = {}): CandidateResult {
+  // 0 hits of 0 rows is no measurement at all, not an accuracy of NaN.
+  if (split.test.rows === 0) throw new EmptySplitError('the test split has no rows; nothing to measure');
+  const pool = split.validation.rows ? (options.pool ?? []).map((m) => scoreMember(m, split)) : [];
+  return candidateFromScored(src, scoreMember(src, split), pool, split, options.margin ?? 0);
+}
+
+export interface CandidateResult {
+  candidate: VersionCandidate;
+  rows: ChallengerRows;
+  ensemble: EnsembleReport | null;
+  /** The whole decision, probabilities included (the search experiment reads what selection found). */
+  choice: ServedChoice;
+}
+
+/** buildCandidate once every network is scored: `best` is `src` scored, `pool` the other candidates scored. */
+export function candidateFromScored(
+  src: Omit<CandidateSource, 'weights'>,
+  best: ScoredMember,
+  pool: ScoredMember[],
+  split: Split,
+  margin = 0,
+): CandidateResult {
+  if (split.test.rows === 0) throw new EmptySplitError('the test split has no rows; nothing to measure');
+  const choice = chooseServed(best, src.validation, pool, split, margin);
+  const { members, validation, calibration } = choice;
+  const { correct, accuracy, confusion } = scoreRows(choice.test, split.test.y, split.classes);
   const perClass = classMetrics(confusion);
   // An ensemble version's own trial/config/weights are the best trial's (always picked first, so a member).
   const head = members?.find((m) => m.trial === src.trial) ?? members?.[0];
@@ -169,11 +223,12 @@ export function buildCandidate(
     threshold: DEFAULT_THRESHOLD,
     weightsKey: head?.weightsKey ?? src.weightsKey,
     ...(members ? { members } : {}),
-    ...(split.validation.rows ? { calibration: calibrate(chosen.val, chosen.test, split) } : {}),
+    ...(calibration ? { calibration } : {}),
   };
   return {
     candidate,
     rows: { dataset: src.dataset, datasetVersion: src.datasetVersion, split, correct },
-    ensemble,
+    ensemble: choice.ensemble,
+    choice,
   };
 }
