@@ -4,7 +4,7 @@ import type { Evaluation } from '../../functions/services/evaluation';
 import type { Prediction } from '../../functions/services/predict';
 import type { ChampionEvidence, GuardSettings } from '../../shared/study/compare';
 import type { DatasetHeadline, SessionHeadline, StudyHeadline } from '../../shared/storage/headlines';
-import type { EnsembleReport, LeaderboardEntry, ModelVersion } from '../../shared/study/types';
+import type { EnsembleReport, LeaderboardEntry, ModelVersion, RegistryEvent } from '../../shared/study/types';
 export type { EnsembleReport };
 import type {
   DriftReport,
@@ -15,7 +15,8 @@ import type {
   ReviewPage,
   TrafficSetting,
 } from '../../shared/monitor/types';
-import type { ColumnSchema, DroppedColumn, inputSchema } from '../../models/preprocess';
+import type { inputSchema } from '../../models/preprocess';
+import type { DatasetMeta } from '../../shared/dataset-meta';
 import { adminToken } from './token';
 
 export type { DriftReport, LiveDecision, LiveQuality, ReviewItem };
@@ -32,24 +33,8 @@ export type { ChampionEvidence, EpochRecord, Evaluation, GuardSettings, Leaderbo
 
 /** A table model's inputs as GET /v1/models/:name shows them (one entry per input column). */
 export type InputColumnView = ReturnType<typeof inputSchema>[number];
-/** GET /v1/datasets/:name (the fields the dataset page reads). */
-export interface DatasetMeta {
-  name: string;
-  version: string;
-  embedded: boolean;
-  featureNames: string[];
-  classNames: string[];
-  classCounts: number[];
-  rows: number;
-  features: number;
-  splitCounts: { train: number; validation: number; test: number };
-  createdAt: string;
-  label?: string;
-  columns?: ColumnSchema[];
-  dropped?: DroppedColumn[];
-  missingMarkers?: string[];
-  inputWidth?: number;
-}
+/** GET /v1/datasets/:name answers the stored dataset meta as it is. */
+export type { DatasetMeta };
 
 /** One value of a request instance: numbers, or for a table model also text and null (missing). */
 export type InstanceValue = number | string | boolean | null;
@@ -129,14 +114,7 @@ export interface VersionList {
     /** The evidence it was promoted on; null for versions promoted before the paired guard. */
     promotedBy: { reason: string; comparison: ChampionEvidence | null; explicit: boolean } | null;
   }[];
-  history: {
-    at: string;
-    action: 'promote' | 'rollback';
-    from: number | null;
-    to: number;
-    studyId: string | null;
-    explicit?: boolean;
-  }[];
+  history: RegistryEvent[];
 }
 
 export interface PredictResponse {
