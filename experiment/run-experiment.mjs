@@ -4,35 +4,13 @@
  * experiment's section of BENCHMARKS.md, leaving the rest of the file as it is. `--report-only` rewrites the
  * section from the stored results without running anything.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runVitest } from '../scripts/run-vitest.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const ANSI = /\u001b\[[0-9;]*m/g;
 const MARKER = 'EXPERIMENT_RESULT ';
-
-function runVitest(testFile) {
-  const vitest = join(root, 'node_modules/vitest/vitest.mjs');
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [vitest, 'run', '--config', 'experiment/vitest.experiment.config.ts', testFile],
-      {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => process.stderr.write(d));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`vitest exited with ${code}\n${stdout.slice(-4000)}`)),
-    );
-  });
-}
 
 /** Replaces the section that starts at `heading` (up to the next `## `), or appends it. */
 function replaceSection(current, heading, section) {
@@ -53,7 +31,7 @@ export async function runExperiment({ name, testFile, resultsFile, heading, summ
     results = JSON.parse(readFileSync(resultsPath, 'utf8'));
   } else {
     const started = Date.now();
-    const stdout = (await runVitest(testFile)).replace(ANSI, '');
+    const stdout = await runVitest('experiment/vitest.experiment.config.ts', [testFile]);
     const line = stdout.split('\n').find((l) => l.includes(MARKER));
     if (!line) throw new Error('no EXPERIMENT_RESULT line in the workerd output');
     const raw = JSON.parse(line.slice(line.indexOf(MARKER) + MARKER.length));

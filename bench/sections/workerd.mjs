@@ -2,34 +2,12 @@
  * The sections that run inside workerd (bench/workers/*.bench.test.ts, through the Workers vitest
  * plugin). Each test file prints one `BENCH_SECTION {json}` line; this collects them.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const ANSI = /\u001b\[[0-9;]*m/g;
-
-function runVitest() {
-  const vitest = join(root, 'node_modules/vitest/vitest.mjs');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [vitest, 'run', '--config', 'bench/vitest.bench.config.ts'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => process.stderr.write(d));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`vitest exited with ${code}\n${stdout.slice(-4000)}`)),
-    );
-  });
-}
+import { runVitest } from '../../scripts/run-vitest.mjs';
 
 export default {
   name: 'workerd',
   async run() {
-    const stdout = (await runVitest()).replace(ANSI, '');
+    const stdout = await runVitest('bench/vitest.bench.config.ts');
     const merged = {};
     for (const line of stdout.split('\n')) {
       const at = line.indexOf('BENCH_SECTION ');
