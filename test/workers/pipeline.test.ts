@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { KvStore } from '../../shared/storage/kv-store';
 import { keys } from '../../shared/storage/keys';
 import { getJson, listAll } from '../../shared/storage/store';
+import { failedResult } from '../../shared/study/trial';
 import type { TrialRecord } from '../../shared/study/types';
 import { registryStub, studyStub } from '../../functions/durable/stubs';
 import { call, startStudy, waitForStudy } from './api-helpers';
@@ -125,19 +126,7 @@ describe('a study through the real local Queue, Durable Objects and KV', () => {
         await Promise.all([
           stub.resume(),
           stub.resume(),
-          stub.report(0, {
-            attempts: 1,
-            status: 'failed',
-            reason: 'late duplicate',
-            history: [],
-            final: null,
-            timing: null,
-            stopReason: null,
-            backend: null,
-            simd: null,
-            weightsKey: null,
-            finishedAt: new Date().toISOString(),
-          }),
+          stub.report(0, failedResult(1, 'late duplicate')),
         ]);
         await new Promise((r) => setTimeout(r, 50));
       }
