@@ -123,11 +123,7 @@ describe('a study through the real local Queue, Durable Objects and KV', () => {
     // Hammer the coordinator while the trials run: resumes (as from overlapping crons) and stale reports.
     const hammer = (async () => {
       for (let i = 0; i < 40; i++) {
-        await Promise.all([
-          stub.resume(),
-          stub.resume(),
-          stub.report(0, failedResult(1, 'late duplicate')),
-        ]);
+        await Promise.all([stub.resume(), stub.resume(), stub.report(0, failedResult(1, 'late duplicate'))]);
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
