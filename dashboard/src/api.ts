@@ -86,6 +86,8 @@ export interface ModelMeta {
   members?: { trial: number; weight: number; validationAccuracy: number; hyperparameters: Config }[] | null;
   /** Temperature scaling (null/absent: versions promoted before it). */
   calibration?: Calibration | null;
+  /** Live quality per served version, as of `asOf` (null: the monitor did not answer in time). */
+  live?: (LiveQuality & { asOf: string }) | null;
 }
 
 export interface ReliabilityBin {

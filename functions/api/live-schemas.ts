@@ -111,39 +111,6 @@ export const TrafficSchema = z
   })
   .openapi('Traffic');
 
-const LabelScoreSchema = z.object({
-  labelled: z.number().int(),
-  correct: z.number().int(),
-  accuracy: z.number().nullable(),
-});
-
-export const LiveQualitySchema = z
-  .object({
-    versions: z.array(
-      z.object({
-        version: z.number().int(),
-        flagged: LabelScoreSchema,
-        audit: LabelScoreSchema.openapi({ description: 'The random audit sample: the unbiased estimate.' }),
-        pending: z.number().int(),
-        confidence: z.array(z.number().int()).openapi({ description: 'Served predictions per confidence decile.' }),
-        served: z.number().int(),
-      }),
-    ),
-    agreement: z.array(
-      z.object({
-        champion: z.number().int(),
-        challenger: z.number().int(),
-        mode: z.enum(['shadow', 'canary']),
-        compared: z.number().int(),
-        agreed: z.number().int(),
-        rate: z.number().nullable(),
-      }),
-    ),
-    skipped: z.number().int(),
-    dropped: z.number().int(),
-  })
-  .openapi('LiveQuality');
-
 export const DriftQuery = z.object({
   threshold: z.coerce.number().gt(0).max(10).optional(),
 });

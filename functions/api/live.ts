@@ -16,7 +16,6 @@ import {
   DriftQuery,
   DriftSchema,
   LabelRequestSchema,
-  LiveQualitySchema,
   ReviewIdParam,
   ReviewPageSchema,
   ReviewQuery,
@@ -25,7 +24,8 @@ import {
   TrafficSchema,
 } from './live-schemas';
 import { errors, jsonBody, jsonContent, newRouter, route, type AppEnv, unwrap } from './router';
-import { ErrorSchema, ModelNameParam } from './schemas';
+// LiveQualitySchema is also part of a model's metadata, so it lives with the model schemas.
+import { ErrorSchema, LiveQualitySchema, ModelNameParam } from './schemas';
 
 const deps = (env: Env): ServingDeps => ({
   models: env.MODELS,

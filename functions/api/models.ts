@@ -150,7 +150,7 @@ function predictWith(loaded: LoadedModel, body: z.infer<typeof PredictRequestSch
 }
 
 /** Work that must not delay the response (the live loop's storage writes, shadow predictions). */
-function afterResponse(c: Context<AppEnv>, work: Promise<void> | null): void {
+function afterResponse(c: Context<AppEnv>, work: Promise<unknown> | null): void {
   if (!work) return;
   try {
     c.executionCtx.waitUntil(work);
@@ -189,7 +189,10 @@ export function modelRoutes() {
       const { name } = c.req.valid('param');
       const meta = await c.var.serving.current(deps(c.env), name);
       if (!meta) return notServable(c.env, name);
-      return c.json(metadata(meta), 200);
+      // A snapshot of the monitor's figures, at most 10 s old: the read does not queue behind the monitor.
+      const live = await c.var.live.quality.read(c.env, name);
+      afterResponse(c, live.refresh);
+      return c.json({ ...metadata(meta), live: live.value }, 200);
     })
     .openapi(versionsRoute, async (c) => {
       const { name } = c.req.valid('param');

@@ -128,6 +128,39 @@ export const CalibrationSchema = z
   })
   .openapi('Calibration');
 
+const LabelScoreSchema = z.object({
+  labelled: z.number().int(),
+  correct: z.number().int(),
+  accuracy: z.number().nullable(),
+});
+
+export const LiveQualitySchema = z
+  .object({
+    versions: z.array(
+      z.object({
+        version: z.number().int(),
+        flagged: LabelScoreSchema,
+        audit: LabelScoreSchema.openapi({ description: 'The random audit sample: the unbiased estimate.' }),
+        pending: z.number().int(),
+        confidence: z.array(z.number().int()).openapi({ description: 'Served predictions per confidence decile.' }),
+        served: z.number().int(),
+      }),
+    ),
+    agreement: z.array(
+      z.object({
+        champion: z.number().int(),
+        challenger: z.number().int(),
+        mode: z.enum(['shadow', 'canary']),
+        compared: z.number().int(),
+        agreed: z.number().int(),
+        rate: z.number().nullable(),
+      }),
+    ),
+    skipped: z.number().int(),
+    dropped: z.number().int(),
+  })
+  .openapi('LiveQuality');
+
 export const ModelMetadataSchema = z
   .object({
     name: z.string(),
@@ -183,6 +216,14 @@ export const ModelMetadataSchema = z
       description:
         'Temperature scaling fitted on the validation split; `confidence` and `review` use the scaled probabilities. Null for versions promoted before it existed.',
     }),
+    live: LiveQualitySchema.extend({
+      asOf: z.string().openapi({ description: 'When these figures were read from the model monitor.' }),
+    })
+      .nullable()
+      .openapi({
+        description:
+          'Live quality of every version the model served (GET /v1/models/{name}/quality), read at most 10 s before `asOf` by this isolate; null while the monitor could not be reached in time (the metadata never waits for it long).',
+      }),
   })
   .openapi('ModelMetadata');
 

@@ -101,6 +101,8 @@ const SCHEMA = [
      append_error TEXT
    )`,
   'CREATE INDEX IF NOT EXISTS reviews_pending ON reviews (status, kind, seq)',
+  // Covers quality()'s GROUP BY: the labelled rows stay, so it reads the index, not the inputs.
+  'CREATE INDEX IF NOT EXISTS reviews_quality ON reviews (version, kind, status, correct)',
   'CREATE TABLE IF NOT EXISTS requests (request_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)',
   'CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)',
   'CREATE TABLE IF NOT EXISTS confidence (version INTEGER NOT NULL, bin INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (version, bin))',

@@ -20,6 +20,7 @@ import { logError } from '../../shared/log';
 import type { ModelVersion } from '../../shared/study/types';
 import { monitorStub } from '../durable/stubs';
 import type { Instance, Prediction } from './predict';
+import { QualitySnapshots } from './quality-snapshots';
 
 /** The audit sample: this share of confident predictions is queued too (by a seeded hash of the input). */
 export const AUDIT_RATE = 0.01;
@@ -65,8 +66,12 @@ export class LiveMonitor {
   private readonly skipped = new Map<string, number>();
   private readonly pending = new Map<string, Pending>();
 
+  /** Live quality snapshots for the metadata read (see quality-snapshots.ts). */
+  readonly quality: QualitySnapshots;
+
   constructor(private readonly now: () => number = Date.now) {
     this.gate = new RateGate(REVIEW_RATE, REVIEW_BURST, now);
+    this.quality = new QualitySnapshots(now);
   }
 
   /** Which version answers this caller under `traffic` (only a canary changes anything). */

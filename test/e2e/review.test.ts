@@ -170,4 +170,32 @@ describe.each([
     await page.screenshot({ path: path.join(ARTIFACTS, `review-${name}.png`), fullPage: true });
     expect(consoleErrors).toEqual([]);
   });
+
+  it("the champion page shows the model's live quality (from its metadata) and the drift of served inputs", async () => {
+    await page.setViewportSize(viewport);
+    await page.goto(`${server.url}/#/champion/${MODEL}`);
+    const live = page.locator('#live');
+    await expect.poll(() => live.count(), WAIT).toBe(1);
+    const labelled = 6 - (await pendingCount());
+    // The metadata's snapshot is at most 10 s old: a reload shows the labels given above.
+    await expect
+      .poll(
+        async () => (
+          await page.reload(),
+          live
+            .locator('#live-quality tr[data-version="1"] td')
+            .nth(2)
+            .textContent({ timeout: 2000 })
+            .catch(() => null)
+        ),
+        { timeout: 30_000, interval: 1000 },
+      )
+      .toContain(`(${labelled})`);
+    // Six served rows: too few for PSI, and the panel says so.
+    await expect.poll(() => live.textContent(), WAIT).toMatch(/served rows sketched; PSI needs at least 100/);
+    expect(await live.locator(`a[href="#/review/${MODEL}"]`).count()).toBe(1);
+    await noHorizontalOverflow();
+    await page.screenshot({ path: path.join(ARTIFACTS, `champion-live-${name}.png`), fullPage: true });
+    expect(consoleErrors).toEqual([]);
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * The champion of a model: what it is (version, metrics, hyperparameters), how it errs on the test
- * split (confusion matrix), and a playground to try it.
+ * split (confusion matrix), a playground to try it, and how it does on served traffic (live quality, drift).
  */
 import { api, ApiError, type ModelMeta, type ModelSummary } from '../api';
 import { fill, h, notice, num, pct, when } from '../dom';
@@ -8,6 +8,7 @@ import type { View } from '../router';
 import { reliabilityDiagram } from '../charts/reliability';
 import { confusionTable } from './confusion';
 import { playground } from './playground';
+import { driftTable, qualityTable } from './review';
 
 function hyperparameters(meta: ModelMeta): HTMLElement {
   const entries = Object.entries(meta.hyperparameters).filter(([, v]) => v !== null && typeof v !== 'object');
@@ -99,6 +100,29 @@ function balancedLine(meta: ModelMeta): HTMLElement | string {
   );
 }
 
+/**
+ * Served traffic: live quality per version from the metadata (no extra request) and the drift of served
+ * inputs, fetched on its own so a slow drift read never holds the page.
+ */
+function livePanel(meta: ModelMeta): HTMLElement {
+  const drift = h('div', {}, h('p', { class: 'muted' }, 'Loading drift…'));
+  api.drift(meta.name).then(
+    (d) => fill(drift, driftTable(d)),
+    (err: unknown) => fill(drift, notice('error', err instanceof ApiError ? err.message : String(err))),
+  );
+  return h(
+    'section',
+    { class: 'panel', id: 'live' },
+    h('h2', {}, 'Live: reviewed accuracy and drift of served traffic'),
+    meta.live
+      ? qualityTable(meta.live)
+      : notice('info', 'Live figures are not available right now; reload in a few seconds.'),
+    meta.live ? h('p', { class: 'muted small' }, `as of ${when(meta.live.asOf)}`) : null,
+    drift,
+    h('a', { href: `#/review/${encodeURIComponent(meta.name)}` }, 'Review queue, traffic and every drifted input'),
+  );
+}
+
 function picker(models: ModelSummary[], current: string): HTMLElement {
   const select = h(
     'select',
@@ -181,6 +205,7 @@ export function championView(requested: string | undefined): View {
           h('section', { class: 'panel', id: 'playground' }, h('h2', {}, 'Prediction playground'), playground(meta)),
         ),
         h('div', { class: 'pair' }, membersPanel(meta), calibrationPanel(meta)),
+        livePanel(meta),
         h('details', { class: 'panel' }, h('summary', {}, 'Hyperparameters'), hyperparameters(meta)),
       );
     } catch (err) {

@@ -60,7 +60,7 @@ function probabilities(item: ReviewItem): HTMLElement {
   );
 }
 
-function qualityTable(q: LiveQuality): HTMLElement {
+export function qualityTable(q: LiveQuality): HTMLElement {
   if (!q.versions.length) return notice('info', 'Nothing served or reviewed yet.');
   const acc = (s: { labelled: number; accuracy: number | null }) => `${pct(s.accuracy, 1)} (${s.labelled})`;
   return h(
@@ -109,7 +109,7 @@ function qualityTable(q: LiveQuality): HTMLElement {
   );
 }
 
-function driftTable(d: DriftReport): HTMLElement {
+export function driftTable(d: DriftReport): HTMLElement {
   if (d.maxPsi === null)
     return notice('info', `v${d.version}: ${d.rows} served rows sketched; PSI needs at least 100.`);
   const top = [...d.features].sort((a, b) => b.psi - a.psi).slice(0, 8);
@@ -129,7 +129,7 @@ function driftTable(d: DriftReport): HTMLElement {
         h(
           'tr',
           { class: f.psi > d.threshold ? 'top' : '' },
-          h('th', {}, f.feature),
+          h('th', {}, f.kind === 'numeric' ? f.feature : `${f.feature} (${f.kind})`),
           h(
             'td',
             {},
