@@ -231,4 +231,41 @@ describe('challenger traffic', () => {
     expect(rollbacks).toEqual([expect.objectContaining({ action: 'rollback', from: 3, to: 2, live: true })]);
     expect(rollbacks[0]!.reason).toContain('reviewed rows');
   });
+
+  it("refuses a challenger whose reviewed accuracy is worse than the champion's: nothing moves, the refusal is kept", async () => {
+    // The champion is v2 again; the bad v3 comes back as a challenger with no share of the traffic.
+    expect(await current()).toBe(2);
+    const set = await ok(`/v1/models/${MODEL}/traffic`, {
+      method: 'PUT',
+      json: { challenger: 3, mode: 'canary', percent: 0, guard: { minLabels: 30, margin: 0.05, significance: 0.05 } },
+    });
+    expect(set.traffic).toMatchObject({ challenger: 3 });
+    const [l2, l3] = [labels.get(2)!, labels.get(3)!];
+    // Rows no earlier test flagged or labelled (they flagged 600..1749).
+    const rows = Array.from({ length: 600 }, (_, i) => i);
+    const onlyChampion = rows.filter((i) => l2[i] === truth(i) && l3[i] !== truth(i)).slice(0, 20);
+    const both = rows.filter((i) => l2[i] === truth(i) && l3[i] === truth(i)).slice(0, 15);
+    expect(onlyChampion).toHaveLength(20);
+    const historyBefore = (await registryStub(env.MODELS, MODEL).state()).history;
+    await flagAndLabel([...onlyChampion, ...both], async (n) => {
+      expect(await current(), `after ${n} labels`).toBe(2);
+    });
+    const state = await registryStub(env.MODELS, MODEL).state();
+    expect(state.history).toEqual(historyBefore);
+    const traffic = await ok(`/v1/models/${MODEL}/traffic`);
+    // The challenger keeps its (empty) share: a refusal ends nothing, more labels may be asked about later.
+    expect(traffic.current).toBe(2);
+    expect(traffic.traffic).toMatchObject({ challenger: 3, mode: 'canary', percent: 0 });
+    const decision = traffic.decisions.find((d: any) => d.action === 'promote');
+    expect(decision).toMatchObject({ from: 2, to: 3, moved: false });
+    expect(decision.reason).toContain('not better');
+    expect(decision.comparison).toMatchObject({
+      comparable: true,
+      split: 'reviewed',
+      rows: 35,
+      championVersion: 2,
+      discordant: { championOnly: 20, challengerOnly: 0 },
+    });
+    expect(decision.comparison.challengerAccuracy).toBeLessThan(decision.comparison.championAccuracy);
+  });
 });
