@@ -29,6 +29,8 @@ export async function runExperiment({ name, testFile, resultsFile, heading, summ
   let results;
   if (process.argv.includes('--report-only')) {
     results = JSON.parse(readFileSync(resultsPath, 'utf8'));
+    // The summary is derived: recomputed, so a report that gained figures still renders older results.
+    results.summary = summarise(results);
   } else {
     const started = Date.now();
     const stdout = await runVitest('experiment/vitest.experiment.config.ts', [testFile]);

@@ -57,6 +57,7 @@ export function summarise({ seeds: allSeeds, seedsRun, methods, runs, budget }) 
       };
     }
     const m = perMethod;
+    const floors = seeds.every((seed) => methods.every((method) => of(method, seed).promoted?.eceFloor));
     const ens = methods.flatMap((method) =>
       seeds.map((s) => {
         const r = of(method, s);
@@ -77,9 +78,14 @@ export function summarise({ seeds: allSeeds, seedsRun, methods, runs, budget }) 
         ensembleAtLeastBestSingle: methods.every((k) => m[k].ensembleTest.median >= m[k].bestTest.median),
         eceHalved: methods.every((k) => m[k].eceTestAfter.median <= m[k].eceTestBefore.median / 2),
         // What halving can show at all: the scaled model's ECE cannot read below the floor of a calibrated one.
-        eceBeforeAboveTwiceFloor: methods.every((k) => m[k].eceTestBefore.median >= 2 * m[k].eceFloor.median),
-        eceAfterWithinFloor: methods.every((k) => m[k].eceTestAfter.median <= m[k].eceFloorP90.median),
-        debiasedHalved: methods.every((k) => m[k].debiasedTestAfter.median <= m[k].debiasedTestBefore.median / 2),
+        // null: results from before these figures existed.
+        eceBeforeAboveTwiceFloor: floors
+          ? methods.every((k) => m[k].eceTestBefore.median >= 2 * m[k].eceFloor.median)
+          : null,
+        eceAfterWithinFloor: floors ? methods.every((k) => m[k].eceTestAfter.median <= m[k].eceFloorP90.median) : null,
+        debiasedHalved: floors
+          ? methods.every((k) => m[k].debiasedTestAfter.median <= m[k].debiasedTestBefore.median / 2)
+          : null,
       },
     };
   }
@@ -91,7 +97,7 @@ const num = (x) => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(3));
 const ep = (x) => (x === null || !Number.isFinite(x) ? 'never' : String(Math.round(x)));
 const st = (s, f = pct) =>
   s.median === null ? '–' : `${f(s.median)} [${s.range ? `${f(s.range[0])}–${f(s.range[1])}` : '–'}]`;
-const yes = (b) => (b ? '**met**' : '**not met**');
+const yes = (b) => (b === null ? 'not measured' : b ? '**met**' : '**not met**');
 const arrow = (a, b) => `${num(a.median)} -> ${num(b.median)}`;
 
 export function renderSection(r) {
