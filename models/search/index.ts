@@ -57,5 +57,6 @@ export {
   type TpeSpec,
   TpeSpecSchema,
   type TpeSuggestion,
+  rankObservations,
   recencyWeights,
 } from './tpe';

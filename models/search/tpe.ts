@@ -9,7 +9,9 @@
  *   parallel workers are pushed away from regions already being evaluated).
  *
  * Until `startupTrials` trials have finished, proposals are random search's trials for the same seed. Then
- * the trials are ranked best first and split: the best gamma(n) = min(ceil(0.1 n), 25) are "good", the rest
+ * the trials are ranked best first (by validation accuracy, equal accuracies by validation loss, as the
+ * leaderboard ranks them: on a few hundred validation rows accuracy moves in steps of one row, so ties are
+ * common, and arrival order would break them blindly) and split: the best gamma(n) = min(ceil(0.1 n), 25) are "good", the rest
  * "bad". For each active parameter, in the space's order, a density l(x) is fitted to the good trials that
  * have the parameter and g(x) to the bad ones (conditional parameters only among trials where they were
  * active), each a mixture of the prior and one kernel per trial on the parameter's own scale (the unit axis
@@ -50,6 +52,8 @@ export const TPE_DEFAULTS = {
   /** gamma(n) = min(ceil(gammaFraction * n), gammaMax). */
   gammaFraction: 0.1,
   gammaMax: 25,
+  /** What ranks complete trials: validation accuracy with loss breaking ties, or validation loss alone. */
+  rankBy: 'accuracy' as 'accuracy' | 'loss',
 } as const;
 
 /** The most recent observations keep weight 1; older ones ramp down once there are more than this many. */
@@ -67,6 +71,7 @@ export const TpeSpecSchema = z.strictObject({
   priorWeight: z.number().gt(0).max(100).optional(),
   gammaFraction: z.number().gt(0).max(1).optional(),
   gammaMax: z.number().int().min(1).max(1000).optional(),
+  rankBy: z.enum(['accuracy', 'loss']).optional(),
   enqueued: z.array(AssignmentSchema).optional(),
   exclude: z.array(AssignmentSchema).optional(),
   maxAttempts: z.number().int().min(1).max(10_000).optional(),
@@ -78,6 +83,8 @@ export interface TpeObservation {
   params: Assignment;
   state: 'complete' | 'pruned' | 'diverged';
   value: number | null;
+  /** Its validation loss (lower is better), or null when there is none (diverged, or an older record). */
+  loss?: number | null;
   /** Epochs it trained (a pruned trial stopped at a rung ranks by how far it got). */
   epochs: number;
 }
@@ -116,9 +123,14 @@ export function recencyWeights(n: number): number[] {
   return Array.from({ length: n }, (_, i) => (i < ramp ? 1 / n + ((1 - 1 / n) * i) / Math.max(1, ramp - 1) : 1));
 }
 
-/** Ranks best first: complete by accuracy, then pruned by epochs reached and accuracy, then diverged; ties keep arrival order. */
-function rankObservations(finished: TpeObservation[]): number[] {
+/**
+ * Ranks best first: complete, then pruned by epochs reached, then diverged. Within a tier by accuracy with the
+ * validation loss breaking ties (or by loss alone); remaining ties keep arrival order.
+ */
+export function rankObservations(finished: TpeObservation[], rankBy: 'accuracy' | 'loss' = 'accuracy'): number[] {
   const tier = (o: TpeObservation) => (o.state === 'complete' && o.value !== null ? 0 : o.state === 'pruned' ? 1 : 2);
+  const acc = (o: TpeObservation) => (rankBy === 'loss' ? 0 : (o.value ?? -Infinity));
+  const loss = (o: TpeObservation) => o.loss ?? Infinity;
   return finished
     .map((o, i) => i)
     .sort((a, b) => {
@@ -127,7 +139,8 @@ function rankObservations(finished: TpeObservation[]): number[] {
       return (
         tier(oa) - tier(ob) ||
         (tier(oa) === 1 ? ob.epochs - oa.epochs : 0) ||
-        (ob.value ?? -Infinity) - (oa.value ?? -Infinity) ||
+        acc(ob) - acc(oa) ||
+        loss(oa) - loss(ob) ||
         a - b
       );
     });
@@ -340,7 +353,10 @@ export class TpeSampler {
     } else {
       // Constant liar: running trials rank after every finished one, in the order they were dispatched.
       const arrival = [...finished.map((o) => o.params), ...history.running];
-      const ranked = [...rankObservations(finished), ...history.running.map((_, j) => finished.length + j)];
+      const ranked = [
+        ...rankObservations(finished, this.spec.rankBy),
+        ...history.running.map((_, j) => finished.length + j),
+      ];
       const goodSet = new Set(ranked.slice(0, this.goodCount(arrival.length)));
       // Recency weights need arrival order, so each group keeps it.
       const good = arrival.filter((_, i) => goodSet.has(i));

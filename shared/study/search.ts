@@ -163,6 +163,7 @@ export function observation(r: TrialRecord): TpeObservation | null {
         : r.status === 'pruned'
           ? (last?.valAccuracy ?? null)
           : null,
+    loss: r.status === 'complete' ? (r.final?.valLoss ?? null) : r.status === 'pruned' ? (last?.valLoss ?? null) : null,
     epochs: r.history.length,
   };
 }

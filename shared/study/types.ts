@@ -25,6 +25,10 @@ export interface TpeSettings {
   candidates?: number;
   /** Not accepted by the API (the experiment compares it): the share of ranked trials that count as good. */
   gammaFraction?: number;
+  /** Not accepted by the API (the experiment compares it): the prior's weight against one observation. */
+  priorWeight?: number;
+  /** Not accepted by the API (the experiment compares it): rank by accuracy (loss breaks ties) or by loss alone. */
+  rankBy?: 'accuracy' | 'loss';
 }
 
 /** `pruned`: stopped early by successive halving at a rung; it has a curve but never weights. */

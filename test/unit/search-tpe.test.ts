@@ -9,6 +9,7 @@ import {
   createSampler,
   DEFAULT_SPACE,
   parseSpace,
+  rankObservations,
   type SearchSpace,
   type TpeObservation,
   TpeSampler,
@@ -139,6 +140,27 @@ describe('TPE sampler', { timeout: SLOW }, () => {
     const inOrder = sampler.propose(40, { finished: many, running: [] });
     expect(sampler.propose(40, { finished: many, running: [] })).toEqual(inOrder);
     expect(sampler.propose(40, { finished: [...many].reverse(), running: [] }).params).not.toEqual(inOrder.params);
+  });
+
+  it('ranks equal validation accuracies by validation loss (accuracy moves in steps of one row), and the good set follows', () => {
+    const [a, b, c] = runRandom(3, 3).proposals as [Assignment, Assignment, Assignment];
+    // 269 validation rows: accuracy moves in steps of 0.37 pt, so equal accuracies are common.
+    const finished: TpeObservation[] = [
+      { params: a, state: 'complete', value: 0.9777, loss: 0.12, epochs: 6 },
+      { params: b, state: 'complete', value: 0.9777, loss: 0.07, epochs: 6 },
+      { params: c, state: 'complete', value: 0.9703, loss: 0.05, epochs: 6 },
+    ];
+    expect(rankObservations(finished)).toEqual([1, 0, 2]);
+    expect(rankObservations(finished, 'loss')).toEqual([2, 1, 0]);
+    // A missing loss (an older record) ranks after a known one at the same accuracy; arrival order breaks the rest.
+    expect(rankObservations([{ ...finished[0]!, loss: null }, finished[0]!, { ...finished[0]! }])).toEqual([1, 2, 0]);
+    // With one good trial, the proposal is fitted on the lower-loss one of the tie: swapping the losses changes it.
+    const spec: TpeSpec = { kind: 'tpe', seed: 4, startupTrials: 3 };
+    const swapped = finished.map((o, i) => (i < 2 ? { ...o, loss: i === 0 ? 0.07 : 0.12 } : o));
+    const p1 = new TpeSampler(SPACE, spec).propose(3, { finished, running: [] });
+    const p2 = new TpeSampler(SPACE, spec).propose(3, { finished: swapped, running: [] });
+    expect(p1.basis).toMatchObject({ good: 1, bad: 2 });
+    expect(p2.params).not.toEqual(p1.params);
   });
 
   it('records what each proposal was based on, and starts with random search’s trials', () => {
