@@ -5,6 +5,7 @@
  * section from the stored results without running anything.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runVitest } from '../scripts/run-vitest.mjs';
@@ -33,6 +34,8 @@ export async function runExperiment({ name, testFile, resultsFile, heading, summ
     results.summary = summarise(results);
   } else {
     const started = Date.now();
+    // The machine is shared: the load while it ran says how far wall-clock figures can be compared.
+    const loadStart = loadavg()[0];
     const stdout = await runVitest('experiment/vitest.experiment.config.ts', [testFile]);
     const line = stdout.split('\n').find((l) => l.includes(MARKER));
     if (!line) throw new Error('no EXPERIMENT_RESULT line in the workerd output');
@@ -40,6 +43,7 @@ export async function runExperiment({ name, testFile, resultsFile, heading, summ
     results = {
       generated_at: new Date().toISOString(),
       runSeconds: Math.round((Date.now() - started) / 1000),
+      load: { start: loadStart, end: loadavg()[0] },
       ...raw,
       summary: summarise(raw),
     };

@@ -12,7 +12,33 @@ function epochsToReach(run, target) {
   return run.points.find((p) => p.bestVal !== null && p.bestVal >= target)?.epochs ?? null;
 }
 
-export function summarise({ seeds: allSeeds, seedsRun, methods, runs, budget }) {
+/** Mean test accuracy of the run's `k` best complete trials by validation (accuracy, then loss); null on older results. */
+function topTest(run, k) {
+  const c = run.points.filter((p) => p.outcome === 'complete' && p.test !== undefined && p.test !== null);
+  if (!c.length) return null;
+  const top = [...c].sort((a, b) => b.val - a.val || a.loss - b.loss || a.trial - b.trial).slice(0, k);
+  return top.reduce((a, p) => a + p.test, 0) / top.length;
+}
+
+/** Two-sided sign test: the chance of a split at least this uneven among the non-zero differences if each sign were a coin flip. */
+export function signTest(diffs) {
+  const pos = diffs.filter((d) => d > 0).length;
+  const neg = diffs.filter((d) => d < 0).length;
+  const n = pos + neg;
+  if (!n) return 1;
+  const k = Math.min(pos, neg);
+  let tail = 0;
+  for (let i = 0; i <= k; i++) tail += binomial(n, i) / 2 ** n;
+  return Math.min(1, 2 * tail);
+}
+
+function binomial(n, k) {
+  let c = 1;
+  for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i;
+  return c;
+}
+
+export function summarise({ seeds: allSeeds, seedsRun, methods, runs, budget, datasets: shapes }) {
   const datasets = [...new Set(runs.map((r) => r.dataset))];
   const out = {};
   for (const dataset of datasets) {
@@ -50,8 +76,11 @@ export function summarise({ seeds: allSeeds, seedsRun, methods, runs, budget }) 
         testOracleEce: stat(rs.map((r) => r.promoted?.testOracle?.eceTest ?? null)),
         eceValBefore: stat(rs.map((r) => r.promoted?.eceValBefore ?? null)),
         eceValAfter: stat(rs.map((r) => r.promoted?.eceValAfter ?? null)),
+        // A seed that never reaches it counts as never (infinite) in the median, not as a missing value.
         epochsToRandomBest: stat(reach),
         reachedRandomBest: reach.filter((x) => x !== null).length,
+        valTestGap: stat(rs.map((r) => (r.best ? r.best.val - r.best.test : null))),
+        top3Test: stat(rs.map((r) => topTest(r, 3))),
         trials: stat(rs.map((r) => r.trials.started)),
         pruned: stat(rs.map((r) => r.trials.pruned)),
       };
@@ -64,8 +93,26 @@ export function summarise({ seeds: allSeeds, seedsRun, methods, runs, budget }) 
         return r.ensemble && r.best ? r.ensemble.test - r.best.test : null;
       }),
     );
+    // Paired by seed: TPE's start-up trials are random search's, so a seed's difference is the search's doing.
+    const paired = seeds.map((s) => {
+      const t = of('tpe', s).best?.test;
+      const r = of('random', s).best?.test;
+      return t === undefined || r === undefined ? null : t - r;
+    });
+    // One model's test accuracy on n rows has a binomial standard error sqrt(a (1 - a) / n).
+    const n = shapes?.[dataset]?.test ?? null;
+    const a = m.random.bestTest.median;
     out[dataset] = {
       perMethod,
+      pairedTpeMinusRandom: {
+        perSeed: paired,
+        median: median(paired),
+        wins: paired.filter((d) => d !== null && d > 0).length,
+        ties: paired.filter((d) => d === 0).length,
+        losses: paired.filter((d) => d !== null && d < 0).length,
+        signTestP: signTest(paired.filter((d) => d !== null)),
+      },
+      testStandardError: n && a !== null ? Math.sqrt((a * (1 - a)) / n) : null,
       seeds,
       perSeed: seeds.map((seed) =>
         Object.fromEntries([['seed', seed], ...methods.map((method) => [method, of(method, seed)])]),
@@ -99,12 +146,57 @@ const st = (s, f = pct) =>
   s.median === null ? '–' : `${f(s.median)} [${s.range ? `${f(s.range[0])}–${f(s.range[1])}` : '–'}]`;
 const yes = (b) => (b === null ? 'not measured' : b ? '**met**' : '**not met**');
 const arrow = (a, b) => `${num(a.median)} -> ${num(b.median)}`;
+const pt = (x) => (x === null || !Number.isFinite(x) ? '–' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}`);
+/** Epochs to reach a target: the range ends at "never" when a seed never got there. */
+const reachCell = (m, seeds) =>
+  `${ep(m.epochsToRandomBest.median)} [${m.epochsToRandomBest.range ? ep(m.epochsToRandomBest.range[0]) : 'never'}–${m.reachedRandomBest < seeds ? 'never' : ep(m.epochsToRandomBest.range?.[1] ?? null)}] (${m.reachedRandomBest}/${seeds})`;
 
-export function renderSection(r) {
+/** What the figures say, generated from them (so a new run cannot leave a stale reading behind). */
+function reading(dataset, s, r) {
+  const m = s.perMethod;
+  const d = s.pairedTpeMinusRandom;
+  const n = s.seeds.length;
+  const half = Math.floor(n / 2) + 1;
+  const se = s.testStandardError;
+  const out = [
+    `Reading the ${dataset} figures:`,
+    '',
+    `- **Epochs to reach random search's best validation.** TPE got there on ${m.tpe.reachedRandomBest} of ${n} seeds; a seed that never did counts as never (infinite) in the median, so the median is within ${0.6 * r.budget} epochs only if at least ${half} seeds got there within them. Random search itself needed ${ep(m.random.epochsToRandomBest.median)} (its own final best)${m['tpe+asha'] ? `; TPE + ASHA ${ep(m['tpe+asha'].epochsToRandomBest.median)} (${m['tpe+asha'].reachedRandomBest}/${n})` : ''}.`,
+    `- **Test accuracy of the chosen trial, TPE - random search, paired by seed** (same start-up trials): ${d.perSeed.map(pt).join(', ')} pt; median ${pt(d.median)} pt; TPE higher on ${d.wins}, equal on ${d.ties}, lower on ${d.losses} seed(s); two-sided sign test p = ${d.signTestP.toFixed(2)}.` +
+      (se === null
+        ? ''
+        : ` One test row is ${(100 / r.datasets[dataset].test).toFixed(2)} pt and one model's test accuracy has a binomial standard error of about ${(100 * se).toFixed(2)} pt here, so a difference of two chosen trials on one seed carries about ${(100 * Math.SQRT2 * se).toFixed(2)} pt of noise from the test rows alone.`) +
+      (2 / 2 ** n >= 0.05
+        ? ` Even if all ${n} seeds agreed, the sign test's p would be ${(2 / 2 ** n).toFixed(4)}: ${n} seeds cannot call the difference either way at the 5% level.`
+        : ''),
+    `- **Where a gap comes from.** Validation - test of the chosen trial (median): random ${pt(m.random.valTestGap.median)} pt, TPE ${pt(m.tpe.valTestGap.median)} pt. Picking the best of many near-equal trials on ${r.datasets[dataset].validation} validation rows favours the one whose validation rows happened to go its way (winner's curse); the mean test accuracy of the 3 best trials by validation is less exposed to that pick: random ${pct(m.random.top3Test.median)}, TPE ${pct(m.tpe.top3Test.median)} (medians over seeds).`,
+    '',
+  ];
+  return out;
+}
+
+/** The seeds check (more seeds, random vs TPE on digits): what the paired differences show beyond the main run. */
+function seedsCheck(c) {
+  return Object.entries(c.summary).flatMap(([dataset, s]) => {
+    const m = s.perMethod;
+    const d = s.pairedTpeMinusRandom;
+    const n = s.seeds.length;
+    return [
+      `**Seeds check** (${dataset}, random vs TPE only, ${n} seeds ${s.seeds[0]}-${s.seeds.at(-1)}, the main run's seeds among them; \`node experiment/run-search.mjs --seeds-check\`, ${c.generated_at.slice(0, 10)}${c.load ? `, load average ${c.load.start.toFixed(1)} -> ${c.load.end.toFixed(1)}` : ''}; \`experiment/search-check-results.json\`): ` +
+        `test accuracy of the chosen trial, median random ${pct(m.random.bestTest.median)} vs TPE ${pct(m.tpe.bestTest.median)}; ` +
+        `TPE - random per seed ${d.perSeed.map(pt).join(', ')} pt (median ${pt(d.median)}; TPE higher on ${d.wins}, equal on ${d.ties}, lower on ${d.losses}; sign test p = ${d.signTestP.toFixed(2)}); ` +
+        `best validation median random ${pct(m.random.bestVal.median)} vs TPE ${pct(m.tpe.bestVal.median)}; ` +
+        `TPE reaches random search's best validation in ${reachCell(m.tpe, n)} epochs of ${c.budget}; mean test accuracy of the 3 best trials by validation random ${pct(m.random.top3Test.median)} vs TPE ${pct(m.tpe.top3Test.median)}.`,
+      '',
+    ];
+  });
+}
+
+export function renderSection(r, check = null) {
   const lines = [
     '## Search: random vs TPE vs TPE + ASHA, ensembles, calibration',
     '',
-    `Generated by \`npm run experiment:search\` (${r.generated_at.slice(0, 10)}, ${r.runSeconds} s; raw runs in \`experiment/search-results.json\`).`,
+    `Generated by \`npm run experiment:search\` (${r.generated_at.slice(0, 10)}, ${r.runSeconds} s${r.load ? `, load average ${r.load.start.toFixed(1)} at the start, ${r.load.end.toFixed(1)} at the end` : ''}; raw runs in \`experiment/search-results.json\`).`,
     `Default search space, ${r.seeds.length} study seeds (${r.seeds.join(', ')}), split seed ${r.splitSeed}. Same total budget for every method:`,
     `**${r.budget} epochs per seed** — random search trains ${r.budget / r.epochs} configurations x ${r.epochs} epochs; TPE the same number, proposed from the`,
     `results so far (its first trials are random search's trials); TPE + ASHA (rungs at ${r.rungs.join(', ')} epochs, reduction factor ${r.asha.reductionFactor})`,
@@ -112,6 +204,7 @@ export function renderSection(r) {
     `ensemble = greedy selection with replacement over the ${r.ensemblePool} best complete trials on validation; promoted = the ensemble if it beats`,
     "the best single trial on validation, else that trial (decided by the coordinator's own code, shared/study/candidate.ts); ECE (15 bins) of",
     'the promoted model on the test split before/after temperature scaling (T fitted on validation). Medians [ranges] over the seeds.',
+    'Epochs to reach a target: a seed that never reaches it counts as never (infinite) in the median and ends the range.',
     '',
     'Calibration on a few hundred test rows is measured with noise the standard ECE cannot tell from miscalibration, so other figures',
     "stand beside it. **Floor**: the ECE a *perfectly calibrated* model with the scaled model's confidences reads on these rows (labels",
@@ -148,7 +241,9 @@ export function renderSection(r) {
       `| debiased L2 calibration error, before -> after | ${r.methods.map((k) => arrow(m[k].debiasedTestBefore, m[k].debiasedTestAfter)).join(' | ')} |`,
       `| members first: ECE (shipped ECE, same runs) | ${r.methods.map((k) => `${num(m[k].membersFirstEce.median)} (${num(m[k].shippedEceOfThoseEnsembles.median)})`).join(' | ')} |`,
       `| test-fitted T (bound): ECE | ${r.methods.map((k) => num(m[k].testOracleEce.median)).join(' | ')} |`,
-      `| epochs to reach random search's final best validation | ${r.methods.map((k) => `${st(m[k].epochsToRandomBest, ep)} (${m[k].reachedRandomBest}/${s.seeds.length})`).join(' | ')} |`,
+      `| epochs to reach random search's final best validation | ${r.methods.map((k) => reachCell(m[k], s.seeds.length)).join(' | ')} |`,
+      `| chosen trial: validation - test (pt) | ${r.methods.map((k) => st(m[k].valTestGap, pt)).join(' | ')} |`,
+      `| test accuracy, mean of the 3 best trials by validation | ${r.methods.map((k) => st(m[k].top3Test)).join(' | ')} |`,
       `| configurations tried (pruned) | ${r.methods.map((k) => `${st(m[k].trials, String)} (${st(m[k].pruned, String)})`).join(' | ')} |`,
       '',
       `Acceptance on ${dataset}: TPE reaches random search's final best validation accuracy in <= 60% of the budget: ${yes(a.tpeReachesIn60)} (median ${ep(m.tpe.epochsToRandomBest.median)} of ${r.budget} epochs, ${pct(a.tpeEpochsFraction)}); TPE median test accuracy >= random's: ${yes(a.tpeTestAtLeastRandom)} (${pct(m.tpe.bestTest.median)} vs ${pct(m.random.bestTest.median)}); ensemble test >= best single (median, every method): ${yes(a.ensembleAtLeastBestSingle)} (ensemble - best single, all runs: ${st(a.ensembleMinusBestSingleTest)}); ECE after <= half of before (every method): ${yes(a.eceHalved)}; ECE before >= 2 x floor, i.e. halving observable at all (every method): ${yes(a.eceBeforeAboveTwiceFloor)}; ECE after within the floor's 90th percentile (every method): ${yes(a.eceAfterWithinFloor)}; debiased L2 error after <= half of before (every method): ${yes(a.debiasedHalved)}.`,
@@ -160,7 +255,9 @@ export function renderSection(r) {
           `| ${p.seed} | ${r.methods.map((k) => `${pct(p[k].best?.val ?? null)} / ${pct(p[k].best?.test ?? null)} / ${pct(p[k].ensemble?.test ?? null)}`).join(' | ')} |`,
       ),
       '',
+      ...(m.tpe && m.random ? reading(dataset, s, r) : []),
     );
   }
+  if (check) lines.push(...seedsCheck(check));
   return lines.join('\n');
 }
