@@ -6,6 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import { log, logError } from '../shared/log';
 import { getDatasetMeta, type DatasetCatalogApi } from '../shared/datasets';
+import type { ModelHeadline } from '../shared/storage/headlines';
 import { D1Listings } from '../shared/storage/listings';
 import { DEFAULT_SIGNIFICANCE } from '../shared/study/compare';
 import { resolveSearch } from '../shared/study/search';
@@ -21,7 +22,10 @@ const RetuneScheduleSchema = ScheduleSchema.extend({
   model: z.string().regex(NAME_PATTERN),
   dataset: z.string().regex(NAME_PATTERN),
 });
-export type Schedule = z.infer<typeof RetuneScheduleSchema>;
+export type Schedule = z.infer<typeof RetuneScheduleSchema> & {
+  /** A served model no schedule names: re-tuned on drift or new labels only, never because time passed. */
+  liveOnly?: true;
+};
 
 /** Used when RETUNE_SCHEDULES is unset or invalid. */
 export const DEFAULT_SCHEDULES: Schedule[] = [
@@ -83,6 +87,7 @@ export async function retuneTrigger(env: Env, s: Schedule, now: Date): Promise<S
       logError('retune_signals_failed', { model: s.model, reason: err instanceof Error ? err.message : String(err) });
     }
   }
+  if (s.liveOnly) return null;
   if (!lastEnded || now.getTime() - Date.parse(lastEnded) >= s.everyHours * 3600_000)
     return { kind: 'schedule', detail: `every ${s.everyHours} h` };
   return null;
@@ -96,13 +101,40 @@ async function datasetSchedules(catalog: DatasetCatalogApi): Promise<Schedule[]>
   return out;
 }
 
+/** A live-only re-tune of a model whose champion did not come from a study (a training session). */
+const LIVE_ONLY_DEFAULTS = { trials: 24, budget: { epochs: 20, maxSeconds: 60 }, parallelism: 4 };
+
+/**
+ * Served models that no schedule names still close the live loop: the cron re-tunes them when their
+ * inputs drift or reviewed labels arrive, with the trial count, budget and parallelism of the study that
+ * produced their champion (a re-tune costs what the user chose to spend before). `everyHours` is unused.
+ */
+export async function liveOnlySchedules(env: Env, scheduled: Schedule[]): Promise<Schedule[]> {
+  const named = new Set(scheduled.map((s) => s.model));
+  const out: Schedule[] = [];
+  for (const { id: model } of await new D1Listings(env.DB).list<ModelHeadline>('model')) {
+    if (named.has(model)) continue;
+    const current = await registryStub(env.MODELS, model).current();
+    if (!current) continue;
+    // A champion from a training session names the session, which no study object holds: defaults then.
+    const spec = (await studyStub(env.STUDIES, current.studyId).maybeView())?.spec ?? null;
+    const { trials, budget, parallelism } = spec ?? LIVE_ONLY_DEFAULTS;
+    out.push({ model, dataset: current.dataset, everyHours: 24 * 365, trials, budget, parallelism, liveOnly: true });
+  }
+  return out;
+}
+
 export async function runSchedules(
   env: Env,
   now = new Date(),
   schedules?: Schedule[],
 ): Promise<{ started: string[]; resumed: string[] }> {
   const catalog = catalogStub(env.DATASET_CATALOG);
-  const all = schedules ?? [...schedulesFrom(env), ...(await datasetSchedules(catalog))];
+  let all = schedules;
+  if (!all) {
+    const scheduled = [...schedulesFrom(env), ...(await datasetSchedules(catalog))];
+    all = [...scheduled, ...(await liveOnlySchedules(env, scheduled))];
+  }
   const started: string[] = [];
   for (const s of all) {
     const trigger = await retuneTrigger(env, s, now);

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/api/app';
-import { runSchedules, type Schedule } from '../../functions/cron';
+import { liveOnlySchedules, runSchedules, type Schedule } from '../../functions/cron';
 import { LiveMonitor } from '../../functions/services/live';
 import { ServingCache } from '../../functions/services/serving';
 import { loadEmbeddedDigits } from '../../models/digits-embedded';
@@ -34,13 +34,13 @@ async function waitStudy(id: string) {
 }
 
 /** Serves `n` digits rows (from `from`), 100 per request, with `shift` applied to each row first. */
-async function serve(from: number, n: number, shift: (r: number[]) => number[] = (r) => r) {
+async function serve(from: number, n: number, shift: (r: number[]) => number[] = (r) => r, model = MODEL) {
   for (let i = 0; i < n; i += 100) {
     const rows = Array.from({ length: Math.min(100, n - i) }, (_, k) => {
       const r = (from + i + k) % digits.rows;
       return shift(Array.from(digits.x.subarray(r * 64, (r + 1) * 64)));
     });
-    await ok(`/v1/models/${MODEL}/predict`, { method: 'POST', json: { instances: rows } });
+    await ok(`/v1/models/${model}/predict`, { method: 'POST', json: { instances: rows } });
   }
 }
 
@@ -53,20 +53,17 @@ const schedule: Schedule = {
   parallelism: 1,
 };
 
-beforeAll(async () => {
-  digits = await loadEmbeddedDigits();
+async function promoteFirstVersion(model: string, budget: { epochs: number; maxSeconds: number }) {
   const { id } = await ok('/v1/studies', {
     method: 'POST',
-    json: {
-      dataset: 'digits',
-      model: MODEL,
-      trials: 1,
-      seed: 4,
-      parallelism: 1,
-      budget: { epochs: 2, maxSeconds: 30 },
-    },
+    json: { dataset: 'digits', model, trials: 1, seed: 4, parallelism: 1, budget },
   });
   expect((await waitStudy(id)).promotion.promoted).toBe(true);
+}
+
+beforeAll(async () => {
+  digits = await loadEmbeddedDigits();
+  await promoteFirstVersion(MODEL, { epochs: 2, maxSeconds: 30 });
 }, 240_000);
 
 describe('drift', () => {
@@ -105,4 +102,42 @@ describe('drift', () => {
     expect((await ok(`/v1/models/${MODEL}/drift`)).rows).toBe(0);
     expect((await runSchedules(env, new Date(), [schedule])).started).toEqual([]);
   });
+
+  it('a served model that no schedule names is re-tuned on drift too (never on time), with its study settings', async () => {
+    const model = 'dr-unscheduled';
+    await promoteFirstVersion(model, { epochs: 3, maxSeconds: 40 });
+    const live = (await liveOnlySchedules(env, [schedule])).filter((s) => s.model === model);
+    expect(live).toEqual([
+      expect.objectContaining({
+        model,
+        dataset: 'digits',
+        trials: 1,
+        budget: { epochs: 3, maxSeconds: 40 },
+        parallelism: 1,
+        liveOnly: true,
+      }),
+    ]);
+    // The scheduled model is left to its schedule.
+    expect((await liveOnlySchedules(env, [schedule])).map((s) => s.model)).not.toContain(MODEL);
+    // Time alone never starts a live-only re-tune, however long ago the last study ended.
+    const inTwoYears = new Date(Date.now() + 2 * 365 * 24 * 3600_000);
+    expect((await runSchedules(env, inTwoYears, live)).started).toEqual([]);
+    const j = digits.featureNames.indexOf(SHIFTED);
+    await serve(
+      0,
+      3000,
+      (r) => {
+        r[j] = r[j]! > 8 ? 0 : 16;
+        return r;
+      },
+      model,
+    );
+    const { started } = await runSchedules(env, new Date(), live);
+    expect(started).toHaveLength(1);
+    const view = await waitStudy(started[0]!);
+    expect(view.spec.model).toBe(model);
+    expect(view.spec.trigger.kind).toBe('drift');
+    expect(view.spec.trials).toBe(1);
+    expect(view.spec.budget).toEqual({ epochs: 3, maxSeconds: 40 });
+  }, 240_000);
 });
