@@ -38,7 +38,7 @@ function binomial(n, k) {
   return c;
 }
 
-export function summarise({ seeds: allSeeds, seedsRun, methods, runs, budget, datasets: shapes }) {
+export function summarise({ seeds: allSeeds, seedsRun, methods, runs, budget, datasets: shapes, pooled: allPooled }) {
   const datasets = [...new Set(runs.map((r) => r.dataset))];
   const out = {};
   for (const dataset of datasets) {
@@ -102,8 +102,12 @@ export function summarise({ seeds: allSeeds, seedsRun, methods, runs, budget, da
     // One model's test accuracy on n rows has a binomial standard error sqrt(a (1 - a) / n).
     const n = shapes?.[dataset]?.test ?? null;
     const a = m.random.bestTest.median;
+    // Calibration over every seed's test rows at once (absent in results from before it was measured).
+    const pooled = allPooled?.[dataset] ?? null;
+    const pooledAll = pooled && methods.every((k) => pooled[k]);
     out[dataset] = {
       perMethod,
+      pooled,
       pairedTpeMinusRandom: {
         perSeed: paired,
         median: median(paired),
@@ -133,6 +137,10 @@ export function summarise({ seeds: allSeeds, seedsRun, methods, runs, budget, da
         debiasedHalved: floors
           ? methods.every((k) => m[k].debiasedTestAfter.median <= m[k].debiasedTestBefore.median / 2)
           : null,
+        pooledEceHalved: pooledAll ? methods.every((k) => pooled[k].eceAfter <= pooled[k].eceBefore / 2) : null,
+        pooledHalvingObservable: pooledAll
+          ? methods.every((k) => pooled[k].eceBefore >= 2 * pooled[k].eceFloor.mean)
+          : null,
       },
     };
   }
@@ -150,6 +158,12 @@ const pt = (x) => (x === null || !Number.isFinite(x) ? '–' : `${x >= 0 ? '+' :
 /** Epochs to reach a target: the range ends at "never" when a seed never got there. */
 const reachCell = (m, seeds) =>
   `${ep(m.epochsToRandomBest.median)} [${m.epochsToRandomBest.range ? ep(m.epochsToRandomBest.range[0]) : 'never'}–${m.reachedRandomBest < seeds ? 'never' : ep(m.epochsToRandomBest.range?.[1] ?? null)}] (${m.reachedRandomBest}/${seeds})`;
+
+/** Pooled calibration: before -> after over all the seeds' test rows, with the floor of a calibrated model on as many rows. */
+const pooledCell = (p) =>
+  p
+    ? `${num(p.eceBefore)} -> ${num(p.eceAfter)} [${num(p.eceFloor.mean)}, ${num(p.eceFloor.p90)}] (${p.rows} rows)`
+    : '–';
 
 /** What the figures say, generated from them (so a new run cannot leave a stale reading behind). */
 function reading(dataset, s, r) {
@@ -186,7 +200,11 @@ function seedsCheck(c) {
         `test accuracy of the chosen trial, median random ${pct(m.random.bestTest.median)} vs TPE ${pct(m.tpe.bestTest.median)}; ` +
         `TPE - random per seed ${d.perSeed.map(pt).join(', ')} pt (median ${pt(d.median)}; TPE higher on ${d.wins}, equal on ${d.ties}, lower on ${d.losses}; sign test p = ${d.signTestP.toFixed(2)}); ` +
         `best validation median random ${pct(m.random.bestVal.median)} vs TPE ${pct(m.tpe.bestVal.median)}; ` +
-        `TPE reaches random search's best validation in ${reachCell(m.tpe, n)} epochs of ${c.budget}; mean test accuracy of the 3 best trials by validation random ${pct(m.random.top3Test.median)} vs TPE ${pct(m.tpe.top3Test.median)}.`,
+        `TPE reaches random search's best validation in ${reachCell(m.tpe, n)} epochs of ${c.budget}; mean test accuracy of the 3 best trials by validation random ${pct(m.random.top3Test.median)} vs TPE ${pct(m.tpe.top3Test.median)}; ` +
+        `promoted model's test accuracy, median random ${pct(m.random.promotedTest.median)} vs TPE ${pct(m.tpe.promotedTest.median)}` +
+        (s.pooled
+          ? `; promoted model's test ECE before -> after scaling, pooled over the seeds' test rows [floor mean, p90]: random ${pooledCell(s.pooled.random)}, TPE ${pooledCell(s.pooled.tpe)}; ECE before >= 2 x its floor (halving observable): ${yes(s.acceptance.pooledHalvingObservable)}; ECE after <= half of before (both): ${yes(s.acceptance.pooledEceHalved)}.`
+          : '.'),
       '',
     ];
   });
@@ -214,6 +232,9 @@ export function renderSection(r, check = null) {
     'gap minus its sampling variance, equal-mass bins; ~0 for a calibrated model at any row count (an L2 error: compare it with itself).',
     '**Members first**: each member scaled on validation, then averaged (what ships scales the average; ensembles only, median of the',
     'shipped figure on the same runs beside it). **Test-fitted T**: a bound, not a model: T fitted on the test rows themselves.',
+    "**Pooled**: every seed's promoted model on the same test rows, taken together (seeds x rows pairs, with the floor of a calibrated",
+    'model on as many rows): the floor falls with about the square root of the seed count, so a halving one seed cannot show can show',
+    'here. It measures what scaling does to the models a study promotes, not one model.',
     '',
   ];
   for (const [dataset, s] of Object.entries(r.summary)) {
@@ -241,12 +262,18 @@ export function renderSection(r, check = null) {
       `| debiased L2 calibration error, before -> after | ${r.methods.map((k) => arrow(m[k].debiasedTestBefore, m[k].debiasedTestAfter)).join(' | ')} |`,
       `| members first: ECE (shipped ECE, same runs) | ${r.methods.map((k) => `${num(m[k].membersFirstEce.median)} (${num(m[k].shippedEceOfThoseEnsembles.median)})`).join(' | ')} |`,
       `| test-fitted T (bound): ECE | ${r.methods.map((k) => num(m[k].testOracleEce.median)).join(' | ')} |`,
+      ...(s.pooled
+        ? [
+            `| pooled over the seeds' test rows: ECE before -> after [floor mean, p90] | ${r.methods.map((k) => pooledCell(s.pooled[k])).join(' | ')} |`,
+            `| pooled: debiased L2 error, before -> after | ${r.methods.map((k) => (s.pooled[k] ? `${num(s.pooled[k].debiasedBefore)} -> ${num(s.pooled[k].debiasedAfter)}` : '–')).join(' | ')} |`,
+          ]
+        : []),
       `| epochs to reach random search's final best validation | ${r.methods.map((k) => reachCell(m[k], s.seeds.length)).join(' | ')} |`,
       `| chosen trial: validation - test (pt) | ${r.methods.map((k) => st(m[k].valTestGap, pt)).join(' | ')} |`,
       `| test accuracy, mean of the 3 best trials by validation | ${r.methods.map((k) => st(m[k].top3Test)).join(' | ')} |`,
       `| configurations tried (pruned) | ${r.methods.map((k) => `${st(m[k].trials, String)} (${st(m[k].pruned, String)})`).join(' | ')} |`,
       '',
-      `Acceptance on ${dataset}: TPE reaches random search's final best validation accuracy in <= 60% of the budget: ${yes(a.tpeReachesIn60)} (median ${ep(m.tpe.epochsToRandomBest.median)} of ${r.budget} epochs, ${pct(a.tpeEpochsFraction)}); TPE median test accuracy >= random's: ${yes(a.tpeTestAtLeastRandom)} (${pct(m.tpe.bestTest.median)} vs ${pct(m.random.bestTest.median)}); ensemble test >= best single (median, every method): ${yes(a.ensembleAtLeastBestSingle)} (ensemble - best single, all runs: ${st(a.ensembleMinusBestSingleTest)}); ECE after <= half of before (every method): ${yes(a.eceHalved)}; ECE before >= 2 x floor, i.e. halving observable at all (every method): ${yes(a.eceBeforeAboveTwiceFloor)}; ECE after within the floor's 90th percentile (every method): ${yes(a.eceAfterWithinFloor)}; debiased L2 error after <= half of before (every method): ${yes(a.debiasedHalved)}.`,
+      `Acceptance on ${dataset}: TPE reaches random search's final best validation accuracy in <= 60% of the budget: ${yes(a.tpeReachesIn60)} (median ${ep(m.tpe.epochsToRandomBest.median)} of ${r.budget} epochs, ${pct(a.tpeEpochsFraction)}); TPE median test accuracy >= random's: ${yes(a.tpeTestAtLeastRandom)} (${pct(m.tpe.bestTest.median)} vs ${pct(m.random.bestTest.median)}); ensemble test >= best single (median, every method): ${yes(a.ensembleAtLeastBestSingle)} (ensemble - best single, all runs: ${st(a.ensembleMinusBestSingleTest)}); ECE after <= half of before (every method): ${yes(a.eceHalved)}; ECE before >= 2 x floor, i.e. halving observable at all (every method): ${yes(a.eceBeforeAboveTwiceFloor)}; ECE after within the floor's 90th percentile (every method): ${yes(a.eceAfterWithinFloor)}; debiased L2 error after <= half of before (every method): ${yes(a.debiasedHalved)}; pooled over the seeds' test rows, ECE before >= 2 x its floor (halving observable): ${yes(a.pooledHalvingObservable)}, and ECE after <= half of before (every method): ${yes(a.pooledEceHalved)}.`,
       '',
       `| seed | ${r.methods.map((k) => `${k}: best val / test / ensemble test`).join(' | ')} |`,
       `|---|${r.methods.map(() => '---').join('|')}|`,
