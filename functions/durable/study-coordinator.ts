@@ -74,6 +74,10 @@ const MAX_DISPATCHES = 3;
  * delivery makes that rare); a backlog shorter than this is waited out, never re-dispatched.
  */
 const QUEUE_LOSS_MS = 3600_000;
+/** A release that failed (the registry or the catalog did not answer) is tried again this long after. */
+const RELEASE_RETRY_MS = 5_000;
+/** Set with the outcome, cleared once the model's study slot and the dataset pin are released. */
+const RELEASE_OWED = 'releaseOwed';
 
 export class StudyCoordinator extends DurableObject<Env> implements StudyCoordinatorContract {
   private get store() {
@@ -351,7 +355,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
         await this.requeueStalled(spec);
         await this.dispatch();
         if ((await this.slots()).every((s) => isFinished(s.state))) await this.finalize();
-      }
+      } else if (await this.ctx.storage.get<boolean>(RELEASE_OWED)) await this.releaseHolds(spec);
       await this.ctx.storage.put('listingDirty', true);
       await this.afterChange();
       return this.view();
@@ -397,6 +401,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       const spec = await this.spec();
       if (!spec) return;
       const complete = (await this.ctx.storage.get('status')) === 'complete';
+      if (complete && (await this.ctx.storage.get<boolean>(RELEASE_OWED))) await this.releaseHolds(spec);
       const staleCheckAt = (await this.ctx.storage.get<number>('staleCheckAt')) ?? 0;
       if (!complete) {
         if (Date.now() >= staleCheckAt) {
@@ -492,6 +497,7 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
     if (await this.ctx.storage.get<boolean>('aggregateDirty'))
       owed.push(((await this.ctx.storage.get<Pending>('aggregate'))?.attemptAt ?? 0) + KV_REWRITE_MS);
     if (await this.ctx.storage.get<boolean>('listingDirty')) owed.push(Date.now() + KV_REWRITE_MS);
+    if (await this.ctx.storage.get<boolean>(RELEASE_OWED)) owed.push(Date.now() + RELEASE_RETRY_MS);
     if ((await this.ctx.storage.get('status')) !== 'complete') {
       owed.push((await this.ctx.storage.get<number>('staleCheckAt')) ?? Date.now());
       // Left behind by a reset: every trial finished but no finalisation, or pending trials with room.
@@ -589,10 +595,12 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
           guard: null,
           decidedAt: new Date().toISOString(),
         };
-    // A declined candidate stays at hand for an explicit promotion (promoteExplicitly).
+    // A declined candidate stays at hand for an explicit promotion (promoteExplicitly). The releases
+    // are owed from the same write, so a failure after it cannot leave the model's slot taken for good.
     await this.ctx.storage.put({
       promotion: outcome,
       status: 'complete',
+      [RELEASE_OWED]: true,
       ...(candidate && !outcome.promoted ? { candidate } : {}),
     });
     log(outcome.promoted ? 'promotion' : 'promotion_declined', {
@@ -603,9 +611,22 @@ export class StudyCoordinator extends DurableObject<Env> implements StudyCoordin
       candidate: outcome.candidate,
       comparison: outcome.comparison,
     });
-    await registry.releaseStudy(spec.id);
-    // The study no longer reads its dataset version: a superseded one can now be deleted.
-    if (!isEmbeddedDataset(spec.dataset)) await catalogStub(this.env.DATASET_CATALOG).release(studyHolder(spec.id));
+    await this.releaseHolds(spec);
+  }
+
+  /**
+   * Frees what the study held: the model's one running-study slot (else no study could start on the model
+   * again, the cron's included) and its pin on the dataset version (a superseded one can then be deleted).
+   * Both calls are idempotent; a failure stays owed and the alarm tries again.
+   */
+  private async releaseHolds(spec: StudySpec): Promise<void> {
+    try {
+      await registryStub(this.env.MODELS, spec.model).releaseStudy(spec.id);
+      if (!isEmbeddedDataset(spec.dataset)) await catalogStub(this.env.DATASET_CATALOG).release(studyHolder(spec.id));
+      await this.ctx.storage.delete(RELEASE_OWED);
+    } catch (err) {
+      logError('study_release_deferred', { studyId: spec.id, reason: errorText(err) });
+    }
   }
 
   /**

@@ -4,9 +4,9 @@
  * timer that counts from when a trial starts, not from when it was queued.
  */
 import { env } from 'cloudflare:workers';
-import { runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { studyStub } from '../../functions/durable/stubs';
+import { registryStub, studyStub } from '../../functions/durable/stubs';
 import { keys } from '../../shared/storage/keys';
 import type { TrialRecord } from '../../shared/study/types';
 import { call, startStudy, waitForStudy } from './api-helpers';
@@ -44,6 +44,28 @@ describe('study coordinator on the platform', () => {
     expect(await faithful.origin(env.KV).getText(key)).toBe(contents[0]);
     expect(JSON.parse(contents[0]!) as TrialRecord).toEqual(committed);
     expect(view.progress.total).toBe(1);
+  });
+
+  it("a release that fails after the outcome is stored stays owed: the alarm frees the model's study slot, and the next study starts", async () => {
+    const model = 'coord-release';
+    let injected = 0;
+    // The registry's storage refuses the write that frees the slot, once (as if the object were reset there).
+    faithful.failNextStoragePut((ks) => ks.includes('lastStudyEndedAt') && ++injected > 0);
+    const id = await startStudy(model, { ...quick, trials: 1, parallelism: 1 });
+    expect((await waitForStudy(id)).promotion.promoted).toBe(true);
+    expect(injected).toBe(1);
+    // The alarm owes the release (it runs now rather than in a few seconds; it may have run already).
+    await runDurableObjectAlarm(env.STUDIES.get(env.STUDIES.idFromName(id)));
+    const registry = registryStub(env.MODELS, model);
+    expect((await registry.state()).activeStudy).toBeNull();
+    expect(await registry.lastStudyEndedAt()).not.toBeNull();
+    expect(
+      await runInDurableObject(env.STUDIES.get(env.STUDIES.idFromName(id)), (_o, state) =>
+        state.storage.get('releaseOwed'),
+      ),
+    ).toBeUndefined();
+    const next = await startStudy(model, { ...quick, trials: 1, parallelism: 1 });
+    await waitForStudy(next);
   });
 
   it('the stalled-trial timer counts from the start: a queue backlog is waited out, a started trial that went quiet is re-dispatched', async () => {
