@@ -1,5 +1,10 @@
 import { env } from 'cloudflare:workers';
-import { runDurableObjectAlarm } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { monitorStub } from '../../functions/durable/stubs';
 import { AUDIT_RATE, AUDIT_SEED } from '../../functions/services/live';
@@ -8,7 +13,8 @@ import type { Dataset, TableDataset } from '../../models/dataset';
 import { loadSplit, readDataset, readProvenance } from '../../shared/datasets';
 import { inAuditSample, inputKey } from '../../shared/monitor/sampling';
 import { R2BlobStore } from '../../shared/storage/blob-store';
-import { callIn, createKey, ROOT_TOKEN } from './access-helpers';
+import { createApp } from '../../functions/api/app';
+import { callIn, createKey, envIn, ROOT_TOKEN } from './access-helpers';
 
 /**
  * The review queue in workerd: flagged predictions and the audit sample are queued off the response
@@ -136,6 +142,45 @@ describe('review queue', () => {
     expect(again).toHaveLength(1);
     expect(again[0].seen).toBe(1);
     expect((await root(`/v1/reviews/${again[0].id}`, { method: 'DELETE' })).status).toBe('discarded');
+  });
+
+  it("the response never waits for the queue: predict answers while the model's monitor object is held", async () => {
+    // A row not sent before, below certainty (flagged at threshold 1).
+    const probe = await root(`/v1/models/${MODEL}/versions/1/predict`, {
+      method: 'POST',
+      json: { instances: Array.from({ length: 50 }, (_, i) => row(1700 + i)) },
+    });
+    const i = 1700 + probe.predictions.findIndex((p: any) => p.confidence < 1);
+    const key = inputKey(row(i));
+    const queued = async () => (await allPending('flagged')).filter((f) => inputKey(f.input) === key);
+    expect(await queued()).toHaveLength(0);
+
+    const ctx = createExecutionContext();
+    const app = createApp();
+    // blockConcurrencyWhile holds every other event to the monitor object, the queue write included: a route
+    // that awaited the write would never answer (and the block would time out and fail the test).
+    const answered = await runInDurableObject(env.MONITORS.get(env.MONITORS.idFromName(MODEL)), (_o, state) => {
+      let out: { status: number; body: any } | null = null;
+      return state
+        .blockConcurrencyWhile(async () => {
+          const res = await app.fetch(
+            new Request(`http://edge.test/v1/models/${MODEL}/predict`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ instances: [row(i)], threshold: 1 }),
+            }),
+            envIn('open'),
+            ctx,
+          );
+          out = { status: res.status, body: await res.json() };
+        })
+        .then(() => out!);
+    });
+    expect(answered.status).toBe(200);
+    expect(answered.body.predictions[0].review).toBe(true);
+    // Released, the hand-over completes: the row is queued once.
+    await waitOnExecutionContext(ctx);
+    expect(await queued()).toHaveLength(1);
   });
 
   it('confident predictions go to the queue only through the seeded audit sample, kept apart', async () => {
