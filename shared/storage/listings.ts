@@ -24,6 +24,8 @@ export interface Listings {
   list<H extends Record<string, unknown>>(kind: ListingKind): Promise<(H & { id: string })[]>;
   /** Ids of the items of a kind with this status (optionally on one dataset), oldest first. */
   withStatus(kind: ListingKind, status: string, dataset?: string): Promise<string[]>;
+  /** Drops the line of `id` (idempotent): the item is gone, not merely finished. */
+  remove(kind: ListingKind, id: string): Promise<void>;
 }
 
 const SCHEMA = [
@@ -92,6 +94,11 @@ export class D1Listings implements Listings {
     const { results } = await stmt.all<{ id: string }>();
     return results.map((r) => r.id);
   }
+
+  async remove(kind: ListingKind, id: string): Promise<void> {
+    await this.schema();
+    await this.db.prepare('DELETE FROM listings WHERE kind = ? AND id = ?').bind(kind, id).run();
+  }
 }
 
 /** In memory, with the same ordering rules, for tests and local tools. */
@@ -119,5 +126,9 @@ export class MemoryListings implements Listings {
       .filter((r) => r.status === status && (dataset === undefined || r.dataset === dataset))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
       .map((r) => r.id);
+  }
+
+  async remove(kind: ListingKind, id: string): Promise<void> {
+    this.rows.delete(`${kind}\u0000${id}`);
   }
 }

@@ -49,6 +49,22 @@ function contract(name: string, make: () => Listings) {
       await put('x', 2, 'complete', 'iris');
       expect(await l.withStatus('study', 'running', `iris-${tag}`)).toEqual([]);
     });
+
+    it('removes one line of one kind, idempotently; the same id of another kind stays', async () => {
+      const l = make();
+      const tag = crypto.randomUUID();
+      const line = { createdAt: '2026-05-01T00:00:00.000Z', status: 'paused', dataset: `d-${tag}`, headline: { tag } };
+      await l.upsert('session', `s-${tag}`, line);
+      await l.upsert('session', `t-${tag}`, line);
+      await l.upsert('study', `s-${tag}`, line);
+      await l.remove('session', `s-${tag}`);
+      await l.remove('session', `s-${tag}`);
+      const ids = async (kind: 'study' | 'session') =>
+        (await l.list<{ tag: string }>(kind)).filter((x) => x.tag === tag).map((x) => x.id);
+      expect(await ids('session')).toEqual([`t-${tag}`]);
+      expect(await ids('study')).toEqual([`s-${tag}`]);
+      expect(await l.withStatus('session', 'paused', `d-${tag}`)).toEqual([`t-${tag}`]);
+    });
   });
 }
 
