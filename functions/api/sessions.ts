@@ -85,6 +85,15 @@ const promoteRoute = route('admin', 'all', {
   },
 });
 
+const deleteRoute = route('admin', 'all', {
+  method: 'delete',
+  path: '/{id}',
+  summary:
+    'Delete a session (admin): stops its training and frees its stored state, its dataset pin and its listing line; a version it promoted stays served',
+  request: { params: SessionIdParam },
+  responses: { 204: { description: 'Deleted' }, ...errors({ 404: 'Unknown session' }) },
+});
+
 export function sessionRoutes() {
   return newRouter()
     .openapi(startRoute, async (c) => {
@@ -150,5 +159,9 @@ export function sessionRoutes() {
       const body = (c.req.valid('json') as { margin?: number; significance?: number } | undefined) ?? {};
       const settings = { margin: body.margin ?? 0, significance: body.significance ?? DEFAULT_SIGNIFICANCE };
       return c.json(unwrap(await sessionStub(c.env.SESSIONS, id).promote(settings)), 200);
+    })
+    .openapi(deleteRoute, async (c) => {
+      unwrap(await sessionStub(c.env.SESSIONS, c.req.valid('param').id).remove());
+      return c.body(null, 204);
     });
 }

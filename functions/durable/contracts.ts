@@ -215,6 +215,11 @@ export interface TrainingSessionContract {
   pause(): Promise<Result<SessionView>>;
   resume(): Promise<Result<SessionView>>;
   promote(settings: GuardSettings): Promise<Result<PromotionOutcome>>;
+  /**
+   * Deletes the session: stops its slices and drops its stored state at once; its dataset pin and its line in
+   * the listing are released then, or retried by the alarm until they are. A version it promoted stays.
+   */
+  remove(): Promise<Result<{ id: string; model: string }>>;
 }
 
 /**

@@ -38,7 +38,7 @@ import {
 } from '../../models/session-trainer';
 import type { EpochRecord } from '../../models/train';
 import { decodeWeights, encodeWeights } from '../../models/weights-codec';
-import { loadSplit, UnknownDatasetError } from '../../shared/datasets';
+import { isEmbeddedDataset, loadSplit, sessionHolder, UnknownDatasetError } from '../../shared/datasets';
 import { log, logError } from '../../shared/log';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { KvStore } from '../../shared/storage/kv-store';
@@ -64,10 +64,24 @@ import {
   type SessionView,
   type TrainingSessionContract,
 } from './contracts';
-import { registryStub } from './stubs';
+import { catalogStub, registryStub } from './stubs';
 
 /** The session listing in KV is refreshed at most this often while slices run. */
 const INDEX_INTERVAL_MS = 2000;
+
+/**
+ * What a deletion still owes once the session's state is gone: the dataset pin and the listing line live in
+ * other services, so they are released after the local delete and retried by the alarm until they are.
+ * Removed with the last of them, leaving the object's storage empty.
+ */
+const DELETION_OWED = 'deletionOwed';
+const DELETION_RETRY_MS = 5000;
+
+interface DeletionOwed {
+  id: string;
+  dataset: string;
+  at: string;
+}
 
 interface Meta extends Omit<SessionInit, 'config'> {
   status: SessionStatus;
@@ -213,12 +227,15 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       createdAt: view.createdAt,
       valAccuracy: curve.at(-1)?.valAccuracy ?? null,
     };
-    await new D1Listings(this.env.DB).upsert('session', view.id, {
+    const listings = new D1Listings(this.env.DB);
+    await listings.upsert('session', view.id, {
       createdAt: view.createdAt,
       status: view.status,
       dataset: view.dataset,
       headline,
     });
+    // A deletion may have run while the upsert was in flight (requests get in across it): the line goes again.
+    if (!this.kv.get<Meta>('meta')) return listings.remove('session', view.id);
     await this.ctx.storage.put('indexWrittenAt', Date.now());
   }
 
@@ -250,6 +267,8 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
    * throwing alarm is retried by the platform and would fail the same way again.
    */
   override async alarm(): Promise<void> {
+    const owed = this.kv.get<DeletionOwed>(DELETION_OWED);
+    if (owed) return this.settleDeletion(owed);
     const first = await this.meta();
     if (!first || first.status !== 'running') return;
     let slice: ReturnType<typeof trainSlice>;
@@ -304,6 +323,8 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
     }
     // A storage round-trip: the slice is durable, and the clock has advanced across its compute.
     await this.ctx.storage.sync();
+    // Deleted while the slice was being committed: nothing more is written, the alarm is not re-armed.
+    if (!this.kv.get<Meta>('meta')) return;
     const ms = Date.now() - started;
     const paced = measuredPace(pace, slice.batches, ms);
     this.kv.put('pace', paced);
@@ -463,6 +484,35 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       });
       return ok(outcome);
     });
+  }
+
+  async remove(): Promise<Result<{ id: string; model: string }>> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const meta = this.kv.get<Meta>('meta');
+      if (!meta) return refuse('not_found', 'no such session');
+      const owed: DeletionOwed = { id: meta.id, dataset: meta.dataset, at: new Date().toISOString() };
+      await this.ctx.storage.deleteAlarm();
+      // One transaction: the state goes and the debt is recorded together, so a crash leaves one or the other.
+      this.ctx.storage.transactionSync(() => {
+        for (const [key] of this.kv.list()) this.kv.delete(key);
+        this.kv.put(DELETION_OWED, owed);
+      });
+      await this.settleDeletion(owed);
+      log('session_deleted', { sessionId: meta.id, model: meta.model, dataset: meta.dataset, status: meta.status });
+      return ok({ id: meta.id, model: meta.model });
+    });
+  }
+
+  /** Drops the listing line and releases the dataset pin (both idempotent); on failure the alarm tries again. */
+  private async settleDeletion(owed: DeletionOwed): Promise<void> {
+    try {
+      await new D1Listings(this.env.DB).remove('session', owed.id);
+      if (!isEmbeddedDataset(owed.dataset)) await catalogStub(this.env.DATASET_CATALOG).release(sessionHolder(owed.id));
+      this.kv.delete(DELETION_OWED);
+    } catch (err) {
+      logError('session_deletion_deferred', { sessionId: owed.id, reason: errorMessage(err) });
+      await this.ctx.storage.setAlarm(Date.now() + DELETION_RETRY_MS);
+    }
   }
 
   /** As a study's candidate: weights under an immutable KV key first, scored on the test rows as served. */

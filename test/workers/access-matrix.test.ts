@@ -70,6 +70,14 @@ const study = (model: string) => ({
   budget: { epochs: 1, maxSeconds: 30 },
 });
 
+/** A session whose slices never run on their own (an hour apart). */
+const sessionBody = () => ({
+  dataset: 'digits',
+  model: `acc-x${++counter}`,
+  config: { depth: 1, width: 16, epochs: 50 },
+  slice: { epochs: 1, intervalMs: 3_600_000 },
+});
+
 interface Request {
   path: string;
   json?: unknown;
@@ -106,15 +114,7 @@ const FIXTURES: Record<string, (allowed: boolean) => Promise<Request>> = {
     expect((await waitStudy(id)).promotion.promoted).toBe(false);
     return { path: `/v1/studies/${id}/promote`, json: {} };
   },
-  'POST /v1/sessions': async () => ({
-    path: '/v1/sessions',
-    json: {
-      dataset: 'digits',
-      model: `acc-x${++counter}`,
-      config: { depth: 1, width: 16, epochs: 50 },
-      slice: { epochs: 1, intervalMs: 3_600_000 },
-    },
-  }),
+  'POST /v1/sessions': async () => ({ path: '/v1/sessions', json: sessionBody() }),
   'GET /v1/sessions': async () => ({ path: '/v1/sessions' }),
   'GET /v1/sessions/{id}': async () => ({ path: `/v1/sessions/${sessionA}` }),
   'POST /v1/sessions/{id}/adjust': async () => ({
@@ -124,6 +124,10 @@ const FIXTURES: Record<string, (allowed: boolean) => Promise<Request>> = {
   'POST /v1/sessions/{id}/pause': async () => ({ path: `/v1/sessions/${sessionA}/pause`, json: {} }),
   'POST /v1/sessions/{id}/resume': async () => ({ path: `/v1/sessions/${sessionA}/resume`, json: {} }),
   'POST /v1/sessions/{id}/promote': async () => ({ path: `/v1/sessions/${sessionA}/promote`, json: {} }),
+  'DELETE /v1/sessions/{id}': async (allowed) => {
+    if (!allowed) return { path: `/v1/sessions/${sessionA}` };
+    return { path: `/v1/sessions/${(await root('/v1/sessions', { method: 'POST', json: sessionBody() })).id}` };
+  },
   'PUT /v1/datasets/{name}': async () => ({ path: `/v1/datasets/acc-up${++counter}`, body: csv(), type: 'text/csv' }),
   'GET /v1/datasets': async () => ({ path: '/v1/datasets' }),
   'GET /v1/datasets/{name}': async () => ({ path: '/v1/datasets/digits' }),

@@ -1,0 +1,117 @@
+import { env } from 'cloudflare:workers';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import type { TrainingSession } from '../../functions/durable/training-session';
+import { catalogStub } from '../../functions/durable/stubs';
+import { datasetObjects } from '../../shared/storage/keys';
+import { call } from './api-helpers';
+
+/**
+ * DELETE /v1/sessions/:id in workerd: the session's object is emptied (no alarm, no keys), its line leaves the
+ * listing, and its dataset pin is released so a superseded version it held is deleted from R2; what it
+ * promoted stays served.
+ */
+const objectOf = (id: string) => env.SESSIONS.get(env.SESSIONS.idFromName(id));
+
+async function upload(name: string, shift = 0): Promise<string> {
+  const rows: number[][] = [];
+  const labels: string[] = [];
+  for (let r = 0; r < 90; r++) {
+    const c = r % 3;
+    rows.push([c + shift, c * 2 - 1, ((r * 7) % 11) / 11, ((r * 5) % 13) / 13]);
+    labels.push(`c${c}`);
+  }
+  const res = await call(`/v1/datasets/${name}`, {
+    method: 'PUT',
+    admin: true,
+    json: { features: ['a', 'b', 'c', 'd'], rows, labels },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+  return res.body.version as string;
+}
+
+async function start(dataset: string, model: string): Promise<string> {
+  const res = await call('/v1/sessions', {
+    method: 'POST',
+    admin: true,
+    json: {
+      dataset,
+      model,
+      config: { depth: 1, width: 8, epochs: 6, batchSize: 16 },
+      seed: 3,
+      slice: { epochs: 1, intervalMs: 3_600_000 },
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return res.body.id as string;
+}
+
+const storedKeys = (id: string) =>
+  runInDurableObject(objectOf(id), async (_o, state) => ({
+    keys: [...(await state.storage.list()).keys()],
+    alarm: await state.storage.getAlarm(),
+  }));
+const r2Keys = async (prefix: string) => (await env.DATASETS.list({ prefix })).objects.map((o) => o.key);
+const listed = async (id: string) =>
+  (await call('/v1/sessions')).body.sessions.some((s: { id: string }) => s.id === id) as boolean;
+
+describe('deleting a training session', () => {
+  it('empties its object, drops its listing line and its pin (the superseded version it held leaves R2); what it promoted stays served', async () => {
+    const v1 = await upload('del-data');
+    const id = await start('del-data', 'del-model');
+    expect(await runDurableObjectAlarm(objectOf(id))).toBe(true);
+    const promoted = await call(`/v1/sessions/${id}/promote`, { method: 'POST', admin: true, json: {} });
+    expect(promoted.body, JSON.stringify(promoted.body)).toMatchObject({ promoted: true, version: 1 });
+    // A new upload supersedes v1; the session's pin keeps it in R2.
+    const v2 = await upload('del-data', 1);
+    expect(v2).not.toBe(v1);
+    expect(await r2Keys(datasetObjects.versionPrefix('del-data', v1))).not.toHaveLength(0);
+    expect(await catalogStub(env.DATASET_CATALOG).holders('del-data')).toEqual([
+      { name: 'del-data', version: v1, holder: `session:${id}` },
+    ]);
+    expect(await listed(id)).toBe(true);
+
+    expect((await call(`/v1/sessions/${id}`, { method: 'DELETE' })).status).toBe(401);
+    const del = await call(`/v1/sessions/${id}`, { method: 'DELETE', admin: true });
+    expect(del.status, JSON.stringify(del.body)).toBe(204);
+
+    expect(await storedKeys(id)).toEqual({ keys: [], alarm: null });
+    expect(await runDurableObjectAlarm(objectOf(id))).toBe(false);
+    expect(await listed(id)).toBe(false);
+    expect(await catalogStub(env.DATASET_CATALOG).holders('del-data')).toEqual([]);
+    expect(await r2Keys(datasetObjects.versionPrefix('del-data', v1))).toEqual([]);
+    expect(await r2Keys(datasetObjects.versionPrefix('del-data', v2))).not.toHaveLength(0);
+    for (const [method, path] of [
+      ['GET', ''],
+      ['POST', '/pause'],
+      ['POST', '/promote'],
+      ['DELETE', ''],
+    ] as const) {
+      const res = await call(`/v1/sessions/${id}${path}`, {
+        method,
+        admin: true,
+        ...(method === 'POST' ? { json: {} } : {}),
+      });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.body.error.code).toBe('not_found');
+    }
+    const predict = await call('/v1/models/del-model/predict', {
+      method: 'POST',
+      json: { instances: [[1, 1, 0.5, 0.5]] },
+    });
+    expect(predict.status, JSON.stringify(predict.body)).toBe(200);
+    expect(predict.body.version).toBe(1);
+  });
+
+  it('a deletion that lands while a slice commits: the slice writes nothing after it and re-arms nothing', async () => {
+    const id = await start('digits', 'del-race');
+    // The slice and the deletion race inside the object: the deletion runs while the slice awaits its commit.
+    await runInDurableObject(objectOf(id), async (instance: TrainingSession) => {
+      const slice = instance.alarm();
+      const removal = instance.remove();
+      await Promise.all([slice, removal]);
+    });
+    expect(await storedKeys(id)).toEqual({ keys: [], alarm: null });
+    expect(await listed(id)).toBe(false);
+  });
+});
