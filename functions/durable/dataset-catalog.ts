@@ -92,14 +92,19 @@ export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalog
     return meta;
   }
 
-  /** Drops `holder`'s pin (idempotent); its version goes if it is superseded and nobody else pins it. */
+  /**
+   * Drops `holder`'s pin (idempotent); its version goes if it is superseded and nobody else pins it. The
+   * holder leaves the version's record before its pin record goes: a failure in between leaves the pin
+   * record, so the caller's retry finds it and finishes (the other order lost the holder for good, and the
+   * version was never deleted).
+   */
   async release(holder: string): Promise<void> {
     const pinned = await this.ctx.storage.get<PinnedBy>(catalogKeys.pin(holder));
     if (!pinned) return;
     const key = catalogKeys.version(pinned.name, pinned.version);
     const record = await this.ctx.storage.get<VersionRecord>(key);
-    await this.ctx.storage.delete(catalogKeys.pin(holder));
     if (record) await this.ctx.storage.put(key, { ...record, holders: record.holders.filter((h) => h !== holder) });
+    await this.ctx.storage.delete(catalogKeys.pin(holder));
     await this.collect(pinned.name, pinned.version);
   }
 

@@ -3,13 +3,14 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { TrainingSession } from '../../functions/durable/training-session';
 import { catalogStub } from '../../functions/durable/stubs';
-import { datasetObjects } from '../../shared/storage/keys';
+import { catalogKeys, datasetObjects } from '../../shared/storage/keys';
 import { call } from './api-helpers';
+import { faithful } from './platform/faithful';
 
 /**
  * DELETE /v1/sessions/:id in workerd: the session's object is emptied (no alarm, no keys), its line leaves the
  * listing, and its dataset pin is released so a superseded version it held is deleted from R2; what it
- * promoted stays served.
+ * promoted stays served. A release that fails is owed and finished by the alarm.
  */
 const objectOf = (id: string) => env.SESSIONS.get(env.SESSIONS.idFromName(id));
 
@@ -101,6 +102,28 @@ describe('deleting a training session', () => {
     });
     expect(predict.status, JSON.stringify(predict.body)).toBe(200);
     expect(predict.body.version).toBe(1);
+  });
+
+  it('a release that fails is owed: the DELETE answers, the alarm finishes it, and the version goes', async () => {
+    const v1 = await upload('del-owed');
+    const id = await start('del-owed', 'del-owed-model');
+    await upload('del-owed', 1);
+    let injected = 0;
+    // The catalog refuses, once, the write that takes the session off the version's holders.
+    faithful.failNextStoragePut((ks) => ks.includes(catalogKeys.version('del-owed', v1)) && ++injected > 0);
+    expect((await call(`/v1/sessions/${id}`, { method: 'DELETE', admin: true })).status).toBe(204);
+    expect(injected).toBe(1);
+    // Gone for callers at once; the pin and the version are still owed.
+    expect((await call(`/v1/sessions/${id}`)).status).toBe(404);
+    expect(await listed(id)).toBe(false);
+    expect((await storedKeys(id)).keys).toEqual(['deletionOwed']);
+    expect(await r2Keys(datasetObjects.versionPrefix('del-owed', v1))).not.toHaveLength(0);
+
+    // The retry is due in 5 s; run it now (if it already ran, there is nothing left to run).
+    await runDurableObjectAlarm(objectOf(id));
+    expect(await storedKeys(id)).toEqual({ keys: [], alarm: null });
+    expect(await catalogStub(env.DATASET_CATALOG).holders('del-owed')).toEqual([]);
+    expect(await r2Keys(datasetObjects.versionPrefix('del-owed', v1))).toEqual([]);
   });
 
   it('a deletion that lands while a slice commits: the slice writes nothing after it and re-arms nothing', async () => {
