@@ -361,6 +361,8 @@ export const api = {
       {},
       token,
     ),
+  /** 204, no body: resolves to null. */
+  deleteSession: (id: string, token: string) => request<null>('DELETE', `/v1/sessions/${seg(id)}`, undefined, token),
   promoteStudy: (id: string, token: string) =>
     request<NonNullable<StudyView['promotion']>>('POST', `/v1/studies/${seg(id)}/promote`, {}, token),
   self: () => request<KeySelf>('GET', '/v1/keys/self'),

@@ -484,6 +484,16 @@ describe('dashboard (phone 390x844)', () => {
     await expectChart('session-curve', ['#4e79a7']);
     await expectNoHorizontalOverflow();
     await shot('phone-session');
+    // Delete it from the UI: back on the list, which no longer has it; the API answers 404.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator('#session-delete').click();
+    await expect.poll(() => new URL(page.url()).hash, WAIT).toBe('#/sessions');
+    // The list has loaded once it shows a table or says there is none.
+    await expect
+      .poll(() => page.locator('#sessions').or(page.getByText('No session yet.')).first().isVisible(), WAIT)
+      .toBe(true);
+    expect(await page.locator(`a[href="#/sessions/${sessionId}"]`).count()).toBe(0);
+    expect((await api('GET', `/v1/sessions/${sessionId}`)).status).toBe(404);
 
     await open('#/keys');
     await expect.poll(() => page.locator('#keys tbody tr').count(), WAIT).toBeGreaterThanOrEqual(1);

@@ -1,6 +1,6 @@
 /**
  * One training session ("panda mode"), live: status, the curve with adjustment markers, and the admin
- * controls (learning rate for the next epochs, pause, resume, promote). Polls while it trains.
+ * controls (learning rate for the next epochs, pause, resume, promote, delete). Polls while it trains.
  */
 import { api, ApiError, type SessionView } from '../api';
 import { sessionCurve } from '../charts/session-curve';
@@ -66,12 +66,29 @@ function controls(id: string, refresh: () => void): { el: HTMLElement; update(vi
     { type: 'button', id: 'session-promote', onclick: () => void act('Promotion', (t) => api.promoteSession(id, t)) },
     'Promote',
   );
+  // Deleting frees the dataset version the session holds; a version it promoted stays served.
+  const remove = h(
+    'button',
+    {
+      type: 'button',
+      id: 'session-delete',
+      onclick: () => {
+        if (!confirm(`Delete session ${id}? Its training state goes for good; a version it promoted stays served.`))
+          return;
+        void act('Deleted', async (t) => {
+          await api.deleteSession(id, t);
+          location.hash = '#/sessions';
+        });
+      },
+    },
+    'Delete',
+  );
   return {
     el: h(
       'div',
       { class: 'session-controls', 'data-needs': 'admin' },
       adjust,
-      h('div', { class: 'buttons' }, pause, resume, promote),
+      h('div', { class: 'buttons' }, pause, resume, promote, remove),
       status,
     ),
     update(view) {
