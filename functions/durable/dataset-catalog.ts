@@ -93,10 +93,10 @@ export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalog
   }
 
   /**
-   * Drops `holder`'s pin (idempotent); its version goes if it is superseded and nobody else pins it. The
-   * holder leaves the version's record before its pin record goes: a failure in between leaves the pin
-   * record, so the caller's retry finds it and finishes (the other order lost the holder for good, and the
-   * version was never deleted).
+   * Drops `holder`'s pin (idempotent); its version goes if it is superseded and nobody else pins it. The pin
+   * record goes last: until then a failure at any step leaves it, so the caller's retry finds it and redoes
+   * every step (each is idempotent). Deleting it first made every retry a no-op, and the version kept a
+   * holder, or stayed undeleted, for good.
    */
   async release(holder: string): Promise<void> {
     const pinned = await this.ctx.storage.get<PinnedBy>(catalogKeys.pin(holder));
@@ -104,8 +104,8 @@ export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalog
     const key = catalogKeys.version(pinned.name, pinned.version);
     const record = await this.ctx.storage.get<VersionRecord>(key);
     if (record) await this.ctx.storage.put(key, { ...record, holders: record.holders.filter((h) => h !== holder) });
-    await this.ctx.storage.delete(catalogKeys.pin(holder));
     await this.collect(pinned.name, pinned.version);
+    await this.ctx.storage.delete(catalogKeys.pin(holder));
   }
 
   /** Who pins any version of `name`, e.g. ["study:digits-2026…"]. */
@@ -131,16 +131,21 @@ export class DatasetCatalog extends DurableObject<Env> implements DatasetCatalog
   }
 
   /**
-   * Deletes version `version` of `name` if it is not current and unpinned: first its record (the
-   * decision, atomic with the checks), then its R2 objects. A failed R2 delete is retried later.
+   * Deletes version `version` of `name` if it is not current and unpinned: first its record, replaced by a
+   * `doomed` marker in one transaction (the decision, atomic with the checks: as two writes, a failure in
+   * between left a record listing a version whose objects the sweep then deleted), then its R2 objects. A
+   * failed R2 delete keeps the marker and is retried by the next sweep.
    */
   private async collect(name: string, version: string): Promise<void> {
     const key = catalogKeys.version(name, version);
     const record = await this.ctx.storage.get<VersionRecord>(key);
     const current = await this.get(name);
     if (!record || record.holders.length > 0 || current?.version === version) return;
-    await this.ctx.storage.put(catalogKeys.doomed(name, version), { name, version });
-    await this.ctx.storage.delete(key);
+    const kv = this.ctx.storage.kv;
+    this.ctx.storage.transactionSync(() => {
+      kv.put(catalogKeys.doomed(name, version), { name, version });
+      kv.delete(key);
+    });
     await this.sweep();
   }
 

@@ -104,27 +104,37 @@ describe('deleting a training session', () => {
     expect(predict.body.version).toBe(1);
   });
 
-  it('a release that fails is owed: the DELETE answers, the alarm finishes it, and the version goes', async () => {
-    const v1 = await upload('del-owed');
-    const id = await start('del-owed', 'del-owed-model');
-    await upload('del-owed', 1);
-    let injected = 0;
-    // The catalog refuses, once, the write that takes the session off the version's holders.
-    faithful.failNextStoragePut((ks) => ks.includes(catalogKeys.version('del-owed', v1)) && ++injected > 0);
-    expect((await call(`/v1/sessions/${id}`, { method: 'DELETE', admin: true })).status).toBe(204);
-    expect(injected).toBe(1);
-    // Gone for callers at once; the pin and the version are still owed.
-    expect((await call(`/v1/sessions/${id}`)).status).toBe(404);
-    expect(await listed(id)).toBe(false);
-    expect((await storedKeys(id)).keys).toEqual(['deletionOwed']);
-    expect(await r2Keys(datasetObjects.versionPrefix('del-owed', v1))).not.toHaveLength(0);
+  // The catalog refuses one write of the release, once: taking the session off the version's holders, or
+  // replacing the unpinned version's record by its doomed marker.
+  const failures = [
+    ['the holder list', (v: string) => catalogKeys.version('del-owed', v)],
+    ['the doomed marker', (v: string) => catalogKeys.doomed('del-owed', v)],
+  ] as const;
+  it.each(failures)(
+    'a release that fails at %s is owed: the DELETE answers, the alarm finishes it, and the version goes',
+    async (_what, keyOf) => {
+      const v1 = await upload('del-owed');
+      const id = await start('del-owed', 'del-owed-model');
+      await upload('del-owed', 1);
+      let injected = 0;
+      faithful.failNextStoragePut((ks) => ks.includes(keyOf(v1)) && ++injected > 0);
+      expect((await call(`/v1/sessions/${id}`, { method: 'DELETE', admin: true })).status).toBe(204);
+      expect(injected).toBe(1);
+      // Gone for callers at once; the pin and the version are still owed.
+      expect((await call(`/v1/sessions/${id}`)).status).toBe(404);
+      expect(await listed(id)).toBe(false);
+      expect((await storedKeys(id)).keys).toEqual(['deletionOwed']);
+      expect(await r2Keys(datasetObjects.versionPrefix('del-owed', v1))).not.toHaveLength(0);
 
-    // The retry is due in 5 s; run it now (if it already ran, there is nothing left to run).
-    await runDurableObjectAlarm(objectOf(id));
-    expect(await storedKeys(id)).toEqual({ keys: [], alarm: null });
-    expect(await catalogStub(env.DATASET_CATALOG).holders('del-owed')).toEqual([]);
-    expect(await r2Keys(datasetObjects.versionPrefix('del-owed', v1))).toEqual([]);
-  });
+      // The retry is due in 5 s; run it now (if it already ran, there is nothing left to run).
+      await runDurableObjectAlarm(objectOf(id));
+      expect(await storedKeys(id)).toEqual({ keys: [], alarm: null });
+      const catalog = catalogStub(env.DATASET_CATALOG);
+      expect(await catalog.holders('del-owed')).toEqual([]);
+      expect(await catalog.versions('del-owed')).not.toContain(v1);
+      expect(await r2Keys(datasetObjects.versionPrefix('del-owed', v1))).toEqual([]);
+    },
+  );
 
   it('a deletion that lands while a slice commits: the slice writes nothing after it and re-arms nothing', async () => {
     const id = await start('digits', 'del-race');

@@ -281,10 +281,21 @@ function checkEntry(key: string, value: unknown): void {
   }
 }
 
+/** The injected one-shot failure (failNextStoragePut), if these keys match it: thrown before the write. */
+function failIfInjected(keys: string[]): void {
+  const s = state();
+  if (s.failStoragePut?.(keys)) {
+    s.failStoragePut = null;
+    throw new Error(`injected storage failure (keys ${keys.join(', ')})`);
+  }
+}
+
 function installSyncKv(proto: SyncKvProto): void {
   const put = originals().syncKv!.put;
   proto.put = function (this: unknown, ...args: unknown[]) {
     checkEntry(args[0] as string, args[1]);
+    // Inside transactionSync the throw rolls the whole transaction back, as a failed commit would.
+    failIfInjected([args[0] as string]);
     return put.call(this, ...args);
   };
 }
@@ -295,12 +306,7 @@ function installStorage(proto: StorageProto): void {
     const [keyOrEntries, value] = args;
     if (typeof keyOrEntries === 'string') checkEntry(keyOrEntries, value);
     else for (const [k, v] of Object.entries(keyOrEntries as Record<string, unknown>)) checkEntry(k, v);
-    const s = state();
-    const keys = typeof keyOrEntries === 'string' ? [keyOrEntries] : Object.keys(keyOrEntries as object);
-    if (s.failStoragePut?.(keys)) {
-      s.failStoragePut = null;
-      throw new Error(`injected storage failure (keys ${keys.join(', ')})`);
-    }
+    failIfInjected(typeof keyOrEntries === 'string' ? [keyOrEntries] : Object.keys(keyOrEntries as object));
     return o.put.call(this, ...args);
   };
 }
