@@ -6,47 +6,13 @@ import { catalogStub } from '../../functions/durable/stubs';
 import { catalogKeys, datasetObjects } from '../../shared/storage/keys';
 import { call } from './api-helpers';
 import { faithful } from './platform/faithful';
+import { sessionObject as objectOf, startSmallSession as start, uploadSmall as upload } from './session-helpers';
 
 /**
  * DELETE /v1/sessions/:id in workerd: the session's object is emptied (no alarm, no keys), its line leaves the
  * listing, and its dataset pin is released so a superseded version it held is deleted from R2; what it
  * promoted stays served. A release that fails is owed and finished by the alarm.
  */
-const objectOf = (id: string) => env.SESSIONS.get(env.SESSIONS.idFromName(id));
-
-async function upload(name: string, shift = 0): Promise<string> {
-  const rows: number[][] = [];
-  const labels: string[] = [];
-  for (let r = 0; r < 90; r++) {
-    const c = r % 3;
-    rows.push([c + shift, c * 2 - 1, ((r * 7) % 11) / 11, ((r * 5) % 13) / 13]);
-    labels.push(`c${c}`);
-  }
-  const res = await call(`/v1/datasets/${name}`, {
-    method: 'PUT',
-    admin: true,
-    json: { features: ['a', 'b', 'c', 'd'], rows, labels },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
-  return res.body.version as string;
-}
-
-async function start(dataset: string, model: string): Promise<string> {
-  const res = await call('/v1/sessions', {
-    method: 'POST',
-    admin: true,
-    json: {
-      dataset,
-      model,
-      config: { depth: 1, width: 8, epochs: 6, batchSize: 16 },
-      seed: 3,
-      slice: { epochs: 1, intervalMs: 3_600_000 },
-    },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(202);
-  return res.body.id as string;
-}
-
 const storedKeys = (id: string) =>
   runInDurableObject(objectOf(id), async (_o, state) => ({
     keys: [...(await state.storage.list()).keys()],

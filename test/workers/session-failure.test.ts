@@ -2,41 +2,7 @@ import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { call } from './api-helpers';
-
-const objectOf = (id: string) => env.SESSIONS.get(env.SESSIONS.idFromName(id));
-
-/** A small stored dataset (3 classes x 30 rows, 4 features). */
-async function upload(name: string): Promise<void> {
-  const rows: number[][] = [];
-  const labels: string[] = [];
-  for (let r = 0; r < 90; r++) {
-    const c = r % 3;
-    rows.push([c, c * 2 - 1, ((r * 7) % 11) / 11, ((r * 5) % 13) / 13]);
-    labels.push(`c${c}`);
-  }
-  const res = await call(`/v1/datasets/${name}`, {
-    method: 'PUT',
-    admin: true,
-    json: { features: ['a', 'b', 'c', 'd'], rows, labels },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
-}
-
-async function start(dataset: string, model: string, config: Record<string, unknown> = {}): Promise<string> {
-  const res = await call('/v1/sessions', {
-    method: 'POST',
-    admin: true,
-    json: {
-      dataset,
-      model,
-      config: { depth: 1, width: 8, epochs: 6, batchSize: 16, ...config },
-      seed: 3,
-      slice: { epochs: 1, intervalMs: 3_600_000 },
-    },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(202);
-  return res.body.id as string;
-}
+import { sessionObject as objectOf, startSmallSession as start, uploadSmall as upload } from './session-helpers';
 
 const view = async (id: string) => (await call(`/v1/sessions/${id}`)).body;
 
