@@ -79,6 +79,7 @@ const DELETION_RETRY_MS = 5000;
 
 interface DeletionOwed {
   id: string;
+  model: string;
   dataset: string;
   at: string;
 }
@@ -489,26 +490,44 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
   async remove(): Promise<Result<{ id: string; model: string }>> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const meta = this.kv.get<Meta>('meta');
-      if (!meta) return refuse('not_found', 'no such session');
-      const owed: DeletionOwed = { id: meta.id, dataset: meta.dataset, at: new Date().toISOString() };
-      await this.ctx.storage.deleteAlarm();
+      if (!meta) {
+        // Asked again while the first deletion still owes something (its answer lost, say): finish it.
+        const owed = this.kv.get<DeletionOwed>(DELETION_OWED);
+        if (!owed) return refuse('not_found', 'no such session');
+        await this.settleDeletion(owed);
+        return ok({ id: owed.id, model: owed.model });
+      }
+      const owed: DeletionOwed = {
+        id: meta.id,
+        model: meta.model,
+        dataset: meta.dataset,
+        at: new Date().toISOString(),
+      };
+      // The retry alarm (it replaces a pending slice's) is set with no await before the transaction, so the
+      // two are committed together: an object reset while settling still has the debt and the alarm.
+      const armed = this.ctx.storage.setAlarm(Date.now() + DELETION_RETRY_MS);
       // One transaction: the state goes and the debt is recorded together, so a crash leaves one or the other.
       this.ctx.storage.transactionSync(() => {
         for (const [key] of this.kv.list()) this.kv.delete(key);
         this.kv.put(DELETION_OWED, owed);
       });
+      await armed;
       await this.settleDeletion(owed);
       log('session_deleted', { sessionId: meta.id, model: meta.model, dataset: meta.dataset, status: meta.status });
       return ok({ id: meta.id, model: meta.model });
     });
   }
 
-  /** Drops the listing line and releases the dataset pin (both idempotent); on failure the alarm tries again. */
+  /**
+   * Drops the listing line and releases the dataset pin (both idempotent), then the debt and its alarm; on a
+   * failure both stay and the alarm tries again.
+   */
   private async settleDeletion(owed: DeletionOwed): Promise<void> {
     try {
       await new D1Listings(this.env.DB).remove('session', owed.id);
       if (!isEmbeddedDataset(owed.dataset)) await catalogStub(this.env.DATASET_CATALOG).release(sessionHolder(owed.id));
       this.kv.delete(DELETION_OWED);
+      await this.ctx.storage.deleteAlarm();
     } catch (err) {
       logError('session_deletion_deferred', { sessionId: owed.id, reason: errorMessage(err) });
       await this.ctx.storage.setAlarm(Date.now() + DELETION_RETRY_MS);

@@ -102,6 +102,22 @@ describe('deleting a training session', () => {
     },
   );
 
+  it('a DELETE asked again while the first still owes the release finishes it (204); after that it is 404', async () => {
+    const v1 = await upload('del-again');
+    const id = await start('del-again', 'del-again-model');
+    await upload('del-again', 1);
+    faithful.failNextStoragePut((ks) => ks.includes(catalogKeys.version('del-again', v1)));
+    expect((await call(`/v1/sessions/${id}`, { method: 'DELETE', admin: true })).status).toBe(204);
+    const owing = await storedKeys(id);
+    expect(owing.keys).toEqual(['deletionOwed']);
+    // The retry is armed with the debt.
+    expect(owing.alarm).not.toBeNull();
+    expect((await call(`/v1/sessions/${id}`, { method: 'DELETE', admin: true })).status).toBe(204);
+    expect(await storedKeys(id)).toEqual({ keys: [], alarm: null });
+    expect(await r2Keys(datasetObjects.versionPrefix('del-again', v1))).toEqual([]);
+    expect((await call(`/v1/sessions/${id}`, { method: 'DELETE', admin: true })).status).toBe(404);
+  });
+
   it('a deletion that lands while a slice commits: the slice writes nothing after it and re-arms nothing', async () => {
     const id = await start('digits', 'del-race');
     // The slice and the deletion race inside the object: the deletion runs while the slice awaits its commit.
