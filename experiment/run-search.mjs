@@ -6,7 +6,7 @@
  * (every run's curve, ensemble and calibration, plus the summary) and replaces the "## Search: ..." section of
  * BENCHMARKS.md (the rest of that file is left as it is).
  * Knobs: SEARCH_SEEDS (5), SEARCH_EPOCHS (6), SEARCH_TRIALS (20; budget = trials x epochs), SEARCH_DATASETS,
- * SEARCH_METHODS.
+ * SEARCH_METHODS, EXPERIMENT_TIMEOUT_MS (4 h; 20 seeds of both datasets take over an hour).
  * `--seeds-check`: random vs TPE on digits over 20 seeds (the first 5 are the main run's), written to
  * experiment/search-check-results.json; the section then also says what those seeds show about the paired
  * test-accuracy difference, which 5 seeds cannot resolve. The main run's acceptance figures never use it.
