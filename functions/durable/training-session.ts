@@ -503,8 +503,8 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
         dataset: meta.dataset,
         at: new Date().toISOString(),
       };
-      // The retry alarm (it replaces a pending slice's) is set with no await before the transaction, so the
-      // two are committed together: an object reset while settling still has the debt and the alarm.
+      // The retry alarm (it replaces a pending slice's) is set with no await before the transaction: writes with
+      // no await between them are coalesced into one commit, so an object reset while settling still has both.
       const armed = this.ctx.storage.setAlarm(Date.now() + DELETION_RETRY_MS);
       // One transaction: the state goes and the debt is recorded together, so a crash leaves one or the other.
       this.ctx.storage.transactionSync(() => {
