@@ -5,11 +5,12 @@
  * Runs experiment/workers/search.experiment.test.ts inside workerd, then writes experiment/search-results.json
  * (every run's curve, ensemble and calibration, plus the summary) and replaces the "## Search: ..." section of
  * BENCHMARKS.md (the rest of that file is left as it is).
- * Knobs: SEARCH_SEEDS (5), SEARCH_EPOCHS (6), SEARCH_TRIALS (20; budget = trials x epochs), SEARCH_DATASETS,
- * SEARCH_METHODS, EXPERIMENT_TIMEOUT_MS (4 h; 20 seeds of both datasets take over an hour).
- * `--seeds-check`: random vs TPE on digits over 20 seeds (the first 5 are the main run's), written to
- * experiment/search-check-results.json; the section then also says what those seeds show about the paired
- * test-accuracy difference, which 5 seeds cannot resolve. The main run's acceptance figures never use it.
+ * Knobs: SEARCH_SEEDS (20: about an hour; 5 seeds cannot resolve the paired test-accuracy difference, see
+ * BENCHMARKS.md), SEARCH_EPOCHS (6), SEARCH_TRIALS (20; budget = trials x epochs), SEARCH_DATASETS,
+ * SEARCH_METHODS, SEARCH_DEADLINE (no seed starts after it), EXPERIMENT_TIMEOUT_MS (4 h).
+ * `--seeds-check`: random vs TPE on digits over 20 seeds, written to experiment/search-check-results.json (about
+ * 3 minutes; from when the main run had 5 seeds, which cannot resolve the paired test-accuracy difference; at the
+ * default 20 seeds it repeats the main run's digits pairs). The main run's acceptance figures never use it.
  * `node experiment/run-search.mjs --report-only` rewrites the BENCHMARKS.md section from the existing results.
  */
 import { existsSync, readFileSync } from 'node:fs';
