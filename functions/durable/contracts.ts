@@ -219,7 +219,7 @@ export interface TrainingSessionContract {
    * Deletes the session: stops its slices and drops its stored state at once; its dataset pin and its line in
    * the listing are released then, or retried by the alarm until they are. A version it promoted stays.
    */
-  remove(): Promise<Result<{ id: string; model: string }>>;
+  remove(): Promise<Result<null>>;
 }
 
 /**

@@ -79,9 +79,7 @@ const DELETION_RETRY_MS = 5000;
 
 interface DeletionOwed {
   id: string;
-  model: string;
   dataset: string;
-  at: string;
 }
 
 interface Meta extends Omit<SessionInit, 'config'> {
@@ -487,7 +485,7 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
     });
   }
 
-  async remove(): Promise<Result<{ id: string; model: string }>> {
+  async remove(): Promise<Result<null>> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const meta = this.kv.get<Meta>('meta');
       if (!meta) {
@@ -495,14 +493,9 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
         const owed = this.kv.get<DeletionOwed>(DELETION_OWED);
         if (!owed) return refuse('not_found', 'no such session');
         await this.settleDeletion(owed);
-        return ok({ id: owed.id, model: owed.model });
+        return ok(null);
       }
-      const owed: DeletionOwed = {
-        id: meta.id,
-        model: meta.model,
-        dataset: meta.dataset,
-        at: new Date().toISOString(),
-      };
+      const owed: DeletionOwed = { id: meta.id, dataset: meta.dataset };
       // The retry alarm (it replaces a pending slice's) is set with no await before the transaction: writes with
       // no await between them are coalesced into one commit, so an object reset while settling still has both.
       const armed = this.ctx.storage.setAlarm(Date.now() + DELETION_RETRY_MS);
@@ -514,7 +507,7 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       await armed;
       await this.settleDeletion(owed);
       log('session_deleted', { sessionId: meta.id, model: meta.model, dataset: meta.dataset, status: meta.status });
-      return ok({ id: meta.id, model: meta.model });
+      return ok(null);
     });
   }
 
