@@ -24,6 +24,10 @@ export interface EpochRecord {
   accuracy: number;
   valLoss: number;
   valAccuracy: number;
+  /**
+   * The epoch's time, set by the caller from a clock read across I/O: on Workers the clock stands still during
+   * synchronous compute, so a time read inside the epoch would be 0 there (the runner reads no clock).
+   */
   ms: number;
 }
 
@@ -47,8 +51,9 @@ function dropoutMasks(rng: Rng, rate: number): MaskSource {
 }
 
 /**
- * Sums of an epoch that has not finished: the rows of its shuffled order already trained, and the
- * training loss, hits and compute time so far. A session slice that stops mid-epoch stores these.
+ * Sums of an epoch that has not finished: the rows of its shuffled order already trained, the training loss
+ * and hits so far, and the time earlier slices were measured to have spent on it. A session slice that stops
+ * mid-epoch stores these.
  */
 export interface EpochPartial {
   rowsDone: number;
@@ -117,7 +122,6 @@ export function epochRunner(config: ModelConfig, data: TrainingData, orderRng: R
     },
     step(optimizer) {
       if (!runner.remaining()) throw new Error('step() outside an epoch with rows left');
-      const started = performance.now();
       const start = sums.rowsDone;
       const rows = Math.min(n, start + config.batchSize) - start;
       engine.stage(data.train.x, data.train.y, order, start, rows);
@@ -129,14 +133,12 @@ export function epochRunner(config: ModelConfig, data: TrainingData, orderRng: R
       engine.backward(rows);
       engine.update(optimizer, lr);
       sums.rowsDone += rows;
-      sums.ms += performance.now() - started;
     },
     partial() {
       return { ...sums };
     },
     finish() {
       if (current < 0) throw new Error('finish() before begin()');
-      const started = performance.now();
       const val = engine.evaluate(data.validation.x, data.validation.y, data.validation.rows);
       const record: EpochRecord = {
         epoch: current + 1,
@@ -145,7 +147,7 @@ export function epochRunner(config: ModelConfig, data: TrainingData, orderRng: R
         accuracy: sums.correct / n,
         valLoss: val.loss,
         valAccuracy: val.accuracy,
-        ms: sums.ms + performance.now() - started,
+        ms: sums.ms,
       };
       current = -1;
       return record;

@@ -51,3 +51,27 @@ export function measuredPace(previous: SlicePace, batches: number, ms: number): 
   if (!(ms > 0) || batches <= 0) return { ...previous, last: { batches, ms } };
   return { msPerBatch: ms / batches, source: 'io-boundary', last: { batches, ms } };
 }
+
+/**
+ * A slice's measured time shared among the epochs it trained, by mini-batch (validation included, spread
+ * over them): each of `records` (this slice's completed epochs, holding what earlier slices gave them) gets
+ * `epochBatches[i]` batches' worth, and the epoch left in progress the rest, added to `cursorMs`. The
+ * slice's time is the only one that moves on Workers (see measuredPace); a clock that did not move shares
+ * nothing.
+ */
+export function shareSliceTime<R extends { ms: number }>(
+  slice: { batches: number; epochBatches: readonly number[] },
+  ms: number,
+  records: readonly R[],
+  cursorMs: number | null,
+): { records: R[]; cursorMs: number | null } {
+  if (records.length !== slice.epochBatches.length)
+    throw new Error(`${records.length} records for ${slice.epochBatches.length} epochs of the slice`);
+  if (!(ms > 0) || slice.batches <= 0) return { records: [...records], cursorMs };
+  const perBatch = ms / slice.batches;
+  const inEpochs = slice.epochBatches.reduce((a, b) => a + b, 0);
+  return {
+    records: records.map((r, i) => ({ ...r, ms: r.ms + slice.epochBatches[i]! * perBatch })),
+    cursorMs: cursorMs === null ? null : cursorMs + (slice.batches - inEpochs) * perBatch,
+  };
+}

@@ -51,6 +51,8 @@ export interface SliceResult {
   records: EpochRecord[];
   /** Mini-batches trained by this slice. */
   batches: number;
+  /** This slice's mini-batches of each epoch in `records` (the rest of `batches` went to the cursor's epoch). */
+  epochBatches: number[];
   /** A non-finite loss or weights. */
   diverged: boolean;
 }
@@ -135,9 +137,11 @@ export function trainSlice(
   const optimizer = createFlatOptimizer(epochConfig);
   optimizer.importState(state.optimizer, options.consume);
   const records: EpochRecord[] = [];
+  const epochBatches: number[] = [];
   let epoch = state.epoch;
   let epochStart = state.orderRng;
   let batches = 0;
+  let inThisEpoch = 0;
   let diverged = false;
   try {
     engine.setWeights(state.weights);
@@ -154,9 +158,12 @@ export function trainSlice(
       }
       runner.step(optimizer);
       batches++;
+      inThisEpoch++;
       if (!runner.remaining()) {
         const record = runner.finish();
         records.push(record);
+        epochBatches.push(inThisEpoch);
+        inThisEpoch = 0;
         epoch++;
         if (!Number.isFinite(record.loss) || !Number.isFinite(record.valLoss)) diverged = true;
       }
@@ -178,6 +185,7 @@ export function trainSlice(
       },
       records,
       batches,
+      epochBatches,
       diverged,
     };
   } finally {

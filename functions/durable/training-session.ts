@@ -27,7 +27,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { ModelConfigSchema, type ModelConfig } from '../../models/config';
 import type { OptimizerState } from '../../models/engine/optimizers';
 import type { RngState } from '../../models/random';
-import { estimatedPace, measuredPace, sliceBatches, type SlicePace } from '../../models/session-pace';
+import { estimatedPace, measuredPace, shareSliceTime, sliceBatches, type SlicePace } from '../../models/session-pace';
 import {
   batchesPerEpoch,
   sessionFloats,
@@ -35,6 +35,7 @@ import {
   trainSlice,
   type EpochCursor,
   type SessionState,
+  type SliceResult,
 } from '../../models/session-trainer';
 import type { EpochRecord } from '../../models/train';
 import { decodeWeights, encodeWeights } from '../../models/weights-codec';
@@ -270,7 +271,7 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
     if (owed) return this.settleDeletion(owed);
     const first = await this.meta();
     if (!first || first.status !== 'running') return;
-    let slice: ReturnType<typeof trainSlice>;
+    let slice: SliceResult;
     let meta: Meta;
     let pace: SlicePace;
     let status: SessionStatus;
@@ -326,7 +327,7 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
     if (!this.kv.get<Meta>('meta')) return;
     const ms = Date.now() - started;
     const paced = measuredPace(pace, slice.batches, ms);
-    this.kv.put('pace', paced);
+    this.recordSliceTime(slice, ms, paced);
     if (status === 'running') await this.scheduleSlice(meta);
     await this.refreshIndex(status !== 'running');
     const last = slice.records.at(-1);
@@ -341,6 +342,27 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
       status,
       valAccuracy: last?.valAccuracy ?? null,
       learningRate: last?.learningRate ?? null,
+    });
+  }
+
+  /**
+   * Gives the slice's epochs their share of its measured time (see shareSliceTime), with the pace, in one
+   * transaction. The time is known only after the commit, so this is a second, small write: lost if the
+   * object is reset in between, which leaves those epochs short of one slice's time and nothing else.
+   */
+  private recordSliceTime(slice: SliceResult, ms: number, pace: SlicePace): void {
+    const kv = this.kv;
+    this.ctx.storage.transactionSync(() => {
+      const curve = kv.get<EpochRecord[]>('curve') ?? [];
+      const progress = kv.get<Progress>('progress');
+      // A diverged slice stored its curve but not its state: the stored cursor is an earlier slice's.
+      const cursor = slice.diverged ? null : (progress?.cursor ?? null);
+      const mine = slice.records.length;
+      const shared = shareSliceTime(slice, ms, curve.slice(curve.length - mine), cursor?.ms ?? null);
+      if (mine) kv.put('curve', [...curve.slice(0, curve.length - mine), ...shared.records]);
+      if (progress && cursor && shared.cursorMs !== null)
+        kv.put('progress', { ...progress, cursor: { ...cursor, ms: shared.cursorMs } } satisfies Progress);
+      kv.put('pace', pace);
     });
   }
 

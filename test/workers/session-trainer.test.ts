@@ -131,14 +131,18 @@ describe('resumable training (session trainer)', () => {
     const config = resolveConfig({ depth: 1, width: 16, epochs: 3, batchSize: 64, learningRate: 0.01 });
     let state = persisted(startSession(config, split, 4));
     let slice = trainSlice(state, split, { batches: 2 });
+    // Both batches went to the epoch still in progress.
+    expect(slice.epochBatches).toEqual([]);
     state = persisted({ ...slice.state, config: { ...slice.state.config, learningRate: 0.001, batchSize: 100 } });
     slice = trainSlice(state, split, { batches: 100 });
     // Three batches of 64 finish epoch 1 at the old rate, then the slice stops at the boundary.
     expect(slice.batches).toBe(3);
+    expect(slice.epochBatches).toEqual([3]);
     expect(slice.records.map((r) => [r.epoch, r.learningRate])).toEqual([[1, 0.01]]);
     expect(slice.state.cursor).toBeNull();
     slice = trainSlice(persisted(slice.state), split, { batches: 100 });
     expect(slice.batches).toBe(2 * 3);
+    expect(slice.epochBatches).toEqual([3, 3]);
     expect(slice.records.map((r) => [r.epoch, r.learningRate])).toEqual([
       [2, 0.001],
       [3, 0.001],

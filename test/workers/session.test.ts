@@ -112,6 +112,41 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     expect(curveOf(view.curve.slice(0, 1))).toEqual(curveOf(first.history));
   });
 
+  it("an epoch's time is its share of the slices' times measured across I/O: the clock stands still during compute", async () => {
+    // The platform-faithful layer freezes the clock during synchronous compute, as Cloudflare does: a time
+    // read inside the slice's training is 0 there.
+    const config = { ...CONFIG, epochs: 3, batchSize: 512, dropout: 0 };
+    const res = await call('/v1/sessions', {
+      method: 'POST',
+      admin: true,
+      json: {
+        dataset: 'digits',
+        model: 'panda-times',
+        config,
+        seed: 4,
+        // One mini-batch per slice (the target is below any batch's time), three per epoch: each epoch is
+        // trained by three slices.
+        slice: { epochs: 3, targetMs: 1, intervalMs: 3_600_000 },
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const id = res.body.id as string;
+    const slices: { batches: number; ms: number }[] = [];
+    let view: any;
+    do {
+      view = await slice(id);
+      slices.push(view.pace.last);
+    } while (view.status === 'running');
+    expect(view.curve).toHaveLength(3);
+    // Every mini-batch of the session was timed by some slice, and every epoch got the time of its own.
+    expect(slices.reduce((a, s) => a + s.batches, 0)).toBe(9);
+    const measured = slices.reduce((a, s) => a + s.ms, 0);
+    expect(measured).toBeGreaterThan(0);
+    for (const r of view.curve as EpochRecord[]) expect(r.ms).toBeGreaterThan(0);
+    const attributed = view.curve.reduce((a: number, r: EpochRecord) => a + r.ms, 0);
+    expect(attributed).toBeCloseTo(measured, 6);
+  });
+
   it('an adjustment changes the learning rate from the next epoch on and is marked on the curve', async () => {
     const id = await startSession('panda-adjust');
     await slice(id);
