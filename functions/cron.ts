@@ -114,21 +114,40 @@ export async function liveOnlySchedules(env: Env, scheduled: Schedule[]): Promis
   const out: Schedule[] = [];
   for (const { id: model } of await new D1Listings(env.DB).list<ModelHeadline>('model')) {
     if (named.has(model)) continue;
-    const current = await registryStub(env.MODELS, model).current();
-    if (!current) continue;
-    // A champion from a training session names the session, which no study object holds: defaults then.
-    const spec = (await studyStub(env.STUDIES, current.studyId).maybeView())?.spec ?? null;
-    const { trials, budget, parallelism } = spec ?? LIVE_ONLY_DEFAULTS;
-    out.push({ model, dataset: current.dataset, everyHours: 24 * 365, trials, budget, parallelism, liveOnly: true });
+    try {
+      const current = await registryStub(env.MODELS, model).current();
+      if (!current) continue;
+      // A champion from a training session names the session, which no study object holds: defaults then.
+      const spec = (await studyStub(env.STUDIES, current.studyId).maybeView())?.spec ?? null;
+      const { trials, budget, parallelism } = spec ?? LIVE_ONLY_DEFAULTS;
+      out.push({ model, dataset: current.dataset, everyHours: 24 * 365, trials, budget, parallelism, liveOnly: true });
+    } catch (err) {
+      // This model waits for the next run; the others are not held up by one object's failure.
+      logError('schedule_failed', { model, reason: String(err) });
+    }
   }
   return out;
 }
 
+/**
+ * One cron run. Studies left running are resumed first: that is the safety net for work already under
+ * way, and nothing a schedule does (a lost connection to one model's object, say) can skip it. Then each
+ * schedule is checked and, when due, started; a failure is logged and costs only that schedule this run.
+ */
 export async function runSchedules(
   env: Env,
   now = new Date(),
   schedules?: Schedule[],
 ): Promise<{ started: string[]; resumed: string[] }> {
+  const resumed: string[] = [];
+  for (const id of await new D1Listings(env.DB).withStatus('study', 'running')) {
+    try {
+      await studyStub(env.STUDIES, id).resume();
+      resumed.push(id);
+    } catch (err) {
+      logError('resume_failed', { studyId: id, reason: String(err) });
+    }
+  }
   const catalog = catalogStub(env.DATASET_CATALOG);
   let all = schedules;
   if (!all) {
@@ -137,49 +156,59 @@ export async function runSchedules(
   }
   const started: string[] = [];
   for (const s of all) {
-    const trigger = await retuneTrigger(env, s, now);
-    if (!trigger) continue;
-    const dataset = await getDatasetMeta(catalog, s.dataset);
-    if (!dataset) {
-      logError('schedule_skipped', { model: s.model, reason: `unknown dataset "${s.dataset}"` });
-      continue;
-    }
-    const spec = buildStudySpec(dataset, {
-      id: newStudyId(s.model, now),
-      model: s.model,
-      origin: 'cron',
-      search: resolveSearch({ sampler: 'random', pruner: null }),
-      trials: s.trials,
-      // A fresh, recorded seed per scheduled run: re-tuning explores new configurations each time.
-      seed: Math.floor(now.getTime() / 1000) % 2 ** 31,
-      parallelism: s.parallelism,
-      margin: 0,
-      significance: DEFAULT_SIGNIFICANCE,
-      budget: s.budget,
-      now,
-      trigger,
-    });
     try {
-      const ns = { studies: env.STUDIES, models: env.MODELS, catalog: env.DATASET_CATALOG, monitors: env.MONITORS };
-      const result = await startStudy(ns, spec);
-      if (result.ok) {
-        started.push(result.value.id);
-        // The shift that started this study is acted on: the served window starts again.
-        const current = trigger.kind === 'drift' ? await registryStub(env.MODELS, s.model).current() : null;
-        if (current) await monitorStub(env.MONITORS, s.model).restartWindow(current.version);
-      }
+      const id = await runSchedule(env, catalog, s, now);
+      if (id) started.push(id);
     } catch (err) {
-      // e.g. the dataset was deleted since it was listed: the other schedules still run.
+      // e.g. the dataset was deleted since it was listed, or the model's object did not answer.
       logError('schedule_failed', { model: s.model, reason: String(err) });
     }
   }
-  // Finish what was left behind: every study the (strongly consistent) listing still shows running.
-  const resumed: string[] = [];
-  for (const id of await new D1Listings(env.DB).withStatus('study', 'running')) {
-    if (started.includes(id)) continue;
-    await studyStub(env.STUDIES, id).resume();
-    resumed.push(id);
-  }
   log('cron', { started, resumed });
   return { started, resumed };
+}
+
+/** Starts the schedule's study if it is due; the study's id, or null. */
+async function runSchedule(
+  env: Env,
+  catalog: ReturnType<typeof catalogStub>,
+  s: Schedule,
+  now: Date,
+): Promise<string | null> {
+  const trigger = await retuneTrigger(env, s, now);
+  if (!trigger) return null;
+  const dataset = await getDatasetMeta(catalog, s.dataset);
+  if (!dataset) {
+    logError('schedule_skipped', { model: s.model, reason: `unknown dataset "${s.dataset}"` });
+    return null;
+  }
+  const spec = buildStudySpec(dataset, {
+    id: newStudyId(s.model, now),
+    model: s.model,
+    origin: 'cron',
+    search: resolveSearch({ sampler: 'random', pruner: null }),
+    trials: s.trials,
+    // A fresh, recorded seed per scheduled run: re-tuning explores new configurations each time.
+    seed: Math.floor(now.getTime() / 1000) % 2 ** 31,
+    parallelism: s.parallelism,
+    margin: 0,
+    significance: DEFAULT_SIGNIFICANCE,
+    budget: s.budget,
+    now,
+    trigger,
+  });
+  const ns = { studies: env.STUDIES, models: env.MODELS, catalog: env.DATASET_CATALOG, monitors: env.MONITORS };
+  const result = await startStudy(ns, spec);
+  if (!result.ok) return null;
+  if (trigger.kind === 'drift') {
+    // The shift that started this study is acted on: the served window starts again. The study runs
+    // either way; a window left as it was may start one more re-tune for the same shift after this one.
+    try {
+      const current = await registryStub(env.MODELS, s.model).current();
+      if (current) await monitorStub(env.MONITORS, s.model).restartWindow(current.version);
+    } catch (err) {
+      logError('restart_window_failed', { model: s.model, reason: String(err) });
+    }
+  }
+  return result.value.id;
 }

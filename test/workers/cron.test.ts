@@ -9,7 +9,11 @@ import { describe, expect, it } from 'vitest';
 import worker from '../../functions/worker';
 import { runSchedules, schedulesFrom, type Schedule } from '../../functions/cron';
 import { registryStub, studyStub } from '../../functions/durable/stubs';
+import { ModelRegistry } from '../../functions/durable/model-registry';
+import { StudyCoordinator } from '../../functions/durable/study-coordinator';
+import { D1Listings } from '../../shared/storage/listings';
 import { call, studyRequest, waitForStudy } from './api-helpers';
+import { faithful } from './platform/faithful';
 
 const schedule = (model: string): Schedule => ({
   model,
@@ -94,5 +98,37 @@ describe('cron: scheduled re-tuning', () => {
     // The registry answers a repeated promotion request of the same study with its first decision.
     expect(finished.promotion.version).toBe(done.promotion.version);
     expect((await registryStub(env.MODELS, model).state()).history).toHaveLength(1);
+  });
+
+  it("an object that does not answer costs only its own schedule or study: the cron's other work still runs", async () => {
+    const listings = new D1Listings(env.DB);
+    // Two studies the listing shows running (their objects hold nothing: resume() answers null).
+    for (const id of ['cron-ghost-a', 'cron-ghost-b'])
+      await listings.upsert('study', id, {
+        createdAt: new Date().toISOString(),
+        status: 'running',
+        dataset: 'digits',
+        headline: {},
+      });
+    const is = (ns: { idFromName(name: string): DurableObjectId }, name: string) => (self: object) =>
+      (self as unknown as { ctx: DurableObjectState }).ctx.id.equals(ns.idFromName(name));
+    const undo = [
+      faithful.failNextObjectCall(StudyCoordinator, 'resume', is(env.STUDIES, 'cron-ghost-a')),
+      faithful.failNextObjectCall(ModelRegistry, 'state', is(env.MODELS, 'cron-broken')),
+    ];
+    try {
+      const run = await runSchedules(env, new Date(), [schedule('cron-broken'), schedule('cron-healthy')]);
+      expect(run.resumed).toContain('cron-ghost-b');
+      expect(run.resumed).not.toContain('cron-ghost-a');
+      expect(run.started).toEqual([expect.stringMatching(/^cron-healthy-/)]);
+      // The failures were one-offs: the next run starts the model that was skipped.
+      const next = await runSchedules(env, new Date(), [schedule('cron-broken'), schedule('cron-healthy')]);
+      expect(next.resumed).toEqual(expect.arrayContaining(['cron-ghost-a', 'cron-ghost-b']));
+      expect(next.started).toEqual([expect.stringMatching(/^cron-broken-/)]);
+      for (const id of [...run.started, ...next.started]) await waitForStudy(id);
+    } finally {
+      for (const f of undo) f();
+      for (const id of ['cron-ghost-a', 'cron-ghost-b']) await listings.remove('study', id);
+    }
   });
 });

@@ -387,6 +387,29 @@ export const faithful = {
   failNextStoragePut(match: (keys: string[]) => boolean): void {
     state().failStoragePut = match;
   },
+  /**
+   * A one-shot call failure of a Durable Object method, as its caller sees the platform's transient errors
+   * (a lost connection, an overloaded or reset object): the next call of `method` on an object that `match`es
+   * rejects without running. The objects live in this isolate, so their class's prototype is patched until
+   * the failure fires or the returned function undoes it.
+   */
+  failNextObjectCall<T extends object>(
+    cls: { prototype: T },
+    method: keyof T & string,
+    match: (self: T) => boolean,
+  ): () => void {
+    const proto = cls.prototype as Record<string, unknown>;
+    const original = proto[method] as (...args: unknown[]) => unknown;
+    const restore = () => {
+      proto[method] = original;
+    };
+    proto[method] = async function (this: T, ...args: unknown[]) {
+      if (!match(this)) return original.apply(this, args);
+      restore();
+      throw new Error('Network connection lost.');
+    };
+    return restore;
+  },
   /** The unfrozen wall clock, for tests that need to wait in real time. */
   realNow,
   /** Forgets every location cache (as if 60 s passed), for tests that must read the latest state. */
