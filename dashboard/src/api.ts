@@ -17,6 +17,7 @@ import type {
 } from '../../shared/monitor/types';
 import type { inputSchema } from '../../models/preprocess';
 import type { DatasetMeta } from '../../shared/dataset-meta';
+import type { VersionSource } from '../../shared/study/version-source';
 import { adminToken } from './token';
 
 export type { DriftReport, LiveDecision, LiveQuality, ReviewItem };
@@ -73,6 +74,7 @@ export interface ModelMeta {
   createdAt: string;
   studyId: string;
   trial: number;
+  source: VersionSource;
   dataset: string;
   featureNames: string[];
   standardisation: { mean: number[]; std: number[] };
@@ -112,6 +114,7 @@ export interface VersionList {
     createdAt: string;
     studyId: string;
     trial: number;
+    source: VersionSource;
     metrics: Metrics;
     /** The evidence it was promoted on; null for versions promoted before the paired guard. */
     promotedBy: { reason: string; comparison: ChampionEvidence | null; explicit: boolean } | null;

@@ -17,6 +17,7 @@ import type { LoadedModel, ServingDeps } from '../services/serving';
 import { canSeeModel } from './access';
 import { errors, jsonBody, jsonContent, newRouter, route, type AppEnv, unwrap } from './router';
 import { shadowPredict } from '../services/shadow';
+import { versionSource } from '../../shared/study/version-source';
 import {
   EvaluationSchema,
   ModelListSchema,
@@ -63,6 +64,7 @@ function metadata(meta: ModelVersion) {
     createdAt: meta.createdAt,
     studyId: meta.studyId,
     trial: meta.trial,
+    source: versionSource(meta),
     dataset: meta.dataset,
     featureNames: meta.featureNames,
     standardisation: meta.standardisation,
@@ -209,6 +211,7 @@ export function modelRoutes() {
             createdAt: v.createdAt,
             studyId: v.studyId,
             trial: v.trial,
+            source: versionSource(v),
             metrics: v.metrics,
             promotedBy: v.promotedBy ?? null,
           })),

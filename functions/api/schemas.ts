@@ -161,6 +161,12 @@ export const LiveQualitySchema = z
   })
   .openapi('LiveQuality');
 
+/** Where a version came from (`studyId` and `trial` name a session and an epoch when it is a session). */
+const VersionSourceSchema = z.object({ kind: z.enum(['study', 'session']), id: z.string() }).openapi({
+  description:
+    'Where the version came from: a study (GET /v1/studies/{id}) or a training session (GET /v1/sessions/{id}), which may since have been deleted.',
+});
+
 export const ModelMetadataSchema = z
   .object({
     name: z.string(),
@@ -168,6 +174,7 @@ export const ModelMetadataSchema = z
     createdAt: z.string(),
     studyId: z.string(),
     trial: z.number().int(),
+    source: VersionSourceSchema,
     dataset: z.string(),
     featureNames: z.array(z.string()),
     standardisation: z.object({ mean: z.array(z.number()), std: z.array(z.number()) }),
@@ -278,6 +285,7 @@ export const VersionListSchema = z
         createdAt: z.string(),
         studyId: z.string(),
         trial: z.number().int(),
+        source: VersionSourceSchema,
         metrics: MetricsSchema,
         promotedBy: z
           .object({ reason: z.string(), comparison: ComparisonSchema, explicit: z.boolean() })

@@ -43,7 +43,7 @@ import { isEmbeddedDataset, loadSplit, sessionHolder, UnknownDatasetError } from
 import { log, logError } from '../../shared/log';
 import { R2BlobStore } from '../../shared/storage/blob-store';
 import { KvStore } from '../../shared/storage/kv-store';
-import { keys, sessionKeys } from '../../shared/storage/keys';
+import { keys, SESSION_WEIGHTS_TAG, sessionKeys } from '../../shared/storage/keys';
 import type { SessionHeadline } from '../../shared/storage/headlines';
 import { D1Listings } from '../../shared/storage/listings';
 import { promoteThroughGuard, type ChallengerRows } from '../../shared/study/champion';
@@ -557,7 +557,11 @@ export class TrainingSession extends DurableObject<Env> implements TrainingSessi
   ): Promise<{ candidate: VersionCandidate; rows: ChallengerRows }> {
     await initBackend();
     const split = await loadSplit(meta.dataset, this.blobs, meta.datasetVersion);
-    const weightsKey = keys.trialWeights(meta.id, state.epoch, `session-${crypto.randomUUID().slice(0, 8)}`);
+    const weightsKey = keys.trialWeights(
+      meta.id,
+      state.epoch,
+      `${SESSION_WEIGHTS_TAG}${crypto.randomUUID().slice(0, 8)}`,
+    );
     await this.store.put(weightsKey, encodeWeights(state.weights));
     return buildCandidate(
       {

@@ -7,6 +7,9 @@
  */
 const pad = (n: number) => String(n).padStart(4, '0');
 
+/** The attempt tag a training session gives the weights it promotes (a study's attempts are `a<n>-…`). */
+export const SESSION_WEIGHTS_TAG = 'session-';
+
 /** The KV namespace (binding KV): records and weights read from anywhere, written once. */
 export const keys = {
   /** Write-once trial record, written by the study's coordinator when it accepts the result. */

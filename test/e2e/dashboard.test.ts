@@ -375,6 +375,17 @@ describe('dashboard (desktop 1280x800)', () => {
     await expectNoHorizontalOverflow();
     await shot('desktop-session');
 
+    // Promoted, the version links back to the session (not to a study of that id, which does not exist).
+    const promoted = await api('POST', `/v1/sessions/${sessionId}/promote`, {});
+    expect(promoted.body, JSON.stringify(promoted.body)).toMatchObject({ promoted: true });
+    await open('#/models/panda-ui');
+    const from = page.locator('#versions tbody tr a[href^="#/"]');
+    await expect.poll(() => from.count(), WAIT).toBe(1);
+    expect(await from.getAttribute('href')).toBe(`#/sessions/${encodeURIComponent(sessionId)}`);
+    expect(await from.textContent()).toMatch(new RegExp(`^epoch \\d+ of ${sessionId}$`));
+    await from.click();
+    await expect.poll(() => page.locator('#session-status').textContent(), WAIT).toBe('paused');
+
     await open('#/sessions');
     await expect.poll(() => page.locator('#sessions tbody tr').count(), WAIT).toBeGreaterThanOrEqual(1);
     await shot('desktop-sessions');

@@ -159,6 +159,8 @@ describe('versions: promotion visible, pinned versions immutable, rollback', () 
     expect(restored.body).toEqual(currentBefore.body);
     const versions = await call(`/v1/models/${MODEL}/versions`);
     expect(versions.body.current).toBe(v1);
+    // Versions from studies say so (a session's say 'session': session.test.ts).
+    for (const v of versions.body.versions) expect(v.source).toEqual({ kind: 'study', id: v.studyId });
     expect(versions.body.history.map((h: { action: string }) => h.action)).toEqual(['promote', 'promote', 'rollback']);
   });
 });

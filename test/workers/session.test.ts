@@ -223,7 +223,15 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     expect((await call(`/v1/sessions/${good}/promote`, { method: 'POST', admin: true, json: {} })).body).toEqual(
       first.body,
     );
-    expect((await call('/v1/models/panda-promote')).body).toMatchObject({ version: 1, studyId: good });
+    // The version says it came from a session (its id is in studyId as a study's would be), in both views.
+    expect((await call('/v1/models/panda-promote')).body).toMatchObject({
+      version: 1,
+      studyId: good,
+      source: { kind: 'session', id: good },
+    });
+    expect((await call('/v1/models/panda-promote/versions')).body.versions).toEqual([
+      expect.objectContaining({ version: 1, source: { kind: 'session', id: good } }),
+    ]);
 
     // A weaker challenger (one epoch at a tiny learning rate) does not beat the champion.
     const weak = await startSession('panda-promote', { ...CONFIG, learningRate: 1e-5 }, 6);

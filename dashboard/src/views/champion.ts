@@ -8,6 +8,7 @@ import type { View } from '../router';
 import { reliabilityDiagram } from '../charts/reliability';
 import { confusionTable } from './confusion';
 import { playground } from './playground';
+import { sourceLink } from './source-link';
 import { driftTable, qualityTable } from './review';
 
 function hyperparameters(meta: ModelMeta): HTMLElement {
@@ -188,7 +189,7 @@ export function championView(requested: string | undefined): View {
             'div',
             { class: 'card stat' },
             h('span', { class: 'muted' }, 'from'),
-            h('a', { href: `#/studies/${encodeURIComponent(meta.studyId)}` }, `trial ${meta.trial} of ${meta.studyId}`),
+            sourceLink(meta.source, meta.trial),
             h('span', { class: 'muted small' }, when(meta.createdAt)),
           ),
         ),

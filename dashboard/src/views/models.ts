@@ -7,6 +7,7 @@ import { fill, h, notice, pct, when } from '../dom';
 import type { View } from '../router';
 import { requireToken } from '../token';
 import { evidenceShort } from './comparison';
+import { sourceLink } from './source-link';
 
 function modelCard(m: ModelSummary, selected: boolean): HTMLElement {
   return h(
@@ -75,7 +76,7 @@ function versionsPanel(
           v.promotedBy?.explicit ? h('span', { class: 'badge warn' }, 'explicit') : '',
           ` ${evidenceShort(v.promotedBy === null ? undefined : v.promotedBy.comparison)}`,
         ),
-        h('td', {}, h('a', { href: `#/studies/${encodeURIComponent(v.studyId)}` }, v.studyId), ` #${v.trial}`),
+        h('td', {}, sourceLink(v.source, v.trial)),
         h('td', {}, when(v.createdAt)),
       );
     });
@@ -113,9 +114,7 @@ function versionsPanel(
               h(
                 'tr',
                 {},
-                ['version', '', 'validation', 'test', 'promoted on', 'study / trial', 'created'].map((t) =>
-                  h('th', {}, t),
-                ),
+                ['version', '', 'validation', 'test', 'promoted on', 'from', 'created'].map((t) => h('th', {}, t)),
               ),
             ),
             h('tbody', {}, rows),
