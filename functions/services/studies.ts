@@ -1,10 +1,11 @@
 /**
  * Starting studies: one running study per model, whoever asks (admin API, cron, npm start).
  */
-import type { Assignment } from '../../models/search';
+import { assignmentOf, type Assignment } from '../../models/search';
 import { isEmbeddedDataset, studyHolder } from '../../shared/datasets';
 import { rank } from '../../shared/study/leaderboard';
 import type { StudySpec } from '../../shared/study/types';
+import { versionSource } from '../../shared/study/version-source';
 import { refuse, type Result } from '../durable/contracts';
 import { catalogStub, monitorStub, registryStub, studyStub } from '../durable/stubs';
 import { logError } from '../../shared/log';
@@ -68,14 +69,19 @@ export const WARM_START_CONFIGS = 3;
 
 /**
  * Warm start: the best configurations of a study (by id) or of the study that produced a model's
- * current version (by model name), best first. null when the source is unknown or has none complete.
+ * current version (by model name), best first; a current version from a training session gives its own
+ * configuration (a session has no trials). null when the source is unknown or has none complete.
  */
 export async function resolveWarmStart(
   ns: StudyNamespaces,
   from: string,
 ): Promise<{ from: string; params: Assignment[] } | null> {
   let studyId: string | null = (await studyStub(ns.studies, from).maybeView()) ? from : null;
-  if (!studyId) studyId = (await registryStub(ns.models, from).current())?.studyId ?? null;
+  if (!studyId) {
+    const current = await registryStub(ns.models, from).current();
+    if (current && versionSource(current).kind === 'session') return { from, params: [assignmentOf(current.config)] };
+    studyId = current?.studyId ?? null;
+  }
   if (!studyId) return null;
   const records = await studyStub(ns.studies, studyId).records();
   const best = rank(records)

@@ -58,3 +58,14 @@ export function toConfig(params: Assignment, epochs: number): ModelConfig {
   if (unknown.length) throw new Error(`not tunable model parameters: ${unknown.join(', ')}`);
   return resolveConfig({ ...(params as Partial<ModelConfig>), epochs });
 }
+
+/**
+ * A whole configuration as an assignment (every parameter but `epochs`, which the study's budget sets): what a
+ * warm start enqueues for a champion that came from a training session, which has one configuration and no
+ * trials. `toConfig(assignmentOf(c), c.epochs)` gives `c` back.
+ */
+export function assignmentOf(config: ModelConfig): Assignment {
+  const out: Assignment = {};
+  for (const [k, v] of Object.entries(config)) if (k !== 'epochs' && v !== undefined) out[k] = v as Assignment[string];
+  return out;
+}

@@ -31,6 +31,7 @@ export {
   activeAssignment,
   assignmentHash,
   assignmentKey,
+  assignmentOf,
   toConfig,
 } from './assignment';
 export { DEFAULT_GRID_LEVELS, Grid, gridSize } from './grid';

@@ -8,7 +8,7 @@ import { loadEmbeddedDigits } from '../../models/digits-embedded';
 import { train, type EpochRecord } from '../../models/train';
 import { SPLIT_SEED } from '../../shared/datasets';
 import { KvStore } from '../../shared/storage/kv-store';
-import { call } from './api-helpers';
+import { call, studyRequest, waitForStudy } from './api-helpers';
 import { requireWasmSimd } from './fixtures';
 
 const CONFIG = {
@@ -232,6 +232,16 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     expect((await call('/v1/models/panda-promote/versions')).body.versions).toEqual([
       expect.objectContaining({ version: 1, source: { kind: 'session', id: good } }),
     ]);
+    // A study warm-started from this model tries the session's configuration first (a session has no trials).
+    const warm = await call('/v1/studies', {
+      method: 'POST',
+      admin: true,
+      json: studyRequest('panda-warm', { trials: 2, parallelism: 1, warmStartFrom: 'panda-promote' }),
+    });
+    expect(warm.status, JSON.stringify(warm.body)).toBe(202);
+    await waitForStudy(warm.body.id);
+    const [enqueued] = (await call(`/v1/studies/${warm.body.id}/trials`)).body.trials;
+    expect(enqueued).toMatchObject({ source: 'enqueued', config: { ...champion.config, epochs: 3 } });
 
     // A weaker challenger (one epoch at a tiny learning rate) does not beat the champion.
     const weak = await startSession('panda-promote', { ...CONFIG, learningRate: 1e-5 }, 6);
