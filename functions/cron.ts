@@ -12,6 +12,7 @@ import { DEFAULT_SIGNIFICANCE } from '../shared/study/compare';
 import { resolveSearch } from '../shared/study/search';
 import { buildStudySpec } from '../shared/study/spec';
 import type { StudyTrigger } from '../shared/study/types';
+import { versionSource } from '../shared/study/version-source';
 import { DEFAULT_PSI_THRESHOLD } from '../shared/monitor/psi';
 import { NAME_PATTERN, ScheduleSchema } from './api/schemas';
 import { catalogStub, monitorStub, registryStub, studyStub } from './durable/stubs';
@@ -117,8 +118,11 @@ export async function liveOnlySchedules(env: Env, scheduled: Schedule[]): Promis
     try {
       const current = await registryStub(env.MODELS, model).current();
       if (!current) continue;
-      // A champion from a training session names the session, which no study object holds: defaults then.
-      const spec = (await studyStub(env.STUDIES, current.studyId).maybeView())?.spec ?? null;
+      // A champion from a training session has no study to take the settings from: defaults then.
+      const spec =
+        versionSource(current).kind === 'session'
+          ? null
+          : ((await studyStub(env.STUDIES, current.studyId).maybeView())?.spec ?? null);
       const { trials, budget, parallelism } = spec ?? LIVE_ONLY_DEFAULTS;
       out.push({ model, dataset: current.dataset, everyHours: 24 * 365, trials, budget, parallelism, liveOnly: true });
     } catch (err) {
