@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { evictDurableObject, runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { liveOnlySchedules } from '../../functions/cron';
 import { registryStub, sessionStub } from '../../functions/durable/stubs';
 import { resolveConfig } from '../../models/config';
 import { prepareSplit } from '../../models/dataset';
@@ -242,6 +243,16 @@ describe('training sessions (panda mode) in their Durable Object', () => {
     await waitForStudy(warm.body.id);
     const [enqueued] = (await call(`/v1/studies/${warm.body.id}/trials`)).body.trials;
     expect(enqueued).toMatchObject({ source: 'enqueued', config: { ...champion.config, epochs: 3 } });
+    // No schedule names the model: the cron re-tunes it on drift or labels with the defaults (no study to copy).
+    expect((await liveOnlySchedules(env, [])).find((s) => s.model === 'panda-promote')).toEqual({
+      model: 'panda-promote',
+      dataset: 'digits',
+      everyHours: 24 * 365,
+      trials: 24,
+      budget: { epochs: 20, maxSeconds: 60 },
+      parallelism: 4,
+      liveOnly: true,
+    });
 
     // A weaker challenger (one epoch at a tiny learning rate) does not beat the champion.
     const weak = await startSession('panda-promote', { ...CONFIG, learningRate: 1e-5 }, 6);
