@@ -26,11 +26,16 @@ const objectOf = (id: string) => env.SESSIONS.get(env.SESSIONS.idFromName(id));
 const curveOf = (h: EpochRecord[]) => h.map(({ ms: _ms, ...rest }) => rest);
 
 /** A session whose slices run only when the test fires the alarm (the interval keeps them from firing on their own). */
-async function startSession(model: string, config: Record<string, unknown> = CONFIG, seed = 5): Promise<string> {
+async function startSession(
+  model: string,
+  config: Record<string, unknown> = CONFIG,
+  seed = 5,
+  slice: Record<string, number> = { epochs: 2 },
+): Promise<string> {
   const res = await call('/v1/sessions', {
     method: 'POST',
     admin: true,
-    json: { dataset: 'digits', model, config, seed, slice: { epochs: 2, intervalMs: 3_600_000 } },
+    json: { dataset: 'digits', model, config, seed, slice: { ...slice, intervalMs: 3_600_000 } },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   return res.body.id as string;
@@ -71,19 +76,7 @@ describe('training sessions (panda mode) in their Durable Object', () => {
   it('slices of one mini-batch (targetMs 1), evicted between them, reproduce train(); an adjustment mid-epoch waits for the next epoch', async () => {
     await requireWasmSimd();
     const config = { ...CONFIG, epochs: 2, batchSize: 512, dropout: 0 };
-    const res = await call('/v1/sessions', {
-      method: 'POST',
-      admin: true,
-      json: {
-        dataset: 'digits',
-        model: 'panda-batches',
-        config,
-        seed: 8,
-        slice: { epochs: 2, targetMs: 1, intervalMs: 3_600_000 },
-      },
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(202);
-    const id = res.body.id as string;
+    const id = await startSession('panda-batches', config, 8, { epochs: 2, targetMs: 1 });
     // 1257 training rows in batches of 512: 3 per epoch, one per slice.
     const seen: [number, number][] = [];
     let view = await slice(id);
@@ -116,22 +109,10 @@ describe('training sessions (panda mode) in their Durable Object', () => {
   it("an epoch's time is its share of the slices' times measured across I/O: the clock stands still during compute", async () => {
     // The platform-faithful layer freezes the clock during synchronous compute, as Cloudflare does: a time
     // read inside the slice's training is 0 there.
+    // One mini-batch per slice (the target is below any batch's time), three per epoch: each epoch is trained
+    // by three slices.
     const config = { ...CONFIG, epochs: 3, batchSize: 512, dropout: 0 };
-    const res = await call('/v1/sessions', {
-      method: 'POST',
-      admin: true,
-      json: {
-        dataset: 'digits',
-        model: 'panda-times',
-        config,
-        seed: 4,
-        // One mini-batch per slice (the target is below any batch's time), three per epoch: each epoch is
-        // trained by three slices.
-        slice: { epochs: 3, targetMs: 1, intervalMs: 3_600_000 },
-      },
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(202);
-    const id = res.body.id as string;
+    const id = await startSession('panda-times', config, 4, { epochs: 3, targetMs: 1 });
     const slices: { batches: number; ms: number }[] = [];
     let view: any;
     do {
