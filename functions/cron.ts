@@ -155,8 +155,8 @@ export async function runSchedules(
   const catalog = catalogStub(env.DATASET_CATALOG);
   let all = schedules;
   if (!all) {
-    const scheduled = [...schedulesFrom(env), ...(await datasetSchedules(catalog))];
-    all = [...scheduled, ...(await liveOnlySchedules(env, scheduled))];
+    const scheduled = [...schedulesFrom(env), ...(await orNone('dataset', () => datasetSchedules(catalog)))];
+    all = [...scheduled, ...(await orNone('live-only', () => liveOnlySchedules(env, scheduled)))];
   }
   const started: string[] = [];
   for (const s of all) {
@@ -170,6 +170,16 @@ export async function runSchedules(
   }
   log('cron', { started, resumed });
   return { started, resumed };
+}
+
+/** One source of schedules; if it cannot be read this run, the others still run (and it is logged). */
+async function orNone(source: string, read: () => Promise<Schedule[]>): Promise<Schedule[]> {
+  try {
+    return await read();
+  } catch (err) {
+    logError('schedules_unread', { source, reason: String(err) });
+    return [];
+  }
 }
 
 /** Starts the schedule's study if it is due; the study's id, or null. */

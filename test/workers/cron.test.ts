@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import worker from '../../functions/worker';
 import { runSchedules, schedulesFrom, type Schedule } from '../../functions/cron';
 import { registryStub, studyStub } from '../../functions/durable/stubs';
+import { DatasetCatalog } from '../../functions/durable/dataset-catalog';
 import { ModelRegistry } from '../../functions/durable/model-registry';
 import { StudyCoordinator } from '../../functions/durable/study-coordinator';
 import { D1Listings } from '../../shared/storage/listings';
@@ -129,6 +130,18 @@ describe('cron: scheduled re-tuning', () => {
     } finally {
       for (const f of undo) f();
       for (const id of ['cron-ghost-a', 'cron-ghost-b']) await listings.remove('study', id);
+    }
+  });
+
+  it('schedules from RETUNE_SCHEDULES still run when the dataset catalog cannot be read', async () => {
+    const undo = faithful.failNextObjectCall(DatasetCatalog, 'list', () => true);
+    try {
+      // Two days on, the configured model is due whatever ran before.
+      const run = await runSchedules(env, new Date(Date.now() + 49 * 3600_000));
+      expect(run.started).toEqual([expect.stringMatching(/^cron-digits-/)]);
+      for (const id of run.started) await waitForStudy(id);
+    } finally {
+      undo();
     }
   });
 });
